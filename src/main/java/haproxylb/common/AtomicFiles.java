@@ -1,0 +1,97 @@
+package haproxylb.common;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Every file the daemon writes goes through here: a temp file in the same directory, fsync, rename, fsync of
+ * the directory. A reader (haproxy, the CLI, a restarted daemon) sees the old file or the new one, never a mix.
+ * Temp files start with a dot so Camel's file consumers (which skip hidden files) never pick them up.
+ */
+public final class AtomicFiles {
+    public static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rw-------");
+    public static final Set<PosixFilePermission> SHARED = PosixFilePermissions.fromString("rw-r--r--");
+    static final String TEMP_PREFIX = ".tmp-";
+
+    private AtomicFiles() {}
+
+    public static void write(Path target, String text) throws IOException {
+        write(target, text.getBytes(StandardCharsets.UTF_8), SHARED);
+    }
+
+    public static void write(Path target, byte[] bytes) throws IOException {
+        write(target, bytes, SHARED);
+    }
+
+    public static void writePrivate(Path target, byte[] bytes) throws IOException {
+        write(target, bytes, PRIVATE);
+    }
+
+    public static void write(Path target, byte[] bytes, Set<PosixFilePermission> permissions) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
+        try {
+            // Permissions are set before any byte is written, so a private key is never readable by others.
+            Files.createFile(temp, PosixFilePermissions.asFileAttribute(permissions));
+            Files.setPosixFilePermissions(temp, permissions);
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true);
+            }
+            move(temp, target);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    /** Atomic rename within one file system, followed by an fsync of the target directory. */
+    public static void move(Path source, Path target) throws IOException {
+        Files.createDirectories(target.toAbsolutePath().getParent());
+        try {
+            Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot atomically move " + source + " to " + target
+                    + ": keep them on one file system", e);
+        }
+        syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    public static void syncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // Some file systems refuse fsync on a directory; the rename itself is still atomic there.
+        }
+    }
+
+    /** Leftovers of a write interrupted by a crash: removed at start-up so nothing stray accumulates. */
+    public static int removeStrayTempFiles(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        int removed = 0;
+        try (var files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (p.getFileName().toString().startsWith(TEMP_PREFIX) && Files.deleteIfExists(p)) {
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+}
