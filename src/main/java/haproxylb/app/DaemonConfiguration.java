@@ -1,0 +1,107 @@
+package haproxylb.app;
+
+import haproxylb.assembly.AssemblyService;
+import haproxylb.assembly.CandidateRules;
+import haproxylb.assembly.ConfigAssembler;
+import haproxylb.assembly.ConfigTemplate;
+import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.haproxy.HaproxySupervisor;
+import haproxylb.haproxy.ReloadGate;
+import haproxylb.haproxy.Reloader;
+import haproxylb.intake.FragmentIntake;
+import haproxylb.intake.FragmentReader;
+import haproxylb.intake.FragmentStore;
+import haproxylb.status.StatusBoard;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.Registry;
+
+/**
+ * Wires the fragment pipeline's beans with plain constructors and binds them under the names the YAML routes use.
+ */
+public final class DaemonConfiguration implements CamelConfiguration {
+    /** Backends of the base template that a map line may name (the unknown-host page, for instance). */
+    static final Set<String> BASE_BACKENDS = Set.of("lb_unknown_host");
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
+        Clock clock = Clock.systemUTC();
+        Path state = s.stateDir();
+        Path runDir = state.resolve("run");
+        Files.createDirectories(state.resolve("inbox"));
+        Files.createDirectories(runDir);
+
+        StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
+        FragmentReader reader = new FragmentReader(s.flag("lb.fragments.allow-any-section"),
+                s.number("lb.fragments.max-bytes"));
+        FragmentStore store = new FragmentStore(state, reader);
+
+        Path liveConfig = s.path("lb.haproxy.config");
+        Path certDir = s.path("lb.haproxy.cert-dir");
+        ConfigAssembler assembler = new ConfigAssembler(ConfigTemplate.load(s.path("lb.haproxy.template")),
+                templateValues(s, certDir));
+        HaproxyCheck check = new HaproxyCheck(s.string("lb.haproxy.binary"), s.number("lb.haproxy.check-timeout"));
+        AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(BASE_BACKENDS), check,
+                liveConfig, s.path("lb.haproxy.map"), state.resolve("candidate"), status);
+
+        HaproxySupervisor supervisor = s.superviseMode()
+                ? new HaproxySupervisor(s.string("lb.haproxy.binary"), liveConfig, runDir) : null;
+        Reloader reloader = new Reloader(new ReloadGate(clock, s.millis("lb.reload.min-interval")), status,
+                s.words("lb.reload.command"), supervisor);
+        Daemon daemon = new Daemon(certDir, DaemonConfiguration::fallbackCertificate, assembly, reloader, supervisor);
+
+        Registry registry = context.getRegistry();
+        registry.bind("settings", s);
+        registry.bind("statusBoard", status);
+        registry.bind("fragmentStore", store);
+        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock));
+        registry.bind("assembly", assembly);
+        registry.bind("reloader", reloader);
+        // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
+        registry.bind("haproxyWatchdog", new HaproxyWatchdog(daemon));
+        if (supervisor != null) {
+            registry.bind("haproxySupervisor", supervisor);
+        }
+        context.addService(daemon, true, true);
+    }
+
+    static void fallbackCertificate(Path certDir) throws Exception {
+        Path pem = certDir.resolve("fallback.pem");
+        if (Files.exists(pem)) {
+            return;
+        }
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/CN=haproxy-lb fallback",
+                "-keyout", certDir.resolve(".fallback.key").toString(), "-out", certDir.resolve(".fallback.crt").toString())
+                .redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        p.waitFor();
+        String bundle = Files.readString(certDir.resolve(".fallback.crt")) + Files.readString(certDir.resolve(".fallback.key"));
+        haproxylb.common.AtomicFiles.writePrivate(pem, bundle.getBytes());
+        Files.delete(certDir.resolve(".fallback.crt"));
+        Files.delete(certDir.resolve(".fallback.key"));
+    }
+
+    static Map<String, String> templateValues(Settings s, Path certDir) {
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("http-bind", s.string("lb.edge.http-bind"));
+        v.put("https-bind", s.string("lb.edge.https-bind"));
+        v.put("cert-dir", certDir.toString());
+        v.put("stats-socket", s.path("lb.haproxy.stats-socket").toString());
+        v.put("acme-responder", s.string("lb.acme.responder"));
+        v.put("timeout-connect", s.string("lb.edge.timeout-connect"));
+        v.put("timeout-client", s.string("lb.edge.timeout-client"));
+        v.put("timeout-server", s.string("lb.edge.timeout-server"));
+        v.put("maxconn", s.string("lb.edge.maxconn"));
+        return v;
+    }
+}

@@ -1,0 +1,196 @@
+package haproxylb.assembly;
+
+import haproxylb.common.AtomicFiles;
+import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.intake.Fragment;
+import haproxylb.intake.FragmentProblem;
+import haproxylb.intake.PendingChange;
+import haproxylb.intake.FragmentStore;
+import haproxylb.status.StatusBoard;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The assembly stage: live fragments + pending changes → a validated haproxy.cfg and backend map, moved into place
+ * atomically. Changes that break the config are found by bisection and rejected one by one; everything else goes
+ * live. Returns whether haproxy needs a reload.
+ */
+public final class AssemblyService {
+    private static final Logger LOG = LoggerFactory.getLogger(AssemblyService.class);
+
+    private final FragmentStore store;
+    private final ConfigAssembler assembler;
+    private final CandidateRules rules;
+    private final HaproxyCheck haproxy;
+    private final Path liveConfig;
+    private final Path liveMap;
+    private final Path candidateConfig;
+    private final Path candidateMap;
+    private final StatusBoard status;
+    private volatile AssemblyReport lastReport;
+
+    public record AssemblyReport(int accepted, int rejected, int validations, long millis, boolean configChanged) {}
+
+    public AssemblyService(FragmentStore store, ConfigAssembler assembler, CandidateRules rules, HaproxyCheck haproxy,
+                           Path liveConfig, Path liveMap, Path candidateDir, StatusBoard status) {
+        this.store = store;
+        this.assembler = assembler;
+        this.rules = rules;
+        this.haproxy = haproxy;
+        this.liveConfig = liveConfig.toAbsolutePath();
+        this.liveMap = liveMap.toAbsolutePath();
+        this.candidateConfig = candidateDir.toAbsolutePath().resolve("haproxy.cfg");
+        this.candidateMap = candidateDir.toAbsolutePath().resolve("backend.map");
+        this.status = status;
+    }
+
+    public Path liveConfig() {
+        return liveConfig;
+    }
+
+    public AssemblyReport lastReport() {
+        return lastReport;
+    }
+
+    /** @return true when a new haproxy.cfg or map was written and haproxy should reload */
+    public synchronized boolean assemble() throws IOException {
+        long start = System.nanoTime();
+        TreeMap<String, Fragment> live = store.liveFragments();
+        List<PendingChange> changes = store.pendingChanges();
+        Map<PendingChange, Fragment> parsed = new LinkedHashMap<>();
+        List<PendingChange> unparsable = new ArrayList<>();
+        for (PendingChange c : changes) {
+            if (c.remove()) {
+                continue;
+            }
+            try {
+                Fragment f = store.reader().read(c.name(), c.cfg().getBytes(StandardCharsets.UTF_8),
+                        c.map().getBytes(StandardCharsets.UTF_8));
+                parsed.put(c, new Fragment(f.name(), f.cfg(), f.map(), f.entries(), f.backends(), c.id()));
+            } catch (FragmentProblem e) {
+                unparsable.add(c);
+                rejectChange(c, e.getMessage());
+            }
+        }
+        List<PendingChange> candidates = new ArrayList<>(changes);
+        candidates.removeAll(unparsable);
+
+        ChangeBisector<PendingChange> bisector = new ChangeBisector<>(cs -> validate(apply(live, cs, parsed)));
+        ChangeBisector.Outcome<PendingChange> outcome;
+        if (candidates.isEmpty() || validate(apply(live, candidates, parsed)).isEmpty()) {
+            outcome = new ChangeBisector.Outcome<>(candidates, Map.of(), candidates.isEmpty() ? 0 : 1);
+        } else {
+            Optional<String> baseError = validate(live);
+            if (baseError.isPresent()) {
+                LOG.error("The live fragments with the base template do not pass haproxy -c any more; nothing"
+                        + " changes until this is fixed (most likely in the base template {}):\n{}",
+                        "conf/haproxy.cfg.template", baseError.get());
+                return false;
+            }
+            outcome = bisector.split(candidates);
+        }
+        for (var rejected : outcome.rejected().entrySet()) {
+            rejectChange(rejected.getKey(), rejected.getValue());
+        }
+
+        TreeMap<String, Fragment> next = apply(live, outcome.accepted(), parsed);
+        boolean changed = writeLive(next);
+        for (PendingChange c : outcome.accepted()) {
+            store.promote(c);
+        }
+        Map<String, String> ids = new TreeMap<>();
+        next.forEach((name, f) -> ids.put(name, f.id()));
+        List<String> removed = outcome.accepted().stream().filter(PendingChange::remove)
+                .map(PendingChange::name).filter(n -> !next.containsKey(n)).toList();
+        long generation = changed ? status.nextGeneration() : status.configGeneration();
+        status.assembled(generation, ids, removed);
+        for (PendingChange c : outcome.accepted()) {
+            LOG.info("{} accepted{}", capitalised(c.describe()), changed ? " into config generation " + generation
+                    : " (config unchanged)");
+        }
+        lastReport = new AssemblyReport(outcome.accepted().size(), outcome.rejected().size() + unparsable.size(),
+                outcome.validations(), (System.nanoTime() - start) / 1_000_000, changed);
+        return changed;
+    }
+
+    private boolean writeLive(TreeMap<String, Fragment> fragments) throws IOException {
+        AssembledConfig config = assembler.assemble(fragments.values(), liveMap.toString());
+        boolean same = Files.exists(liveConfig) && Files.exists(liveMap)
+                && Files.readString(liveConfig).equals(config.cfg()) && Files.readString(liveMap).equals(config.map());
+        if (same) {
+            return false;
+        }
+        // Map first: a crash between the two writes leaves the old config, which ignores unknown map lines.
+        AtomicFiles.write(liveMap, config.map());
+        AtomicFiles.write(liveConfig, config.cfg());
+        return true;
+    }
+
+    /** Checks a complete candidate set: haproxy-lb's own rules, then haproxy -c on the rendered files. */
+    Optional<String> validate(TreeMap<String, Fragment> fragments) {
+        Optional<String> ruleError = rules.check(fragments.values());
+        if (ruleError.isPresent()) {
+            return ruleError;
+        }
+        AssembledConfig config = assembler.assemble(fragments.values(), candidateMap.toString());
+        try {
+            AtomicFiles.write(candidateMap, config.map());
+            AtomicFiles.write(candidateConfig, config.cfg());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return haproxy.check(candidateConfig).map(out -> {
+            String where = HaproxyMessages.firstOrigin(out, candidateConfig.toString(), config.sources())
+                    .map(o -> o + ": ").orElse("");
+            return where + "haproxy -c refused the config.\nhaproxy said:\n"
+                    + HaproxyMessages.translate(out, candidateConfig.toString(), config.sources());
+        });
+    }
+
+    private static TreeMap<String, Fragment> apply(TreeMap<String, Fragment> live, List<PendingChange> changes,
+                                                   Map<PendingChange, Fragment> parsed) {
+        TreeMap<String, Fragment> result = new TreeMap<>(live);
+        for (PendingChange c : changes) {
+            if (c.remove()) {
+                result.remove(c.name());
+            } else {
+                result.put(c.name(), parsed.get(c));
+            }
+        }
+        return result;
+    }
+
+    private void rejectChange(PendingChange c, String error) throws IOException {
+        String text = (c.remove() ? "Removal of fragment '" + c.name() + "' was refused: "
+                : "Fragment '" + c.name() + "' was rejected: ") + error + "\n\n"
+                + (c.remove() ? "The fragment stays live. Fix the fragments that depend on it first."
+                : "Nothing live was changed" + (Files.exists(store.liveDir().resolve(c.name() + ".cfg"))
+                ? ": the previous version of '" + c.name() + "' keeps serving" : "")
+                + ". Fix the files and send both " + c.name() + ".cfg and " + c.name() + ".map again.");
+        if (c.remove()) {
+            store.donePending(c);
+            AtomicFiles.write(store.rejectedDir().resolve(c.name() + ".error"), text + "\n");
+        } else {
+            store.reject(c, text);
+        }
+        status.rejected(c.name(), c.id(), text);
+        LOG.warn("{} rejected: {}", capitalised(c.describe()), error.lines().findFirst().orElse(error));
+    }
+
+    private static String capitalised(String s) {
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+}

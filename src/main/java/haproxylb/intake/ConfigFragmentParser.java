@@ -1,0 +1,71 @@
+package haproxylb.intake;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads the section headers of a fragment's haproxy config. Fragments carry {@code backend} sections only (unless
+ * a setting allows more): a stray {@code global}, {@code defaults} or {@code frontend} in one fragment would
+ * change the behaviour of every other domain on the balancer.
+ */
+public final class ConfigFragmentParser {
+    // haproxy 2.6 section keywords (configuration manual, section 2 and 3-12).
+    static final Set<String> SECTION_KEYWORDS = Set.of("global", "defaults", "frontend", "backend", "listen",
+            "userlist", "peers", "resolvers", "mailers", "program", "http-errors", "ring", "cache",
+            "fcgi-app", "dynamic-update");
+    /** Names the base config uses for its own backends; a fragment must not shadow them. */
+    public static final String RESERVED_PREFIX = "lb_";
+
+    private ConfigFragmentParser() {}
+
+    /** Returns backend name → line number of its {@code backend} line. */
+    public static Map<String, Integer> backends(String fragment, String file, String text, boolean allowAnySection)
+            throws FragmentProblem {
+        Map<String, Integer> backends = new LinkedHashMap<>();
+        String[] lines = text.split("\n", -1);
+        boolean inSection = false;
+        for (int i = 0; i < lines.length; i++) {
+            int lineNo = i + 1;
+            String line = lines[i];
+            String stripped = line.strip();
+            if (stripped.isEmpty() || stripped.startsWith("#")) {
+                continue;
+            }
+            String[] words = stripped.split("\\s+");
+            String keyword = words[0];
+            if (SECTION_KEYWORDS.contains(keyword)) {
+                if (!keyword.equals("backend") && !allowAnySection) {
+                    throw FragmentProblem.at(fragment, file, lineNo, "'" + keyword
+                            + "' sections are not allowed in fragments, only 'backend' sections"
+                            + " (the base config owns global, defaults and the frontends)");
+                }
+                inSection = true;
+                if (keyword.equals("backend") || keyword.equals("listen")) {
+                    if (words.length < 2) {
+                        throw FragmentProblem.at(fragment, file, lineNo, "'" + keyword + "' needs a name");
+                    }
+                    String name = words[1];
+                    if (!MapParser.BACKEND.matcher(name).matches()) {
+                        throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(name)
+                                + "' is not a valid backend name (letters, digits, '_', '.', ':' and '-')");
+                    }
+                    if (name.startsWith(RESERVED_PREFIX)) {
+                        throw FragmentProblem.at(fragment, file, lineNo, "backend names starting with '"
+                                + RESERVED_PREFIX + "' are reserved for haproxy-lb's own backends; rename '"
+                                + name + "'");
+                    }
+                    Integer earlier = backends.putIfAbsent(name, lineNo);
+                    if (earlier != null) {
+                        throw FragmentProblem.at(fragment, file, lineNo, "backend '" + name
+                                + "' is already defined on line " + earlier);
+                    }
+                }
+            } else if (!inSection) {
+                throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(keyword)
+                        + "' appears before any section; a fragment starts with a 'backend NAME' line");
+            }
+        }
+        return backends;
+    }
+}

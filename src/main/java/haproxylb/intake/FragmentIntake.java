@@ -1,0 +1,107 @@
+package haproxylb.intake;
+
+import haproxylb.status.StatusBoard;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.Optional;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Called by the intake route for every complete file that lands in the inbox. Pairs NAME.cfg with NAME.map,
+ * checks what can be checked from the fragment alone, and queues the result for assembly. An IOException leaves
+ * the inbox file where it is (Camel retries it), so nothing an operator sent is lost.
+ */
+public final class FragmentIntake {
+    private static final Logger LOG = LoggerFactory.getLogger(FragmentIntake.class);
+
+    private final FragmentStore store;
+    private final StatusBoard status;
+    private final Clock clock;
+
+    public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) {
+        this.store = store;
+        this.status = status;
+        this.clock = clock;
+    }
+
+    public void receive(File file) throws IOException {
+        String fileName = file.getName();
+        int dot = fileName.lastIndexOf('.');
+        String name = fileName.substring(0, dot);
+        String kind = fileName.substring(dot + 1);
+        if (!FragmentName.isValid(name)) {
+            String safe = FragmentName.safe(name);
+            String error = "inbox/" + FragmentName.printable(fileName) + ": " + problemText(name);
+            LOG.warn("Rejected {}", error);
+            store.reject(safe, null, null, error);
+            status.rejected(safe, null, error);
+            return;
+        }
+        switch (kind) {
+            case "remove" -> queueRemoval(name);
+            case "cfg", "map" -> stage(name, fileName, file);
+            default -> throw new IllegalArgumentException("intake route must only pass .cfg, .map and .remove files");
+        }
+    }
+
+    private void queueRemoval(String name) throws IOException {
+        store.clearStaged(name);
+        PendingChange removal = PendingChange.removal(name, clock.millis());
+        store.putPending(removal);
+        status.pending(name, removal.id());
+        LOG.info("Fragment '{}': removal queued for assembly", name);
+    }
+
+    private void stage(String name, String fileName, File file) throws IOException {
+        long size = file.length();
+        try {
+            store.reader().checkSize(name, fileName, size);
+        } catch (FragmentProblem tooBig) {
+            // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
+            store.clearStaged(name);
+            rejectAtIntake(name, null, null, tooBig);
+            return;
+        }
+        store.stage(fileName, Files.readAllBytes(file.toPath()));
+        Optional<byte[][]> pair = store.takeStagedPair(name);
+        if (pair.isEmpty()) {
+            LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName,
+                    fileName.endsWith(".cfg") ? name + ".map" : name + ".cfg");
+            return;
+        }
+        byte[] cfg = pair.get()[0];
+        byte[] map = pair.get()[1];
+        try {
+            Fragment fragment = store.reader().read(name, cfg, map);
+            store.putPending(PendingChange.upsert(fragment, clock.millis()));
+            status.pending(name, fragment.id());
+            LOG.info("Fragment '{}' ({} backend(s), {} domain(s)) queued for assembly", name,
+                    fragment.backends().size(), fragment.entries().size());
+        } catch (FragmentProblem problem) {
+            rejectAtIntake(name, cfg, map, problem);
+        }
+    }
+
+    private void rejectAtIntake(String name, byte[] cfg, byte[] map, FragmentProblem problem) throws IOException {
+        String error = "Fragment '" + name + "' was rejected: " + problem.getMessage() + "\n"
+                + "Nothing live was changed. Fix the file and send both " + name + ".cfg and " + name
+                + ".map again.";
+        store.reject(name, cfg, map, error);
+        status.rejected(name, cfg == null || map == null ? null : Fragment.idOf(cfg, map), error);
+        LOG.warn("Fragment '{}' rejected: {}", name, problem.getMessage());
+    }
+
+    private static String problemText(String name) {
+        try {
+            FragmentName.check(name);
+            return "";
+        } catch (FragmentProblem p) {
+            return p.getMessage();
+        }
+    }
+}

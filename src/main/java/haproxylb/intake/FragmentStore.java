@@ -1,0 +1,212 @@
+package haproxylb.intake;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import haproxylb.common.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fragments on disk, by life stage:
+ * <pre>
+ *   staging/   NAME.cfg or NAME.map that arrived without its partner yet
+ *   pending/   NAME.json: accepted at intake, waiting for assembly (a new version or a removal)
+ *   fragments/ NAME.cfg, NAME.map, NAME.id: the versions in the last validated haproxy config
+ *   rejected/  NAME.cfg, NAME.map, NAME.error: what haproxy-lb refused, and why
+ * </pre>
+ * Every write is atomic, so a crash at any moment leaves each file old or new; a pending change is deleted only
+ * after its promotion, so a crash between the two repeats an idempotent promotion rather than losing it.
+ */
+public final class FragmentStore {
+    private static final Logger LOG = LoggerFactory.getLogger(FragmentStore.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path staging;
+    private final Path pending;
+    private final Path live;
+    private final Path rejected;
+    private final FragmentReader reader;
+
+    public FragmentStore(Path stateDir, FragmentReader reader) throws IOException {
+        this.staging = stateDir.resolve("staging");
+        this.pending = stateDir.resolve("pending");
+        this.live = stateDir.resolve("fragments");
+        this.rejected = stateDir.resolve("rejected");
+        this.reader = reader;
+        for (Path dir : List.of(staging, pending, live, rejected)) {
+            Files.createDirectories(dir);
+            int stray = AtomicFiles.removeStrayTempFiles(dir);
+            if (stray > 0) {
+                LOG.info("Removed {} temp file(s) left in {} by an interrupted write", stray, dir);
+            }
+        }
+    }
+
+    public Path liveDir() {
+        return live;
+    }
+
+    public Path rejectedDir() {
+        return rejected;
+    }
+
+    public FragmentReader reader() {
+        return reader;
+    }
+
+    // ---- staging: the first half of a pair waits here for the second ----
+
+    public synchronized void stage(String fileName, byte[] bytes) throws IOException {
+        AtomicFiles.write(staging.resolve(fileName), bytes);
+    }
+
+    public synchronized Optional<byte[][]> takeStagedPair(String name) throws IOException {
+        Path cfg = staging.resolve(name + ".cfg");
+        Path map = staging.resolve(name + ".map");
+        if (!Files.exists(cfg) || !Files.exists(map)) {
+            return Optional.empty();
+        }
+        byte[][] pair = {Files.readAllBytes(cfg), Files.readAllBytes(map)};
+        Files.delete(cfg);
+        Files.delete(map);
+        return Optional.of(pair);
+    }
+
+    public synchronized void clearStaged(String name) throws IOException {
+        Files.deleteIfExists(staging.resolve(name + ".cfg"));
+        Files.deleteIfExists(staging.resolve(name + ".map"));
+    }
+
+    public synchronized List<String> stagedFiles() throws IOException {
+        return listNames(staging, "");
+    }
+
+    // ---- pending: accepted, waiting for assembly ----
+
+    public synchronized void putPending(PendingChange change) throws IOException {
+        AtomicFiles.write(pending.resolve(change.name() + ".json"), JSON.writeValueAsBytes(change));
+    }
+
+    public synchronized List<PendingChange> pendingChanges() throws IOException {
+        List<PendingChange> changes = new ArrayList<>();
+        for (String file : listNames(pending, ".json")) {
+            Path p = pending.resolve(file);
+            try {
+                changes.add(JSON.readValue(p.toFile(), PendingChange.class));
+            } catch (IOException e) {
+                // Written atomically, so this is outside damage; keep it aside rather than retrying forever.
+                Path aside = rejected.resolve(file + ".unreadable");
+                LOG.error("Pending change {} is unreadable ({}); moved to {}", p, e.getMessage(), aside);
+                AtomicFiles.move(p, aside);
+            }
+        }
+        changes.sort(Comparator.comparing(PendingChange::name));
+        return changes;
+    }
+
+    /** Deletes the pending change only if it is still the version that was processed (a newer one may have come). */
+    public synchronized void donePending(PendingChange change) throws IOException {
+        Path p = pending.resolve(change.name() + ".json");
+        if (!Files.exists(p)) {
+            return;
+        }
+        PendingChange now = JSON.readValue(p.toFile(), PendingChange.class);
+        if (now.id().equals(change.id())) {
+            Files.delete(p);
+            AtomicFiles.syncDirectory(pending);
+        }
+    }
+
+    public synchronized boolean hasPending() throws IOException {
+        return !listNames(pending, ".json").isEmpty();
+    }
+
+    // ---- live: the fragments inside the last validated config ----
+
+    public synchronized TreeMap<String, Fragment> liveFragments() throws IOException {
+        TreeMap<String, Fragment> fragments = new TreeMap<>();
+        for (String file : listNames(live, ".cfg")) {
+            String name = file.substring(0, file.length() - 4);
+            Path cfg = live.resolve(name + ".cfg");
+            Path map = live.resolve(name + ".map");
+            if (!Files.exists(map)) {
+                LOG.error("Live fragment '{}' has {} but no {}; ignoring it until both exist", name, cfg, map);
+                continue;
+            }
+            try {
+                Fragment f = reader.read(name, Files.readAllBytes(cfg), Files.readAllBytes(map));
+                Path idFile = live.resolve(name + ".id");
+                String id = Files.exists(idFile) ? Files.readString(idFile).strip() : f.id();
+                fragments.put(name, new Fragment(name, f.cfg(), f.map(), f.entries(), f.backends(), id));
+            } catch (FragmentProblem e) {
+                LOG.error("Live fragment '{}' no longer parses ({}); ignoring it. Fix it and apply it again.",
+                        name, e.getMessage());
+            }
+        }
+        return fragments;
+    }
+
+    public synchronized void promote(PendingChange change) throws IOException {
+        if (change.remove()) {
+            Files.deleteIfExists(live.resolve(change.name() + ".cfg"));
+            Files.deleteIfExists(live.resolve(change.name() + ".map"));
+            Files.deleteIfExists(live.resolve(change.name() + ".id"));
+            AtomicFiles.syncDirectory(live);
+        } else {
+            AtomicFiles.write(live.resolve(change.name() + ".map"), change.map());
+            AtomicFiles.write(live.resolve(change.name() + ".id"), change.id() + "\n");
+            AtomicFiles.write(live.resolve(change.name() + ".cfg"), change.cfg());
+        }
+        Files.deleteIfExists(rejected.resolve(change.name() + ".error"));
+        donePending(change);
+    }
+
+    // ---- rejected ----
+
+    public synchronized void reject(String name, byte[] cfg, byte[] map, String error) throws IOException {
+        if (cfg != null) {
+            AtomicFiles.write(rejected.resolve(name + ".cfg"), cfg);
+        }
+        if (map != null) {
+            AtomicFiles.write(rejected.resolve(name + ".map"), map);
+        }
+        AtomicFiles.write(rejected.resolve(name + ".error"), error.endsWith("\n") ? error : error + "\n");
+    }
+
+    public synchronized void reject(PendingChange change, String error) throws IOException {
+        reject(change.name(), bytes(change.cfg()), bytes(change.map()), error);
+        donePending(change);
+    }
+
+    public synchronized TreeMap<String, String> rejections() throws IOException {
+        TreeMap<String, String> errors = new TreeMap<>();
+        for (String file : listNames(rejected, ".error")) {
+            errors.put(file.substring(0, file.length() - 6), Files.readString(rejected.resolve(file)));
+        }
+        return errors;
+    }
+
+    private static byte[] bytes(String s) {
+        return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static List<String> listNames(Path dir, String suffix) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.startsWith(".") && n.endsWith(suffix))
+                    .sorted()
+                    .toList();
+        }
+    }
+}

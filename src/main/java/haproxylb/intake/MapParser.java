@@ -1,0 +1,64 @@
+package haproxylb.intake;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Parses a fragment's backend map: lines of {@code domain backend}, any whitespace between, {@code #} comments and
+ * blank lines allowed. Domains are lower-cased (Host matching is case-insensitive); backend names are kept as
+ * written, because haproxy's backend names are case-sensitive.
+ */
+public final class MapParser {
+    // RFC 1123 labels; the total length limit of a DNS name is 253 characters.
+    private static final Pattern DOMAIN = Pattern.compile(
+            "(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
+    static final Pattern BACKEND = Pattern.compile("[A-Za-z0-9_.:-]{1,100}");
+
+    private MapParser() {}
+
+    public static List<MapEntry> parse(String fragment, String file, String text) throws FragmentProblem {
+        List<MapEntry> entries = new ArrayList<>();
+        Map<String, Integer> seen = new HashMap<>();
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            int lineNo = i + 1;
+            String line = lines[i].strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] fields = line.split("\\s+");
+            if (fields.length != 2) {
+                throw FragmentProblem.at(fragment, file, lineNo, "expected 'domain backend' (two fields), found "
+                        + fields.length + " field(s): '" + FragmentName.printable(line) + "'");
+            }
+            String domain = fields[0].toLowerCase(Locale.ROOT);
+            if (domain.endsWith(".")) {
+                domain = domain.substring(0, domain.length() - 1);
+            }
+            if (domain.startsWith("*.")) {
+                throw FragmentProblem.at(fragment, file, lineNo, "wildcard domain '" + domain
+                        + "' is not supported: list each host name on its own line");
+            }
+            if (!DOMAIN.matcher(domain).matches()) {
+                throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(fields[0])
+                        + "' is not a valid domain name (letters, digits, '-' and dots; no port, no scheme)");
+            }
+            String backend = fields[1];
+            if (!BACKEND.matcher(backend).matches()) {
+                throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(backend)
+                        + "' is not a valid backend name (letters, digits, '_', '.', ':' and '-')");
+            }
+            Integer earlier = seen.putIfAbsent(domain, lineNo);
+            if (earlier != null) {
+                throw FragmentProblem.at(fragment, file, lineNo, "domain '" + domain
+                        + "' is already mapped on line " + earlier + "; keep one line per domain");
+            }
+            entries.add(new MapEntry(domain, backend, lineNo));
+        }
+        return entries;
+    }
+}

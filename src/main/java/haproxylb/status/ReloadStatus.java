@@ -1,0 +1,3 @@
+package haproxylb.status;
+
+public record ReloadStatus(String at, boolean ok, long generation, String message) {}

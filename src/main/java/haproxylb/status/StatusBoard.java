@@ -1,0 +1,149 @@
+package haproxylb.status;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import haproxylb.common.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the daemon's outcome of every change and publishes it as status.json (atomically), which is how
+ * {@code haproxy-config apply} learns whether its fragment went live or why it was rejected.
+ */
+public final class StatusBoard {
+    private static final Logger LOG = LoggerFactory.getLogger(StatusBoard.class);
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Path file;
+    private final Clock clock;
+    private final Map<String, FragmentStatus> fragments = new TreeMap<>();
+    private final Map<String, Object> certificates = new TreeMap<>();
+    private long configGeneration;
+    private long liveGeneration;
+    private boolean reloadPending;
+    private Instant nextReloadAt;
+    private long reloads;
+    private long reloadsCoalesced;
+    private ReloadStatus lastReload;
+
+    public StatusBoard(Path file, Clock clock) {
+        this.file = file;
+        this.clock = clock;
+        load();
+    }
+
+    public static Status read(Path file) throws IOException {
+        return JSON.readValue(file.toFile(), Status.class);
+    }
+
+    private void load() {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try {
+            Status s = read(file);
+            if (s.fragments() != null) {
+                fragments.putAll(s.fragments());
+            }
+            configGeneration = s.configGeneration();
+            liveGeneration = s.liveGeneration();
+            reloads = s.reloads();
+            lastReload = s.lastReload();
+        } catch (IOException e) {
+            LOG.warn("Could not read {} ({}); starting with an empty status", file, e.getMessage());
+        }
+    }
+
+    public synchronized void pending(String name, String id) {
+        put(name, "pending", id, configGeneration, null);
+    }
+
+    public synchronized void rejected(String name, String id, String error) {
+        put(name, "rejected", id, configGeneration, error);
+    }
+
+    public synchronized long nextGeneration() {
+        return configGeneration + 1;
+    }
+
+    public synchronized void assembled(long generation, Map<String, String> liveIds, Iterable<String> removed) {
+        configGeneration = generation;
+        for (var e : liveIds.entrySet()) {
+            FragmentStatus old = fragments.get(e.getKey());
+            if (old == null || !e.getValue().equals(old.id()) || !isLiveOrAssembled(old)) {
+                put(e.getKey(), "assembled", e.getValue(), generation, null);
+            }
+        }
+        for (String name : removed) {
+            put(name, "removed", null, generation, null);
+        }
+        publish();
+    }
+
+    public synchronized void reloadPlanned(boolean pending, Instant nextAt) {
+        this.reloadPending = pending;
+        this.nextReloadAt = nextAt;
+        publish();
+    }
+
+    public synchronized void reloadCoalesced() {
+        reloadsCoalesced++;
+    }
+
+    public synchronized void reloaded(long generation, boolean ok, String message) {
+        lastReload = new ReloadStatus(clock.instant().toString(), ok, generation, message);
+        if (ok) {
+            reloads++;
+            liveGeneration = Math.max(liveGeneration, generation);
+            fragments.replaceAll((name, f) -> f.state().equals("assembled") && f.generation() <= liveGeneration
+                    ? new FragmentStatus("live", f.id(), f.generation(), null, f.updatedAt()) : f);
+            fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
+        }
+        publish();
+    }
+
+    public synchronized void certificate(String domain, Object state) {
+        certificates.put(domain, state);
+        publish();
+    }
+
+    public synchronized long liveGeneration() {
+        return liveGeneration;
+    }
+
+    public synchronized long configGeneration() {
+        return configGeneration;
+    }
+
+    public synchronized Status snapshot() {
+        return new Status(clock.instant().toString(), configGeneration, liveGeneration, reloadPending,
+                nextReloadAt == null ? null : nextReloadAt.toString(), reloads, reloadsCoalesced, lastReload,
+                new TreeMap<>(fragments), new TreeMap<>(certificates));
+    }
+
+    private static boolean isLiveOrAssembled(FragmentStatus f) {
+        return f.state().equals("live") || f.state().equals("assembled");
+    }
+
+    private void put(String name, String state, String id, long generation, String error) {
+        fragments.put(name, new FragmentStatus(state, id, generation, error, clock.instant().toString()));
+        publish();
+    }
+
+    private void publish() {
+        try {
+            AtomicFiles.write(file, JSON.writeValueAsBytes(snapshot()));
+        } catch (IOException e) {
+            LOG.error("Could not write {}: {}", file, e.getMessage());
+        }
+    }
+}
