@@ -1,0 +1,202 @@
+package haproxylb.certificates;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import haproxylb.common.AtomicFiles;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.KeyPair;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.Provider;
+import java.security.Security;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.shredzone.acme4j.AccountBuilder;
+import org.shredzone.acme4j.Login;
+import org.shredzone.acme4j.Session;
+import org.shredzone.acme4j.exception.AcmeException;
+import org.shredzone.acme4j.exception.AcmeServerException;
+import org.shredzone.acme4j.util.KeyPairUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ACME account per directory URL, kept across restarts:
+ * {@code <acmeDir>/<first 16 hex chars of sha256(directory URL)>/account.key} (PEM, mode 0600) and
+ * {@code account.json} (directory URL, account location URL). The key is written before the account is
+ * registered, so a crash in between never leads to a second account: the next start finds the key and asks the
+ * CA for the existing account ({@code onlyReturnExisting}). A new registration (with the same key) happens only
+ * when the CA does not know the key any more (e.g. a restarted Pebble).
+ */
+public final class AcmeAccountStore {
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeAccountStore.class);
+    public static final String KEY_FILE = "account.key";
+    public static final String JSON_FILE = "account.json";
+    private static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path acmeDir;
+
+    /** No account exists at the CA yet and the operator has not agreed to the CA's terms of service. */
+    public static final class TermsNotAgreedException extends AcmeException {
+        private static final long serialVersionUID = 1L;
+
+        public TermsNotAgreedException(String message) {
+            super(message);
+        }
+    }
+
+    /** The account as stored on disk. */
+    public record StoredAccount(String directoryUrl, URL location, Instant registeredAt) {}
+
+    public AcmeAccountStore(Path acmeDir) {
+        this.acmeDir = Objects.requireNonNull(acmeDir, "acmeDir");
+    }
+
+    public Path acmeDir() {
+        return acmeDir;
+    }
+
+    /** {@code <acmeDir>/<sha256(url) hex, 16 chars>}. */
+    public Path accountDir(String directoryUrl) {
+        return acmeDir.resolve(hash(directoryUrl));
+    }
+
+    public Path keyFile(String directoryUrl) {
+        return accountDir(directoryUrl).resolve(KEY_FILE);
+    }
+
+    public Path jsonFile(String directoryUrl) {
+        return accountDir(directoryUrl).resolve(JSON_FILE);
+    }
+
+    /** Reads the account key; creates (EC P-256) and stores it 0600 when there is none yet. */
+    public synchronized KeyPair loadOrCreateKeyPair(String directoryUrl) throws IOException {
+        Path file = keyFile(directoryUrl);
+        Optional<KeyPair> existing = readKeyPair(file);
+        if (existing.isPresent()) {
+            return existing.get();
+        }
+        ensureBouncyCastle();
+        KeyPair kp = KeyPairUtils.createECKeyPair("secp256r1");
+        StringWriter w = new StringWriter();
+        KeyPairUtils.writeKeyPair(kp, w);
+        AtomicFiles.writePrivate(file, w.toString().getBytes(StandardCharsets.US_ASCII));
+        LOG.info("created ACME account key {} for {}", file, directoryUrl);
+        return kp;
+    }
+
+    /** The account recorded for this directory, if any. */
+    public synchronized Optional<StoredAccount> stored(String directoryUrl) throws IOException {
+        Path file = jsonFile(directoryUrl);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        JsonNode n = JSON.readTree(Files.readString(file));
+        String dir = n.path("directoryUrl").asText("");
+        String loc = n.path("accountLocation").asText("");
+        if (!directoryUrl.equals(dir) || loc.isEmpty()) {
+            LOG.warn("ignoring {}: it does not describe an account at {}", file, directoryUrl);
+            return Optional.empty();
+        }
+        Instant at = n.hasNonNull("registeredAt") ? Instant.parse(n.get("registeredAt").asText()) : null;
+        return Optional.of(new StoredAccount(dir, URI.create(loc).toURL(), at));
+    }
+
+    public synchronized void save(String directoryUrl, URL location) throws IOException {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("directoryUrl", directoryUrl);
+        n.put("accountLocation", location.toExternalForm());
+        n.put("registeredAt", Instant.now().toString());
+        AtomicFiles.write(jsonFile(directoryUrl), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+    }
+
+    /**
+     * Logs in to the account for {@code settings.directoryUrl()}: looks the key up at the CA (never registers a
+     * second account for a key the CA knows), and registers it only if the CA has no account for it and the
+     * operator agreed to the terms of service.
+     */
+    public synchronized Login login(Session session, AcmeSettings settings) throws AcmeException, IOException {
+        String url = settings.directoryUrl();
+        KeyPair kp = loadOrCreateKeyPair(url);
+        Optional<StoredAccount> stored = stored(url);
+        try {
+            Login login = new AccountBuilder().onlyExisting().useKeyPair(kp).createLogin(session);
+            if (stored.isEmpty() || !stored.get().location().toExternalForm().equals(login.getAccountLocation().toExternalForm())) {
+                save(url, login.getAccountLocation());
+                LOG.info("ACME account at {}: {}", settings.caName(), login.getAccountLocation());
+            }
+            return login;
+        } catch (AcmeServerException e) {
+            if (e.getType() == null || !ACCOUNT_DOES_NOT_EXIST.equals(e.getType().toString())) {
+                throw e;
+            }
+        }
+        if (!settings.agreeToTerms()) {
+            throw new TermsNotAgreedException("no ACME account at " + url + " yet, and creating one requires agreeing to the CA's"
+                    + " terms of service: set the terms agreement setting to true after reading them");
+        }
+        AccountBuilder builder = new AccountBuilder().agreeToTermsOfService().useKeyPair(kp);
+        settings.email().ifPresent(builder::addEmail);
+        Login login = builder.createLogin(session);
+        save(url, login.getAccountLocation());
+        if (stored.isPresent()) {
+            LOG.warn("the CA at {} no longer knows account {}: registered it again as {}", settings.caName(),
+                    stored.get().location(), login.getAccountLocation());
+        } else {
+            LOG.info("registered ACME account at {}: {}", settings.caName(), login.getAccountLocation());
+        }
+        return login;
+    }
+
+    static Optional<KeyPair> readKeyPair(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        ensureBouncyCastle();
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+        if (!AtomicFiles.PRIVATE.containsAll(perms)) {
+            LOG.warn("ACME account key {} is readable by others ({}): tightening to 0600", file, perms);
+            Files.setPosixFilePermissions(file, AtomicFiles.PRIVATE);
+        }
+        try (StringReader r = new StringReader(Files.readString(file, StandardCharsets.US_ASCII))) {
+            return Optional.of(KeyPairUtils.readKeyPair(r));
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot read ACME account key " + file + " (refusing to replace it): " + e.getMessage(), e);
+        }
+    }
+
+    static String hash(String directoryUrl) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(directoryUrl.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** acme4j's EC key helpers use the "BC" provider by name; register it once (appended, so JDK defaults stay first). */
+    static void ensureBouncyCastle() {
+        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+            synchronized (AcmeAccountStore.class) {
+                if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
+                    Provider p = new BouncyCastleProvider();
+                    Security.addProvider(p);
+                }
+            }
+        }
+    }
+}

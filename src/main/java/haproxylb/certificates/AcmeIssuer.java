@@ -1,0 +1,673 @@
+package haproxylb.certificates;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import org.shredzone.acme4j.Authorization;
+import org.shredzone.acme4j.Login;
+import org.shredzone.acme4j.Order;
+import org.shredzone.acme4j.PollableResource;
+import org.shredzone.acme4j.Problem;
+import org.shredzone.acme4j.RenewalInfo;
+import org.shredzone.acme4j.Session;
+import org.shredzone.acme4j.Status;
+import org.shredzone.acme4j.challenge.Challenge;
+import org.shredzone.acme4j.challenge.Http01Challenge;
+import org.shredzone.acme4j.connector.NetworkSettings;
+import org.shredzone.acme4j.connector.Resource;
+import org.shredzone.acme4j.exception.AcmeException;
+import org.shredzone.acme4j.exception.AcmeLazyLoadingException;
+import org.shredzone.acme4j.exception.AcmeNetworkException;
+import org.shredzone.acme4j.exception.AcmeNotSupportedException;
+import org.shredzone.acme4j.exception.AcmeRateLimitedException;
+import org.shredzone.acme4j.exception.AcmeServerException;
+import org.shredzone.acme4j.exception.AcmeUnauthorizedException;
+import org.shredzone.acme4j.exception.AcmeUserActionRequiredException;
+import org.shredzone.acme4j.provider.GenericAcmeProvider;
+import org.shredzone.acme4j.util.KeyPairUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Issues certificates with acme4j 4.0: one order per call, HTTP-01 answered by the daemon's
+ * {@link ChallengeResponder}, short polling bounded by {@link AcmeSettings#timeout()} that honours the CA's
+ * Retry-After, a fresh domain key per certificate (ECDSA P-256 by default).
+ *
+ * <p>The CA's TLS listener is verified against the JVM's trust anchors plus, when configured,
+ * {@link AcmeSettings#extraTrustedCaPem()}: a {@link GenericAcmeProvider} subclass hands acme4j an
+ * {@link HttpClient} with its own {@link SSLContext}; no JVM-global property is set.
+ *
+ * <p>Not designed for concurrent {@link #issue} calls on one instance sharing domains; distinct calls are safe.
+ */
+public final class AcmeIssuer {
+    private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class);
+    private static final Duration MAX_NETWORK_TIMEOUT = Duration.ofSeconds(10);
+    static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
+    static final String SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal";
+
+    private final AcmeSettings settings;
+    private final AcmeAccountStore accounts;
+    private final ChallengeResponder responder;
+    private final TrustingProvider provider;
+    private Session session;
+    private Login login;
+
+    /** A certificate fresh from the CA. */
+    public record IssuedCertificate(List<String> domains, String chainPem, String privateKeyPem,
+                                    Instant notBefore, Instant notAfter) {
+        public IssuedCertificate {
+            domains = List.copyOf(domains);
+        }
+
+        /** The chain parsed, leaf first. */
+        public List<X509Certificate> certificates() {
+            try {
+                return parseCertificates(chainPem.getBytes(StandardCharsets.US_ASCII));
+            } catch (CertificateException e) {
+                throw new IllegalStateException("chain PEM does not parse", e);
+            }
+        }
+
+        public X509Certificate leaf() {
+            return certificates().get(0);
+        }
+
+        /** Chain followed by the key: the single-file bundle haproxy loads. */
+        public String haproxyPem() {
+            return chainPem + privateKeyPem;
+        }
+
+        @Override
+        public String toString() {
+            return "IssuedCertificate" + domains + " valid " + notBefore + " .. " + notAfter;
+        }
+    }
+
+    /**
+     * The renewal window suggested by the CA (ACME Renewal Information, RFC 9773).
+     *
+     * @param start       renew after this instant
+     * @param end         renew before this instant
+     * @param retryAfter  when to ask the CA again (its Retry-After), if it said
+     * @param explanation a page explaining an unusual window (e.g. a mass revocation), if any
+     */
+    public record RenewalInfoWindow(Instant start, Instant end, Optional<Instant> retryAfter, Optional<URL> explanation) {}
+
+    /** Why an issuance failed, in terms the scheduler (backoff, rate-limit ledger) can act on. */
+    public static final class IssuanceException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public enum Kind {
+            /** An authorization became INVALID: counts against the CA's failed-validation limit for these names. */
+            AUTHORIZATION_FAILED,
+            /** The CA could not be reached or answered with a server error: retry later, nothing was counted. */
+            CA_UNREACHABLE,
+            /** The CA said we are over one of its rate limits ({@link #retryAfter()} says until when). */
+            RATE_LIMITED,
+            /** The CA refused the request (e.g. a name it will not issue for, a bad CSR, an order that went INVALID). */
+            CA_REJECTED,
+            /** The whole issuance took longer than the configured timeout. */
+            TIMEOUT,
+            /** Account set-up needs the operator (terms of service not agreed, new terms to accept). */
+            CONFIGURATION,
+            /** A local problem (account key unreadable, interrupted). */
+            LOCAL
+        }
+
+        private final Kind kind;
+        private final List<String> failedDomains;
+        private final String caProblem;
+        private final Instant retryAfter;
+
+        public IssuanceException(Kind kind, String message, List<String> failedDomains, String caProblem,
+                                 Instant retryAfter, Throwable cause) {
+            super(message, cause);
+            this.kind = Objects.requireNonNull(kind, "kind");
+            this.failedDomains = failedDomains == null ? List.of() : List.copyOf(failedDomains);
+            this.caProblem = caProblem;
+            this.retryAfter = retryAfter;
+        }
+
+        public Kind kind() {
+            return kind;
+        }
+
+        /** True when an authorization failed at the CA: counts against "5 failed validations per name per hour". */
+        public boolean failedAuthorization() {
+            return kind == Kind.AUTHORIZATION_FAILED;
+        }
+
+        /** True when the CA was not reachable (network error, 5xx): nothing was counted against any limit. */
+        public boolean caUnreachable() {
+            return kind == Kind.CA_UNREACHABLE;
+        }
+
+        /** The names whose authorization failed (or, for other kinds, the names concerned when known). */
+        public List<String> failedDomains() {
+            return failedDomains;
+        }
+
+        /** The first failed name, if any. */
+        public Optional<String> domain() {
+            return failedDomains.stream().findFirst();
+        }
+
+        /** The CA's problem detail, if the CA sent one. */
+        public Optional<String> caProblem() {
+            return Optional.ofNullable(caProblem);
+        }
+
+        public Optional<Instant> retryAfter() {
+            return Optional.ofNullable(retryAfter);
+        }
+    }
+
+    public AcmeIssuer(AcmeSettings settings, AcmeAccountStore accounts, ChallengeResponder responder) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.accounts = Objects.requireNonNull(accounts, "accounts");
+        this.responder = Objects.requireNonNull(responder, "responder");
+        this.provider = new TrustingProvider(settings);
+        AcmeAccountStore.ensureBouncyCastle();
+    }
+
+    public AcmeSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Orders one certificate for {@code domains} (the first becomes the subject; all are SANs), answers every
+     * HTTP-01 challenge through the responder and downloads the chain. Challenge tokens are removed from the
+     * responder when done, whatever the outcome.
+     */
+    public IssuedCertificate issue(List<String> domains) throws IssuanceException {
+        List<String> names = normalize(domains);
+        Instant started = Instant.now();
+        Instant deadline = started.plus(settings.timeout());
+        List<String> tokens = new ArrayList<>();
+        try {
+            Order order = createOrder(names);
+            authorize(order, names, tokens, deadline);
+            KeyPair domainKey = createDomainKey();
+            awaitAll(List.of(order), Set.of(Status.PENDING), deadline, "order for " + names + " to become ready");
+            if (order.getStatus() != Status.READY && order.getStatus() != Status.VALID) {
+                throw orderFailed(order, names, "before finalization");
+            }
+            if (order.getStatus() == Status.READY) {
+                order.execute(domainKey);
+            }
+            awaitAll(List.of(order), Set.of(Status.READY, Status.PROCESSING), deadline, "certificate for " + names);
+            if (order.getStatus() != Status.VALID) {
+                throw orderFailed(order, names, "after finalization");
+            }
+            List<X509Certificate> chain = order.getCertificate().getCertificateChain();
+            IssuedCertificate issued = toIssued(names, chain, domainKey);
+            LOG.info("{}: issued certificate for {} (serial {}, valid until {}) in {} ms", settings.caName(), names,
+                    chain.get(0).getSerialNumber().toString(16), issued.notAfter(),
+                    Duration.between(started, Instant.now()).toMillis());
+            return issued;
+        } catch (IssuanceException e) {
+            resetOn(e);
+            throw e;
+        } catch (AcmeLazyLoadingException e) {
+            IssuanceException ie = translate(e.getCause() instanceof AcmeException ae ? ae : new AcmeException(e.getMessage(), e), names);
+            resetOn(ie);
+            throw ie;
+        } catch (AcmeException e) {
+            IssuanceException ie = translate(e, names);
+            resetOn(ie);
+            throw ie;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IssuanceException(IssuanceException.Kind.LOCAL, settings.caName() + ": issuance for " + names
+                    + " was interrupted", names, null, null, e);
+        } catch (IOException e) {
+            throw new IssuanceException(IssuanceException.Kind.LOCAL, settings.caName() + ": local error while issuing for "
+                    + names + ": " + e.getMessage(), names, null, null, e);
+        } finally {
+            tokens.forEach(responder::remove);
+        }
+    }
+
+    /**
+     * The CA's suggested renewal window for {@code cert} (ARI), or empty when the CA does not offer ARI or cannot
+     * be asked right now (the caller then falls back to its own lifetime rule).
+     */
+    public Optional<RenewalInfoWindow> renewalInfo(X509Certificate cert) {
+        try {
+            Session s = session();
+            if (s.resourceUrlOptional(Resource.RENEWAL_INFO).isEmpty()) {
+                LOG.debug("{} does not offer ACME renewal information", settings.caName());
+                return Optional.empty();
+            }
+            RenewalInfo info = login().bindRenewalInfo(cert);
+            Optional<Instant> retryAfter = info.fetch();
+            return Optional.of(new RenewalInfoWindow(info.getSuggestedWindowStart(), info.getSuggestedWindowEnd(),
+                    retryAfter, info.getExplanation()));
+        } catch (AcmeNotSupportedException e) {
+            return Optional.empty();
+        } catch (AcmeException | IOException | RuntimeException e) {
+            LOG.warn("{}: no renewal information for {}: {}", settings.caName(),
+                    cert.getSubjectX500Principal().getName(), e.toString());
+            synchronized (this) {
+                login = null;
+            }
+            return Optional.empty();
+        }
+    }
+
+    /** Whether the CA's directory lists a renewalInfo endpoint (ARI). */
+    public boolean supportsRenewalInfo() throws IssuanceException {
+        try {
+            return session().resourceUrlOptional(Resource.RENEWAL_INFO).isPresent();
+        } catch (AcmeException e) {
+            throw translate(e, List.of());
+        }
+    }
+
+    // ---------------------------------------------------------------- steps
+
+    private Order createOrder(List<String> names) throws AcmeException, IOException {
+        boolean cached;
+        Login l;
+        synchronized (this) {
+            cached = login != null;
+            l = login();
+        }
+        try {
+            return l.newOrder().domains(names).create();
+        } catch (AcmeServerException e) {
+            boolean accountGone = e instanceof AcmeUnauthorizedException
+                    || (e.getType() != null && ACCOUNT_DOES_NOT_EXIST.equals(e.getType().toString()));
+            if (!cached || !accountGone || e instanceof AcmeRateLimitedException) {
+                throw e;
+            }
+            LOG.info("{}: the cached account login was refused ({}): looking the account up again", settings.caName(),
+                    e.getMessage());
+            synchronized (this) {
+                login = null;
+                l = login();
+            }
+            return l.newOrder().domains(names).create();
+        }
+    }
+
+    private void authorize(Order order, List<String> names, List<String> tokens, Instant deadline)
+            throws AcmeException, InterruptedException, IssuanceException {
+        List<Authorization> waiting = new ArrayList<>();
+        for (Authorization auth : order.getAuthorizations()) {
+            Status status = auth.getStatus();
+            String domain = auth.getIdentifier().getValue();
+            if (status == Status.VALID) {
+                LOG.debug("{}: authorization for {} is already valid", settings.caName(), domain);
+                continue;
+            }
+            if (status != Status.PENDING) {
+                throw new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + ": authorization for "
+                        + domain + " is " + status + " before any challenge was answered", List.of(domain),
+                        problemOf(auth).orElse(null), null, null);
+            }
+            Http01Challenge challenge = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> new IssuanceException(
+                    IssuanceException.Kind.CA_REJECTED, settings.caName() + " offers no http-01 challenge for " + domain
+                    + " (offered: " + auth.getChallenges().stream().map(Challenge::getType).collect(Collectors.joining(", "))
+                    + ")", List.of(domain), null, null, null));
+            responder.put(challenge.getToken(), challenge.getAuthorization());
+            tokens.add(challenge.getToken());
+            if (challenge.getStatus() == Status.PENDING) {
+                challenge.trigger();
+            }
+            waiting.add(auth);
+        }
+        awaitAll(waiting, Set.of(Status.PENDING, Status.PROCESSING), deadline, "validation of " + names);
+
+        List<String> failed = new ArrayList<>();
+        List<String> details = new ArrayList<>();
+        String firstProblem = null;
+        for (Authorization auth : waiting) {
+            Status status = auth.getStatus();
+            if (status == Status.VALID) {
+                continue;
+            }
+            String domain = auth.getIdentifier().getValue();
+            Optional<String> problem = problemOf(auth);
+            failed.add(domain);
+            details.add("authorization for " + domain + " is " + status + problem.map(p -> ": " + p).orElse(""));
+            if (firstProblem == null) {
+                firstProblem = problem.orElse(null);
+            }
+        }
+        if (!failed.isEmpty()) {
+            String message = settings.caName() + ": " + String.join("; ", details);
+            LOG.warn(message);
+            throw new IssuanceException(IssuanceException.Kind.AUTHORIZATION_FAILED, message, failed, firstProblem, null, null);
+        }
+    }
+
+    private KeyPair createDomainKey() {
+        AcmeSettings.KeyType type = settings.keyType();
+        if (type.isRsa()) {
+            return KeyPairUtils.createKeyPair(type.rsaBits());
+        }
+        AcmeAccountStore.ensureBouncyCastle();
+        return KeyPairUtils.createECKeyPair("secp256r1");
+    }
+
+    /**
+     * Polls every resource still in one of {@code waitingStatuses} until none is, or the deadline passes. Each
+     * resource is fetched no earlier than the poll interval or the CA's Retry-After for it, whichever is later.
+     */
+    private void awaitAll(List<? extends PollableResource> resources, Set<Status> waitingStatuses, Instant deadline,
+                          String what) throws AcmeException, InterruptedException, IssuanceException {
+        Map<PollableResource, Instant> next = new LinkedHashMap<>();
+        Instant first = Instant.now();
+        for (PollableResource r : resources) {
+            if (waitingStatuses.contains(r.getStatus())) {
+                next.put(r, first);
+            }
+        }
+        while (!next.isEmpty()) {
+            Instant now = Instant.now();
+            Instant earliest = Collections.min(next.values());
+            if (earliest.isAfter(now)) {
+                if (!now.isBefore(deadline)) {
+                    throw timeout(what, resources, waitingStatuses);
+                }
+                Instant wake = earliest.isBefore(deadline) ? earliest : deadline;
+                Thread.sleep(Math.max(1, Duration.between(now, wake).toMillis()));
+                continue;
+            }
+            for (Map.Entry<PollableResource, Instant> e : new ArrayList<>(next.entrySet())) {
+                if (e.getValue().isAfter(now)) {
+                    continue;
+                }
+                PollableResource r = e.getKey();
+                Optional<Instant> retryAfter = r.fetch();
+                if (!waitingStatuses.contains(r.getStatus())) {
+                    next.remove(r);
+                    continue;
+                }
+                Instant after = Instant.now().plus(settings.pollInterval());
+                if (retryAfter.isPresent() && retryAfter.get().isAfter(after)) {
+                    after = retryAfter.get();
+                }
+                next.put(r, after);
+            }
+            if (!next.isEmpty() && !Instant.now().isBefore(deadline)) {
+                throw timeout(what, resources, waitingStatuses);
+            }
+        }
+    }
+
+    private IssuanceException timeout(String what, List<? extends PollableResource> resources, Set<Status> waiting) {
+        List<String> pendingNames = new ArrayList<>();
+        for (PollableResource r : resources) {
+            if (r instanceof Authorization a && waiting.contains(a.getStatus())) {
+                pendingNames.add(a.getIdentifier().getValue());
+            }
+        }
+        return new IssuanceException(IssuanceException.Kind.TIMEOUT, settings.caName() + ": gave up waiting for " + what
+                + " after " + settings.timeout().toSeconds() + " s" + (pendingNames.isEmpty() ? "" : " (still pending: "
+                + pendingNames + ")"), pendingNames, null, null, null);
+    }
+
+    private IssuanceException orderFailed(Order order, List<String> names, String when) {
+        Optional<String> problem = order.getError().map(AcmeIssuer::describe);
+        return new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + ": order for " + names
+                + " is " + order.getStatus() + " " + when + problem.map(p -> ": " + p).orElse(""), names,
+                problem.orElse(null), null, null);
+    }
+
+    private IssuedCertificate toIssued(List<String> names, List<X509Certificate> chain, KeyPair key) throws IssuanceException {
+        if (chain == null || chain.isEmpty()) {
+            throw new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName()
+                    + ": the CA returned an empty certificate chain for " + names, names, null, null, null);
+        }
+        X509Certificate leaf = chain.get(0);
+        if (!leaf.getPublicKey().equals(key.getPublic())) {
+            throw new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName()
+                    + ": the certificate returned for " + names + " does not match the key of the request", names, null, null, null);
+        }
+        StringBuilder pem = new StringBuilder();
+        try {
+            for (X509Certificate c : chain) {
+                pem.append(pem("CERTIFICATE", c.getEncoded()));
+            }
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+        String keyPem = pem("PRIVATE KEY", key.getPrivate().getEncoded());
+        return new IssuedCertificate(names, pem.toString(), keyPem, leaf.getNotBefore().toInstant(),
+                leaf.getNotAfter().toInstant());
+    }
+
+    // ---------------------------------------------------------------- session, login, errors
+
+    private synchronized Session session() {
+        if (session == null) {
+            Session s = new Session(settings.directoryUri(), provider);
+            NetworkSettings ns = s.networkSettings();
+            ns.setTimeout(settings.timeout().compareTo(MAX_NETWORK_TIMEOUT) < 0 ? settings.timeout() : MAX_NETWORK_TIMEOUT);
+            session = s;
+        }
+        return session;
+    }
+
+    private synchronized Login login() throws AcmeException, IOException {
+        if (login == null) {
+            login = accounts.login(session(), settings);
+        }
+        return login;
+    }
+
+    /** After a failure that may mean the CA restarted or forgot us, look the account up afresh next time. */
+    private void resetOn(IssuanceException e) {
+        if (e.kind() != IssuanceException.Kind.AUTHORIZATION_FAILED) {
+            synchronized (this) {
+                login = null;
+                if (e.kind() == IssuanceException.Kind.CA_UNREACHABLE) {
+                    session = null;
+                }
+            }
+        }
+    }
+
+    private IssuanceException translate(AcmeException e, List<String> names) {
+        String ca = settings.caName();
+        if (e instanceof AcmeNetworkException) {
+            Throwable root = e.getCause() != null ? e.getCause() : e;
+            return new IssuanceException(IssuanceException.Kind.CA_UNREACHABLE, ca + ": cannot reach the CA at "
+                    + settings.directoryUrl() + ": " + describe(root), names, null, null, e);
+        }
+        if (e instanceof AcmeRateLimitedException rl) {
+            String detail = describe(rl.getProblem());
+            return new IssuanceException(IssuanceException.Kind.RATE_LIMITED, ca + ": rate limited for " + names + ": "
+                    + detail + rl.getRetryAfter().map(t -> " (retry after " + t + ")").orElse(""), names, detail,
+                    rl.getRetryAfter().orElse(null), e);
+        }
+        if (e instanceof AcmeUserActionRequiredException ua) {
+            return new IssuanceException(IssuanceException.Kind.CONFIGURATION, ca + ": the CA requires operator action: "
+                    + describe(ua.getProblem()) + ua.getTermsOfServiceUri().map(u -> " (terms: " + u + ")").orElse(""),
+                    names, describe(ua.getProblem()), null, e);
+        }
+        if (e instanceof AcmeServerException se) {
+            String detail = describe(se.getProblem());
+            String type = se.getType() == null ? "" : se.getType().toString();
+            IssuanceException.Kind kind = SERVER_INTERNAL.equals(type) ? IssuanceException.Kind.CA_UNREACHABLE
+                    : IssuanceException.Kind.CA_REJECTED;
+            return new IssuanceException(kind, ca + ": request for " + names + " refused: " + detail, names, detail, null, e);
+        }
+        if (e instanceof AcmeAccountStore.TermsNotAgreedException) {
+            return new IssuanceException(IssuanceException.Kind.CONFIGURATION, ca + ": " + e.getMessage(), names, null, null, e);
+        }
+        String msg = String.valueOf(e.getMessage());
+        if (msg.matches("(?s)HTTP 5\\d\\d.*")) {
+            return new IssuanceException(IssuanceException.Kind.CA_UNREACHABLE, ca + ": the CA answered " + msg, names,
+                    null, null, e);
+        }
+        return new IssuanceException(IssuanceException.Kind.CA_REJECTED, ca + ": " + msg, names, null, null, e);
+    }
+
+    private static Optional<String> problemOf(Authorization auth) {
+        for (Challenge c : auth.getChallenges()) {
+            Optional<Problem> p = c.getError();
+            if (p.isPresent()) {
+                return Optional.of(describe(p.get()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    static String describe(Problem p) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(p.getDetail().orElseGet(() -> p.getTitle().orElse(String.valueOf(p.getType()))));
+        for (Problem sub : p.getSubProblems()) {
+            sb.append("; ").append(sub.getIdentifier().map(i -> i.getValue() + ": ").orElse(""))
+                    .append(sub.getDetail().orElse(String.valueOf(sub.getType())));
+        }
+        return sb.toString();
+    }
+
+    /** "ConnectException: Connection refused", without repeating wrapper classes or messages. */
+    private static String describe(Throwable t) {
+        List<String> parts = new ArrayList<>();
+        Set<Throwable> seen = new LinkedHashSet<>();
+        for (Throwable c = t; c != null && seen.add(c); c = c.getCause()) {
+            String m = c.getMessage();
+            String part = m == null || m.isBlank() ? c.getClass().getSimpleName() : m;
+            if (parts.stream().noneMatch(p -> p.contains(part))) {
+                parts.add(part);
+            }
+        }
+        if (t instanceof AcmeNetworkException && parts.size() > 1) {
+            parts.remove(0);
+        }
+        return String.join(": ", parts);
+    }
+
+    private static List<String> normalize(List<String> domains) {
+        Objects.requireNonNull(domains, "domains");
+        LinkedHashSet<String> set = new LinkedHashSet<>();
+        for (String d : domains) {
+            String n = d == null ? "" : d.trim().toLowerCase(Locale.ROOT);
+            if (n.endsWith(".")) {
+                n = n.substring(0, n.length() - 1);
+            }
+            if (n.isEmpty() || n.startsWith("*") || !n.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
+                throw new IllegalArgumentException("cannot order a certificate for '" + d
+                        + "': HTTP-01 needs plain DNS names (no wildcards)");
+            }
+            set.add(n);
+        }
+        if (set.isEmpty() || set.size() > 100) {
+            throw new IllegalArgumentException("a certificate needs 1 to 100 names, got " + set.size());
+        }
+        return List.copyOf(set);
+    }
+
+    static String pem(String label, byte[] der) {
+        String b64 = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
+        return "-----BEGIN " + label + "-----\n" + b64 + "\n-----END " + label + "-----\n";
+    }
+
+    static List<X509Certificate> parseCertificates(byte[] pem) throws CertificateException {
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        List<X509Certificate> out = new ArrayList<>();
+        try (InputStream in = new ByteArrayInputStream(pem)) {
+            Collection<? extends Certificate> certs = cf.generateCertificates(in);
+            for (Certificate c : certs) {
+                out.add((X509Certificate) c);
+            }
+        } catch (IOException e) {
+            throw new CertificateException(e);
+        }
+        return out;
+    }
+
+    /**
+     * The generic provider (any https directory URL), with an HTTP client whose TLS trust is the JVM's default
+     * anchors plus the extra CA file from the settings.
+     */
+    static final class TrustingProvider extends GenericAcmeProvider {
+        private final SSLContext sslContext;
+
+        TrustingProvider(AcmeSettings settings) {
+            this.sslContext = settings.extraTrustedCaPem().map(TrustingProvider::sslContextTrusting).orElse(null);
+        }
+
+        @Override
+        public HttpClient createHttpClient(NetworkSettings networkSettings) {
+            HttpClient.Builder b = HttpClient.newBuilder()
+                    .followRedirects(HttpClient.Redirect.NORMAL)
+                    .connectTimeout(networkSettings.getTimeout())
+                    .proxy(networkSettings.getProxySelector());
+            if (networkSettings.getAuthenticator() != null) {
+                b.authenticator(networkSettings.getAuthenticator());
+            }
+            if (sslContext != null) {
+                b.sslContext(sslContext);
+            }
+            return b.build();
+        }
+
+        static SSLContext sslContextTrusting(java.nio.file.Path caPem) {
+            try {
+                KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+                ks.load(null, null);
+                TrustManagerFactory jdk = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                jdk.init((KeyStore) null);
+                int i = 0;
+                for (TrustManager tm : jdk.getTrustManagers()) {
+                    if (tm instanceof X509TrustManager x) {
+                        for (X509Certificate c : x.getAcceptedIssuers()) {
+                            ks.setCertificateEntry("jdk-" + i++, c);
+                        }
+                    }
+                }
+                List<X509Certificate> extra = parseCertificates(Files.readAllBytes(caPem));
+                if (extra.isEmpty()) {
+                    throw new IllegalArgumentException("extra trusted CA file " + caPem + " holds no certificate");
+                }
+                int j = 0;
+                for (X509Certificate c : extra) {
+                    ks.setCertificateEntry("extra-" + j++, c);
+                }
+                TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                tmf.init(ks);
+                SSLContext ctx = SSLContext.getInstance("TLS");
+                ctx.init(null, tmf.getTrustManagers(), null);
+                return ctx;
+            } catch (IOException | GeneralSecurityException e) {
+                throw new IllegalArgumentException("cannot use extra trusted CA file " + caPem + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}
