@@ -1,0 +1,241 @@
+package haproxylb.cli;
+
+import haproxylb.common.AtomicFiles;
+import haproxylb.intake.Fragment;
+import haproxylb.intake.FragmentProblem;
+import haproxylb.intake.FragmentReader;
+import haproxylb.intake.MapEntry;
+import haproxylb.status.FragmentStatus;
+import haproxylb.status.Status;
+import haproxylb.status.StatusBoard;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * {@code haproxy-config}: the old role's verbs, so existing playbooks keep working, plus list and status.
+ * apply and remove hand the files to the daemon through its inbox (atomically) and wait for the outcome, so an
+ * Ansible task fails loudly when a fragment is rejected.
+ * Exit codes: 0 done, 1 rejected, 2 usage or local error, 3 no outcome within the timeout.
+ */
+public final class HaproxyConfig {
+    static final String USAGE = """
+            usage: haproxy-config apply NAME CONFIG_FRAGMENT BACKEND_MAP_FRAGMENT [--timeout SECONDS] [--no-wait]
+                   haproxy-config remove NAME [--timeout SECONDS] [--no-wait]
+                   haproxy-config list
+                   haproxy-config status""";
+
+    private final Path stateDir;
+    private final FragmentReader reader;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    HaproxyConfig(Path stateDir, FragmentReader reader, PrintStream out, PrintStream err) {
+        this.stateDir = stateDir;
+        this.reader = reader;
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        try {
+            CliSettings settings = new CliSettings(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
+            Path state = Path.of(settings.get("lb.state-dir").orElse("/var/lib/haproxy-lb"));
+            FragmentReader reader = new FragmentReader(
+                    Boolean.parseBoolean(settings.get("lb.fragments.allow-any-section").orElse("false")),
+                    Long.parseLong(settings.get("lb.fragments.max-bytes").orElse("1048576")));
+            return new HaproxyConfig(state, reader, out, err).dispatch(List.of(args));
+        } catch (IOException | RuntimeException e) {
+            err.println("haproxy-config: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    int dispatch(List<String> args) throws IOException {
+        List<String> positional = new ArrayList<>();
+        Duration timeout = Duration.ofSeconds(150);
+        boolean wait = true;
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--no-wait")) {
+                wait = false;
+            } else if (a.equals("--timeout") && i + 1 < args.size()) {
+                timeout = Duration.ofSeconds(Long.parseLong(args.get(++i)));
+            } else {
+                positional.add(a);
+            }
+        }
+        String verb = positional.isEmpty() ? "" : positional.get(0);
+        return switch (verb) {
+            case "apply" -> positional.size() == 4
+                    ? apply(positional.get(1), Path.of(positional.get(2)), Path.of(positional.get(3)), wait, timeout)
+                    : usage();
+            case "remove" -> positional.size() == 2 ? remove(positional.get(1), wait, timeout) : usage();
+            case "list" -> positional.size() == 1 ? list() : usage();
+            case "status" -> positional.size() == 1 ? status() : usage();
+            default -> usage();
+        };
+    }
+
+    private int usage() {
+        err.println(USAGE);
+        return 2;
+    }
+
+    int apply(String name, Path cfgFile, Path mapFile, boolean wait, Duration timeout) throws IOException {
+        byte[] cfg;
+        byte[] map;
+        try {
+            cfg = Files.readAllBytes(cfgFile);
+            map = Files.readAllBytes(mapFile);
+        } catch (IOException e) {
+            err.println("haproxy-config: cannot read " + e.getMessage());
+            return 2;
+        }
+        Fragment fragment;
+        try {
+            fragment = reader.read(name, cfg, map); // same checks as the daemon's intake: fail before sending
+        } catch (FragmentProblem p) {
+            err.println("haproxy-config: fragment '" + name + "' rejected: " + p.getMessage());
+            return 1;
+        }
+        Path inbox = stateDir.resolve("inbox");
+        // Written under hidden temp names and renamed: the daemon never sees a half-written file.
+        AtomicFiles.write(inbox.resolve(name + ".cfg"), cfg);
+        AtomicFiles.write(inbox.resolve(name + ".map"), map);
+        if (!wait) {
+            out.println("fragment '" + name + "' handed to haproxy-lb (" + fragment.id() + ")");
+            return 0;
+        }
+        return awaitOutcome(name, timeout, s -> fragment.id().equals(s.id()), false);
+    }
+
+    int remove(String name, boolean wait, Duration timeout) throws IOException {
+        try {
+            haproxylb.intake.FragmentName.check(name);
+        } catch (FragmentProblem p) {
+            err.println("haproxy-config: " + p.getMessage());
+            return 2;
+        }
+        Path marker = stateDir.resolve("inbox").resolve(name + ".remove");
+        AtomicFiles.write(marker, new byte[0]);
+        if (!wait) {
+            out.println("removal of fragment '" + name + "' handed to haproxy-lb");
+            return 0;
+        }
+        Instant deadline = Instant.now().plus(timeout);
+        while (Files.exists(marker) && Instant.now().isBefore(deadline)) {
+            pause();
+        }
+        return awaitOutcome(name, Duration.between(Instant.now(), deadline), s -> true, true);
+    }
+
+    private int awaitOutcome(String name, Duration timeout, java.util.function.Predicate<FragmentStatus> ours,
+                             boolean removal) throws IOException {
+        Instant deadline = Instant.now().plus(timeout.isNegative() ? Duration.ZERO : timeout);
+        Path statusFile = stateDir.resolve("status.json");
+        FragmentStatus last = null;
+        do {
+            if (Files.exists(statusFile)) {
+                Status status = StatusBoard.read(statusFile);
+                FragmentStatus f = status.fragments().get(name);
+                last = f;
+                if (removal && (f == null || f.state().equals("removed"))) {
+                    out.println("fragment '" + name + "' removed" + (f == null ? "" : "; haproxy reload "
+                            + (status.reloadPending() ? "scheduled for " + status.nextReloadAt() : "done")));
+                    return 0;
+                }
+                if (f != null && ours.test(f)) {
+                    switch (f.state()) {
+                        case "live" -> {
+                            out.println("fragment '" + name + "' is live (config generation " + f.generation() + ")");
+                            return 0;
+                        }
+                        case "rejected" -> {
+                            err.println(f.error());
+                            return 1;
+                        }
+                        default -> { }
+                    }
+                }
+            }
+            pause();
+        } while (Instant.now().isBefore(deadline));
+        err.println("haproxy-config: no outcome for fragment '" + name + "' within " + timeout.toSeconds() + " s"
+                + (last == null ? "; is the haproxy-lb daemon running (systemctl status haproxy-lb)?"
+                : "; its state is '" + last.state() + "' (see haproxy-config status)"));
+        return 3;
+    }
+
+    int list() throws IOException {
+        Path live = stateDir.resolve("fragments");
+        if (!Files.isDirectory(live)) {
+            err.println("haproxy-config: " + live + " does not exist; is lb.state-dir right?");
+            return 2;
+        }
+        try (Stream<Path> files = Files.list(live)) {
+            for (Path cfg : files.filter(p -> p.toString().endsWith(".cfg")).sorted().toList()) {
+                String name = cfg.getFileName().toString().replaceFirst("\\.cfg$", "");
+                try {
+                    Fragment f = reader.read(name, Files.readAllBytes(cfg),
+                            Files.readAllBytes(live.resolve(name + ".map")));
+                    out.println(name + "\t" + String.join(",", f.backends().keySet().stream().sorted().toList())
+                            + "\t" + String.join(" ", f.entries().stream().map(MapEntry::domain).toList()));
+                } catch (FragmentProblem | IOException e) {
+                    out.println(name + "\t(unreadable: " + e.getMessage() + ")");
+                }
+            }
+        }
+        return 0;
+    }
+
+    int status() throws IOException {
+        Path statusFile = stateDir.resolve("status.json");
+        if (!Files.exists(statusFile)) {
+            err.println("haproxy-config: " + statusFile + " does not exist; is the haproxy-lb daemon running?");
+            return 2;
+        }
+        Status s = StatusBoard.read(statusFile);
+        out.println("config generation " + s.configGeneration() + ", live generation " + s.liveGeneration()
+                + (s.reloadPending() ? ", reload scheduled for " + s.nextReloadAt() : ""));
+        Optional.ofNullable(s.lastReload()).ifPresent(r -> out.println("last reload: " + r.at() + " "
+                + (r.ok() ? "ok" : "FAILED: " + r.message())));
+        out.println("reloads: " + s.reloads() + " (changes coalesced by the rate limit: " + s.reloadsCoalesced() + ")");
+        out.println();
+        out.println("FRAGMENT\tSTATE\tID\tGENERATION");
+        for (Map.Entry<String, FragmentStatus> e : s.fragments().entrySet()) {
+            FragmentStatus f = e.getValue();
+            out.println(e.getKey() + "\t" + f.state() + "\t" + (f.id() == null ? "-" : f.id()) + "\t" + f.generation());
+            if (f.error() != null) {
+                f.error().lines().forEach(l -> out.println("    " + l));
+            }
+        }
+        if (s.certificates() != null && !s.certificates().isEmpty()) {
+            out.println();
+            out.println("CERTIFICATES");
+            s.certificates().forEach((domain, c) -> out.println(domain + "\t" + c));
+        }
+        return 0;
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(200); // polling a file another process writes; there is nothing to await on
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
