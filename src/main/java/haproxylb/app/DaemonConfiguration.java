@@ -5,6 +5,8 @@ import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
 import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.haproxy.HaproxySocket;
+import haproxylb.haproxy.MasterCli;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.haproxy.Reloader;
@@ -16,6 +18,7 @@ import haproxylb.status.StatusBoard;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -55,8 +58,12 @@ public final class DaemonConfiguration implements CamelConfiguration {
 
         HaproxySupervisor supervisor = s.superviseMode()
                 ? new HaproxySupervisor(s.string("lb.haproxy.binary"), liveConfig, runDir) : null;
+        String masterSocket = supervisor != null ? supervisor.masterSocket().toString()
+                : s.string("lb.haproxy.master-socket", "");
+        MasterCli master = masterSocket.isBlank() ? null
+                : new MasterCli(new HaproxySocket(Path.of(masterSocket), Duration.ofSeconds(5)));
         Reloader reloader = new Reloader(new ReloadGate(clock, s.millis("lb.reload.min-interval")), status,
-                s.words("lb.reload.command"), supervisor);
+                s.words("lb.reload.command"), supervisor, master);
         Daemon daemon = new Daemon(certDir, DaemonConfiguration::fallbackCertificate, assembly, reloader, supervisor);
 
         Registry registry = context.getRegistry();

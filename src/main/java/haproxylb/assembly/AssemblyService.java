@@ -113,10 +113,12 @@ public final class AssemblyService {
         }
         Map<String, String> ids = new TreeMap<>();
         next.forEach((name, f) -> ids.put(name, f.id()));
+        Map<String, String> accepted = new TreeMap<>();
+        outcome.accepted().stream().filter(c -> !c.remove()).forEach(c -> accepted.put(c.name(), c.id()));
         List<String> removed = outcome.accepted().stream().filter(PendingChange::remove)
                 .map(PendingChange::name).filter(n -> !next.containsKey(n)).toList();
         long generation = changed ? status.nextGeneration() : status.configGeneration();
-        status.assembled(generation, ids, removed);
+        status.assembled(generation, accepted, ids, removed);
         for (PendingChange c : outcome.accepted()) {
             LOG.info("{} accepted{}", capitalised(c.describe()), changed ? " into config generation " + generation
                     : " (config unchanged)");

@@ -19,7 +19,7 @@ public final class HaproxyCheck {
 
     /** Empty when haproxy accepts the file; otherwise haproxy's messages (alerts and warnings). */
     public Optional<String> check(Path config) {
-        ProcessBuilder pb = new ProcessBuilder(List.of(binary, "-c", "-q", "-f", config.toString()))
+        ProcessBuilder pb = new ProcessBuilder(List.of(binary, "-c", "-f", config.toString()))
                 .redirectErrorStream(true);
         try {
             Process p = pb.start();
@@ -33,7 +33,10 @@ public final class HaproxyCheck {
             if (p.exitValue() == 0) {
                 return Optional.empty();
             }
-            String text = new String(out, StandardCharsets.UTF_8).strip();
+            // Not -q: in 2.6 it silences the alerts too. The NOTICE lines (version, path) are noise here.
+            String text = new String(out, StandardCharsets.UTF_8).lines()
+                    .filter(l -> !l.startsWith("[NOTICE]"))
+                    .collect(java.util.stream.Collectors.joining("\n")).strip();
             return Optional.of(text.isEmpty() ? "haproxy -c exited with status " + p.exitValue() : text);
         } catch (IOException e) {
             throw new IllegalStateException("cannot run '" + binary + " -c': " + e.getMessage()

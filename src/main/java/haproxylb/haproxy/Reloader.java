@@ -2,7 +2,10 @@ package haproxylb.haproxy;
 
 import haproxylb.status.StatusBoard;
 
+import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Optional;
 import java.util.List;
 
 import org.apache.camel.Exchange;
@@ -20,18 +23,29 @@ import org.slf4j.LoggerFactory;
 public final class Reloader {
     private static final Logger LOG = LoggerFactory.getLogger(Reloader.class);
     public static final String GENERATION = "LbConfigGeneration";
+    static final String RELOADS_BEFORE = "LbReloadsBefore";
+    /** haproxy 2.6 needs ~1 s to reload 10k backends (BASELINE.md); far more means it is stuck. */
+    private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(60);
 
     private final ReloadGate gate;
     private final StatusBoard status;
     private final List<String> systemdCommand;
     private final HaproxySupervisor supervisor;
+    private final MasterCli master;
 
-    /** @param supervisor null in systemd mode */
-    public Reloader(ReloadGate gate, StatusBoard status, List<String> systemdCommand, HaproxySupervisor supervisor) {
+    /**
+     * @param supervisor null in systemd mode
+     * @param master haproxy's master CLI, to confirm that a reload really loaded the new config (the reload command
+     *               returns before haproxy has done so); null when there is none, then the command's exit status
+     *               is all there is to go by
+     */
+    public Reloader(ReloadGate gate, StatusBoard status, List<String> systemdCommand, HaproxySupervisor supervisor,
+                    MasterCli master) {
         this.gate = gate;
         this.status = status;
         this.systemdCommand = List.copyOf(systemdCommand);
         this.supervisor = supervisor;
+        this.master = master;
     }
 
     public ReloadGate gate() {
@@ -58,6 +72,7 @@ public final class Reloader {
             cmd = systemdCommand;
         }
         exchange.getIn().setHeader(GENERATION, status.configGeneration());
+        processTable().ifPresent(t -> exchange.getIn().setHeader(RELOADS_BEFORE, t));
         exchange.getIn().setHeader(ExecBinding.EXEC_COMMAND_EXECUTABLE, cmd.get(0));
         exchange.getIn().setHeader(ExecBinding.EXEC_COMMAND_ARGS, new ArrayList<>(cmd.subList(1, cmd.size())));
         exchange.getIn().setHeader(ExecBinding.EXEC_COMMAND_TIMEOUT, 60_000L);
@@ -66,6 +81,9 @@ public final class Reloader {
     public void record(Exchange exchange) {
         long generation = exchange.getIn().getHeader(GENERATION, 0L, Long.class);
         String failure = failure(exchange);
+        if (failure == null) {
+            failure = confirm(exchange.getIn().getHeader(RELOADS_BEFORE, ProcessTable.class));
+        }
         if (failure == null) {
             status.reloaded(generation, true, "reloaded");
             LOG.info("haproxy reloaded with config generation {}", generation);
@@ -91,6 +109,42 @@ public final class Reloader {
     /** haproxy started (or restarted) by the supervisor runs whatever config is on disk: it is all live. */
     public void started() {
         status.reloaded(status.configGeneration(), true, "haproxy started");
+    }
+
+    /** Waits until the master reports one more reload; a failed one (bad config, bind error) is a failure. */
+    private String confirm(ProcessTable before) {
+        if (master == null || before == null) {
+            return null;
+        }
+        long deadline = System.nanoTime() + CONFIRM_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<ProcessTable> now = processTable();
+            if (now.isPresent() && now.get().reloads() > before.reloads()) {
+                if (now.get().failedReloads() > before.failedReloads()) {
+                    return "haproxy refused the new config on reload (master CLI 'show proc' counts a failed"
+                            + " reload); the previous config keeps serving. See haproxy's log.";
+                }
+                return null;
+            }
+            try {
+                Thread.sleep(10); // the master is re-executing itself: nothing to wait on but its socket
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted while waiting for haproxy to reload";
+            }
+        }
+        return "haproxy did not report the reload within " + CONFIRM_TIMEOUT.toSeconds() + " s (master CLI 'show proc')";
+    }
+
+    private Optional<ProcessTable> processTable() {
+        if (master == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(master.showProc());
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty(); // the master is busy re-executing, or not there (yet)
+        }
     }
 
     private static String failure(Exchange exchange) {

@@ -75,14 +75,19 @@ public final class StatusBoard {
         return configGeneration + 1;
     }
 
-    public synchronized void assembled(long generation, Map<String, String> liveIds, Iterable<String> removed) {
+    /**
+     * A config generation was written. {@code accepted}: fragments whose new version is in it; {@code live}: every
+     * fragment in it (those without a status yet, after a restart for instance, are recorded too).
+     */
+    public synchronized void assembled(long generation, Map<String, String> accepted, Map<String, String> live,
+                                       Iterable<String> removed) {
         configGeneration = generation;
-        for (var e : liveIds.entrySet()) {
-            FragmentStatus old = fragments.get(e.getKey());
-            if (old == null || !e.getValue().equals(old.id()) || !isLiveOrAssembled(old)) {
-                put(e.getKey(), "assembled", e.getValue(), generation, null);
+        accepted.forEach((name, id) -> put(name, "assembled", id, generation, null));
+        live.forEach((name, id) -> {
+            if (!fragments.containsKey(name)) {
+                put(name, generation <= liveGeneration ? "live" : "assembled", id, generation, null);
             }
-        }
+        });
         for (String name : removed) {
             put(name, "removed", null, generation, null);
         }
@@ -128,10 +133,6 @@ public final class StatusBoard {
         return new Status(clock.instant().toString(), configGeneration, liveGeneration, reloadPending,
                 nextReloadAt == null ? null : nextReloadAt.toString(), reloads, reloadsCoalesced, lastReload,
                 new TreeMap<>(fragments), new TreeMap<>(certificates));
-    }
-
-    private static boolean isLiveOrAssembled(FragmentStatus f) {
-        return f.state().equals("live") || f.state().equals("assembled");
     }
 
     private void put(String name, String state, String id, long generation, String error) {

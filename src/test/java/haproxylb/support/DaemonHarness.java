@@ -1,0 +1,141 @@
+package haproxylb.support;
+
+import haproxylb.app.HaproxyLb;
+import haproxylb.common.AtomicFiles;
+import haproxylb.status.FragmentStatus;
+import haproxylb.status.Status;
+import haproxylb.status.StatusBoard;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+
+/**
+ * The real daemon, in-process: the real YAML routes from routes/, conf/ settings, haproxy started in supervise mode
+ * on free loopback ports, with a state directory of its own. Settings can be overridden per test.
+ */
+public final class DaemonHarness implements AutoCloseable {
+    private final Path stateDir;
+    private final int httpPort;
+    private final int httpsPort;
+    private final int responderPort;
+    private final Map<String, String> overrides = new LinkedHashMap<>();
+    private Main main;
+
+    public DaemonHarness(Path stateDir) {
+        this.stateDir = stateDir;
+        this.httpPort = HaproxyProcess.freePort();
+        this.httpsPort = HaproxyProcess.freePort();
+        this.responderPort = HaproxyProcess.freePort();
+        overrides.put("lb.state-dir", stateDir.toString());
+        overrides.put("lb.edge.http-bind", "127.0.0.1:" + httpPort);
+        overrides.put("lb.edge.https-bind", "127.0.0.1:" + httpsPort);
+        overrides.put("lb.acme.responder", "127.0.0.1:" + responderPort);
+        // Fast intake and batching keep tests quick; the rate limit stays on (tests that count reloads set it).
+        overrides.put("lb.intake.poll", "100");
+        overrides.put("lb.intake.settle", "300");
+        overrides.put("lb.assembly.batch", "100");
+        overrides.put("lb.reload.tick", "100");
+        overrides.put("lb.reload.min-interval", "1000");
+        overrides.put("lb.haproxy.watchdog", "500");
+    }
+
+    public DaemonHarness with(String key, String value) {
+        overrides.put(key, value);
+        return this;
+    }
+
+    public DaemonHarness start() throws Exception {
+        main = HaproxyLb.newMain();
+        overrides.forEach(main::addOverrideProperty);
+        main.start();
+        await("the daemon's CamelContext to start", Duration.ofSeconds(30),
+                () -> main.getCamelContext() != null && main.getCamelContext().isStarted());
+        if (!"systemd".equals(overrides.get("lb.reload.mode"))) {
+            await("the supervised haproxy to listen on " + httpPort, Duration.ofSeconds(30),
+                    () -> EdgeClient.statusOrMinusOne(httpPort, "localhost", "/", false) > 0);
+        }
+        return this;
+    }
+
+    public void stop() {
+        if (main != null) {
+            main.stop();
+            main = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    public CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    public Path inbox() {
+        return stateDir.resolve("inbox");
+    }
+
+    public int httpPort() {
+        return httpPort;
+    }
+
+    public int httpsPort() {
+        return httpsPort;
+    }
+
+    public int responderPort() {
+        return responderPort;
+    }
+
+    /** Drops a fragment the way Ansible's copy module does: written elsewhere, renamed into the inbox. */
+    public void drop(String name, String cfg, String map) throws IOException {
+        Files.createDirectories(inbox());
+        AtomicFiles.write(inbox().resolve(name + ".cfg"), cfg);
+        AtomicFiles.write(inbox().resolve(name + ".map"), map);
+    }
+
+    public void dropRemoval(String name) throws IOException {
+        AtomicFiles.write(inbox().resolve(name + ".remove"), new byte[0]);
+    }
+
+    public Status status() throws IOException {
+        return StatusBoard.read(stateDir.resolve("status.json"));
+    }
+
+    public Optional<FragmentStatus> fragment(String name) {
+        try {
+            return Optional.ofNullable(status().fragments().get(name));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public FragmentStatus awaitFragmentState(String name, String state, Duration limit) {
+        await("fragment '" + name + "' to be " + state, limit,
+                () -> fragment(name).map(f -> f.state().equals(state)).orElse(false));
+        return fragment(name).orElseThrow();
+    }
+
+    public String rejection(String name) throws IOException {
+        return Files.readString(stateDir.resolve("rejected").resolve(name + ".error"));
+    }
+
+    public static void await(String what, Duration limit, BooleanSupplier condition) {
+        HaproxyProcess.await(what, limit, condition);
+    }
+}
