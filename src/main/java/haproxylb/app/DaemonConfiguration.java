@@ -4,6 +4,7 @@ import haproxylb.assembly.AssemblyService;
 import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
+import haproxylb.certificates.FallbackCertificate;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
@@ -64,7 +65,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 : new MasterCli(new HaproxySocket(Path.of(masterSocket), Duration.ofSeconds(5)));
         Reloader reloader = new Reloader(new ReloadGate(clock, s.millis("lb.reload.min-interval")), status,
                 s.words("lb.reload.command"), supervisor, master);
-        Daemon daemon = new Daemon(certDir, DaemonConfiguration::fallbackCertificate, assembly, reloader, supervisor);
+        Daemon daemon = new Daemon(certDir, FallbackCertificate::ensure, assembly, reloader, supervisor);
 
         Registry registry = context.getRegistry();
         registry.bind("settings", s);
@@ -79,23 +80,6 @@ public final class DaemonConfiguration implements CamelConfiguration {
             registry.bind("haproxySupervisor", supervisor);
         }
         context.addService(daemon, true, true);
-    }
-
-    static void fallbackCertificate(Path certDir) throws Exception {
-        Path pem = certDir.resolve("fallback.pem");
-        if (Files.exists(pem)) {
-            return;
-        }
-        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:P-256", "-nodes", "-days", "3650", "-subj", "/CN=haproxy-lb fallback",
-                "-keyout", certDir.resolve(".fallback.key").toString(), "-out", certDir.resolve(".fallback.crt").toString())
-                .redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        p.waitFor();
-        String bundle = Files.readString(certDir.resolve(".fallback.crt")) + Files.readString(certDir.resolve(".fallback.key"));
-        haproxylb.common.AtomicFiles.writePrivate(pem, bundle.getBytes());
-        Files.delete(certDir.resolve(".fallback.crt"));
-        Files.delete(certDir.resolve(".fallback.key"));
     }
 
     static Map<String, String> templateValues(Settings s, Path certDir) {
