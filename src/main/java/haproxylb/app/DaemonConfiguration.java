@@ -80,6 +80,10 @@ public final class DaemonConfiguration implements CamelConfiguration {
             registry.bind("haproxySupervisor", supervisor);
         }
         context.addService(daemon, true, true);
+        Core core = new Core(s, clock, state, certDir, liveConfig, s.path("lb.haproxy.map"), status, store, assembly,
+                reloader, supervisor);
+        registry.bind("core", core);
+        CertificateWiring.configure(context, core);
     }
 
     static Map<String, String> templateValues(Settings s, Path certDir) {

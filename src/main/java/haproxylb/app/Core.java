@@ -1,0 +1,15 @@
+package haproxylb.app;
+
+import haproxylb.assembly.AssemblyService;
+import haproxylb.haproxy.HaproxySupervisor;
+import haproxylb.haproxy.Reloader;
+import haproxylb.intake.FragmentStore;
+import haproxylb.status.StatusBoard;
+
+import java.nio.file.Path;
+import java.time.Clock;
+
+/** The fragment pipeline's shared pieces, handed to the wiring of the other concerns (certificates, monitoring). */
+public record Core(Settings settings, Clock clock, Path stateDir, Path certDir, Path liveConfig, Path liveMap,
+                   StatusBoard status, FragmentStore fragments, AssemblyService assembly, Reloader reloader,
+                   HaproxySupervisor supervisor) {}
