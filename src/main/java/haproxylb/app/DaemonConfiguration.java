@@ -90,6 +90,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("http-bind", s.string("lb.edge.http-bind"));
         v.put("https-bind", s.string("lb.edge.https-bind"));
+        String publicPort = s.string("lb.edge.https-public-port", "443");
+        v.put("https-port-suffix", publicPort.equals("443") ? "" : ":" + publicPort);
         v.put("cert-dir", certDir.toString());
         v.put("stats-socket", s.path("lb.haproxy.stats-socket").toString());
         v.put("acme-responder", s.string("lb.acme.responder"));

@@ -67,7 +67,9 @@ class FragmentPipelineTest {
 
         EdgeClient.Response plain = EdgeClient.http(daemon.httpPort(), "shop.example.test", "/cart?x=1");
         assertEquals(301, plain.status());
-        assertEquals("https://shop.example.test/cart?x=1", plain.header("location"));
+        assertEquals("https://shop.example.test:" + daemon.httpsPort() + "/cart?x=1", plain.header("location"));
+        EdgeClient.Response upper = EdgeClient.http(daemon.httpPort(), "SHOP.example.test:" + daemon.httpPort(), "/");
+        assertEquals("https://shop.example.test:" + daemon.httpsPort() + "/", upper.header("location"));
 
         EdgeClient.Response unknown = EdgeClient.https(daemon.httpsPort(), "nobody.example.test", "/");
         assertEquals(404, unknown.status());

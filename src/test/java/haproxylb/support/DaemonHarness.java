@@ -38,6 +38,7 @@ public final class DaemonHarness implements AutoCloseable {
         overrides.put("lb.state-dir", stateDir.toString());
         overrides.put("lb.edge.http-bind", "127.0.0.1:" + httpPort);
         overrides.put("lb.edge.https-bind", "127.0.0.1:" + httpsPort);
+        overrides.put("lb.edge.https-public-port", Integer.toString(httpsPort));
         overrides.put("lb.acme.responder", "127.0.0.1:" + responderPort);
         // Fast intake and batching keep tests quick; the rate limit stays on (tests that count reloads set it).
         overrides.put("lb.intake.poll", "100");
