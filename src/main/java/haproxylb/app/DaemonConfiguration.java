@@ -84,6 +84,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 reloader, supervisor);
         registry.bind("core", core);
         CertificateWiring.configure(context, core);
+        MonitoringWiring.configure(context, core);
     }
 
     static Map<String, String> templateValues(Settings s, Path certDir) {
