@@ -8,6 +8,9 @@ import haproxylb.certificates.FallbackCertificate;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
+import haproxylb.haproxy.RuntimeApi;
+import haproxylb.haproxy.RuntimeMapUpdater;
+import haproxylb.assembly.MapUpdater;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.haproxy.Reloader;
@@ -54,8 +57,12 @@ public final class DaemonConfiguration implements CamelConfiguration {
         ConfigAssembler assembler = new ConfigAssembler(ConfigTemplate.load(s.path("lb.haproxy.template")),
                 templateValues(s, certDir));
         HaproxyCheck check = new HaproxyCheck(s.string("lb.haproxy.binary"), s.number("lb.haproxy.check-timeout"));
+        Path liveMap = s.path("lb.haproxy.map");
+        RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(BASE_BACKENDS), check,
-                liveConfig, s.path("lb.haproxy.map"), state.resolve("candidate"), status);
+                liveConfig, liveMap, state.resolve("candidate"), status,
+                s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
+                        : MapUpdater.NONE);
 
         HaproxySupervisor supervisor = s.superviseMode()
                 ? new HaproxySupervisor(s.string("lb.haproxy.binary"), liveConfig, runDir) : null;
@@ -80,7 +87,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
             registry.bind("haproxySupervisor", supervisor);
         }
         context.addService(daemon, true, true);
-        Core core = new Core(s, clock, state, certDir, liveConfig, s.path("lb.haproxy.map"), status, store, assembly,
+        registry.bind("runtimeApi", runtimeApi);
+        Core core = new Core(s, clock, state, certDir, liveConfig, liveMap, status, store, assembly,
                 reloader, supervisor);
         registry.bind("core", core);
         CertificateWiring.configure(context, core);

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The assembly stage: live fragments + pending changes → a validated haproxy.cfg and backend map, moved into place
  * atomically. Changes that break the config are found by bisection and rejected one by one; everything else goes
- * live. Returns whether haproxy needs a reload.
+ * live. A change of map lines only (for backends haproxy already has) goes to the running haproxy through the
+ * runtime API instead of a reload. Returns whether haproxy needs a reload.
  */
 public final class AssemblyService {
     private static final Logger LOG = LoggerFactory.getLogger(AssemblyService.class);
@@ -40,12 +42,26 @@ public final class AssemblyService {
     private final Path candidateConfig;
     private final Path candidateMap;
     private final StatusBoard status;
+    private final MapUpdater mapUpdater;
     private volatile AssemblyReport lastReport;
+    /** The last haproxy.cfg (rendered with the live map path) that haproxy -c accepted: no need to check it twice. */
+    private String lastValidatedCfg;
 
-    public record AssemblyReport(int accepted, int rejected, int validations, long millis, boolean configChanged) {}
+    /** What an assembly changed on disk, and so what haproxy needs. */
+    public enum Outcome {
+        /** nothing: no reload */
+        UNCHANGED,
+        /** only the backend map: applied to the running haproxy through its runtime API, no reload */
+        MAP_APPLIED,
+        /** haproxy.cfg changed (or the runtime API could not apply the map): reload */
+        RELOAD_NEEDED
+    }
+
+    public record AssemblyReport(int accepted, int rejected, int validations, long millis, Outcome outcome) {}
 
     public AssemblyService(FragmentStore store, ConfigAssembler assembler, CandidateRules rules, HaproxyCheck haproxy,
-                           Path liveConfig, Path liveMap, Path candidateDir, StatusBoard status) {
+                           Path liveConfig, Path liveMap, Path candidateDir, StatusBoard status,
+                           MapUpdater mapUpdater) {
         this.store = store;
         this.assembler = assembler;
         this.rules = rules;
@@ -55,6 +71,7 @@ public final class AssemblyService {
         this.candidateConfig = candidateDir.toAbsolutePath().resolve("haproxy.cfg");
         this.candidateMap = candidateDir.toAbsolutePath().resolve("backend.map");
         this.status = status;
+        this.mapUpdater = mapUpdater;
     }
 
     public Path liveConfig() {
@@ -107,38 +124,69 @@ public final class AssemblyService {
         }
 
         TreeMap<String, Fragment> next = apply(live, outcome.accepted(), parsed);
-        boolean changed = writeLive(next);
+        Optional<String> nextError = validate(next); // cached: the bisection validated exactly this set last
+        if (nextError.isPresent()) {
+            LOG.error("The assembled config does not pass haproxy -c; nothing changes until this is fixed (most"
+                    + " likely in the base template):\n{}", nextError.get());
+            return false;
+        }
+        boolean reloadOwed = status.configGeneration() > status.liveGeneration();
+        Written written = writeLive(next);
         for (PendingChange c : outcome.accepted()) {
             store.promote(c);
         }
+        Outcome result = switch (written) {
+            case NOTHING -> Outcome.UNCHANGED;
+            case CONFIG -> Outcome.RELOAD_NEEDED;
+            // While a reload is owed anyway, it will load the new map file too.
+            case MAP_ONLY -> !reloadOwed && mapUpdater.apply(mapOf(live), mapOf(next))
+                    ? Outcome.MAP_APPLIED : Outcome.RELOAD_NEEDED;
+        };
         Map<String, String> ids = new TreeMap<>();
         next.forEach((name, f) -> ids.put(name, f.id()));
         Map<String, String> accepted = new TreeMap<>();
         outcome.accepted().stream().filter(c -> !c.remove()).forEach(c -> accepted.put(c.name(), c.id()));
         List<String> removed = outcome.accepted().stream().filter(PendingChange::remove)
                 .map(PendingChange::name).filter(n -> !next.containsKey(n)).toList();
-        long generation = changed ? status.nextGeneration() : status.configGeneration();
+        long generation = written == Written.NOTHING ? status.configGeneration() : status.nextGeneration();
         status.assembled(generation, accepted, ids, removed);
+        if (result == Outcome.MAP_APPLIED) {
+            status.liveWithoutReload(generation);
+        }
         for (PendingChange c : outcome.accepted()) {
-            LOG.info("{} accepted{}", capitalised(c.describe()), changed ? " into config generation " + generation
-                    : " (config unchanged)");
+            LOG.info("{} accepted{}", capitalised(c.describe()), switch (result) {
+                case UNCHANGED -> " (config unchanged)";
+                case MAP_APPLIED -> ": map generation " + generation + " applied through the runtime API, no reload";
+                case RELOAD_NEEDED -> " into config generation " + generation;
+            });
         }
         lastReport = new AssemblyReport(outcome.accepted().size(), outcome.rejected().size() + unparsable.size(),
-                outcome.validations(), (System.nanoTime() - start) / 1_000_000, changed);
-        return changed;
+                outcome.validations(), (System.nanoTime() - start) / 1_000_000, result);
+        return result == Outcome.RELOAD_NEEDED;
     }
 
-    private boolean writeLive(TreeMap<String, Fragment> fragments) throws IOException {
+    private enum Written { NOTHING, MAP_ONLY, CONFIG }
+
+    private static Map<String, String> mapOf(TreeMap<String, Fragment> fragments) {
+        Map<String, String> map = new HashMap<>();
+        fragments.values().forEach(f -> f.entries().forEach(e -> map.put(e.domain(), e.backend())));
+        return map;
+    }
+
+    private Written writeLive(TreeMap<String, Fragment> fragments) throws IOException {
         AssembledConfig config = assembler.assemble(fragments.values(), liveMap.toString());
-        boolean same = Files.exists(liveConfig) && Files.exists(liveMap)
-                && Files.readString(liveConfig).equals(config.cfg()) && Files.readString(liveMap).equals(config.map());
-        if (same) {
-            return false;
+        boolean sameCfg = Files.exists(liveConfig) && Files.readString(liveConfig).equals(config.cfg());
+        boolean sameMap = Files.exists(liveMap) && Files.readString(liveMap).equals(config.map());
+        if (sameCfg && sameMap) {
+            return Written.NOTHING;
         }
         // Map first: a crash between the two writes leaves the old config, which ignores unknown map lines.
         AtomicFiles.write(liveMap, config.map());
+        if (sameCfg) {
+            return Written.MAP_ONLY;
+        }
         AtomicFiles.write(liveConfig, config.cfg());
-        return true;
+        return Written.CONFIG;
     }
 
     /** Checks a complete candidate set: haproxy-lb's own rules, then haproxy -c on the rendered files. */
@@ -147,6 +195,12 @@ public final class AssemblyService {
         if (ruleError.isPresent()) {
             return ruleError;
         }
+        // haproxy -c does not read map contents beyond loading them, so a change of map lines only needs the
+        // rules above: the config itself was already validated.
+        String liveCfg = assembler.assemble(fragments.values(), liveMap.toString()).cfg();
+        if (liveCfg.equals(lastValidatedCfg)) {
+            return Optional.empty();
+        }
         AssembledConfig config = assembler.assemble(fragments.values(), candidateMap.toString());
         try {
             AtomicFiles.write(candidateMap, config.map());
@@ -154,12 +208,16 @@ public final class AssemblyService {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return haproxy.check(candidateConfig).map(out -> {
+        Optional<String> error = haproxy.check(candidateConfig).map(out -> {
             String where = HaproxyMessages.firstOrigin(out, candidateConfig.toString(), config.sources())
                     .map(o -> o + ": ").orElse("");
             return where + "haproxy -c refused the config.\nhaproxy said:\n"
                     + HaproxyMessages.translate(out, candidateConfig.toString(), config.sources());
         });
+        if (error.isEmpty()) {
+            lastValidatedCfg = liveCfg;
+        }
+        return error;
     }
 
     private static TreeMap<String, Fragment> apply(TreeMap<String, Fragment> live, List<PendingChange> changes,

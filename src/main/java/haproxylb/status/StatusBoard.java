@@ -82,7 +82,8 @@ public final class StatusBoard {
     public synchronized void assembled(long generation, Map<String, String> accepted, Map<String, String> live,
                                        Iterable<String> removed) {
         configGeneration = generation;
-        accepted.forEach((name, id) -> put(name, "assembled", id, generation, null));
+        accepted.forEach((name, id) -> put(name, generation <= liveGeneration ? "live" : "assembled", id,
+                generation, null));
         live.forEach((name, id) -> {
             if (!fragments.containsKey(name)) {
                 put(name, generation <= liveGeneration ? "live" : "assembled", id, generation, null);
@@ -113,6 +114,15 @@ public final class StatusBoard {
                     ? new FragmentStatus("live", f.id(), f.generation(), null, f.updatedAt()) : f);
             fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
         }
+        publish();
+    }
+
+    /** A map-only change reached the running haproxy through its runtime API: live without a reload. */
+    public synchronized void liveWithoutReload(long generation) {
+        liveGeneration = Math.max(liveGeneration, generation);
+        fragments.replaceAll((name, f) -> f.state().equals("assembled") && f.generation() <= liveGeneration
+                ? new FragmentStatus("live", f.id(), f.generation(), null, f.updatedAt()) : f);
+        fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
         publish();
     }
 

@@ -1,0 +1,91 @@
+package haproxylb.it;
+
+import haproxylb.support.DaemonHarness;
+import haproxylb.support.EdgeClient;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static haproxylb.support.DaemonHarness.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Changes of map lines only reach haproxy through its runtime API: live at once, no reload. */
+class RuntimeMapUpdateTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path state;
+    private DaemonHarness daemon;
+
+    @AfterEach
+    void stop() {
+        if (daemon != null) {
+            daemon.close();
+        }
+    }
+
+    private boolean serves(String host, String body) {
+        try {
+            EdgeClient.Response r = EdgeClient.https(daemon.httpsPort(), host, "/");
+            return r.status() == 200 && r.body().equals(body);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void adding_moving_and_removing_domains_of_existing_backends_needs_no_reload() throws Exception {
+        // A long rate limit: any reload after the first would keep the change from going live within the test.
+        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "600000").start();
+        String cfg = "backend be_one\n    http-request return status 200 content-type text/plain string one\n"
+                + "backend be_two\n    http-request return status 200 content-type text/plain string two\n";
+        daemon.drop("site", cfg, "a.example.test be_one\n");
+        await("a served", LIMIT, () -> serves("a.example.test", "one"));
+        await("status live", LIMIT, () -> daemon.fragment("site").map(f -> f.state().equals("live")).orElse(false));
+        long reloads = daemon.status().reloads();
+        String cfgBefore = Files.readString(state.resolve("haproxy/haproxy.cfg"));
+
+        daemon.drop("site", cfg, "a.example.test be_two\nb.example.test be_one\n");
+        await("a moved to be_two", LIMIT, () -> serves("a.example.test", "two"));
+        await("b added", LIMIT, () -> serves("b.example.test", "one"));
+
+        daemon.drop("extra", "", "c.example.test be_two\n");
+        await("a map-only fragment goes live", LIMIT, () -> serves("c.example.test", "two"));
+
+        daemon.dropRemoval("extra");
+        await("c unknown again", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "c.example.test", "/",
+                true) == 404);
+
+        assertEquals(reloads, daemon.status().reloads(), "no reload for map-only changes");
+        assertEquals(cfgBefore, Files.readString(state.resolve("haproxy/haproxy.cfg")));
+        String map = Files.readString(state.resolve("haproxy/backend.map"));
+        assertTrue(map.contains("a.example.test be_two\nb.example.test be_one\n"), map);
+        assertTrue(!map.contains("c.example.test"), "the file on disk is the truth for the next reload: " + map);
+        assertEquals("live", daemon.fragment("site").orElseThrow().state());
+    }
+
+    @Test
+    void a_map_change_while_a_reload_is_owed_waits_for_that_reload() throws Exception {
+        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "3000").start();
+        daemon.drop("first", "backend be_first\n    http-request return status 200 content-type text/plain string first\n",
+                "first.example.test be_first\n");
+        await("first served", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "first.example.test", "/",
+                true) == 200);
+        // A config change inside the rate limit: a trailing reload is owed...
+        daemon.drop("second", "backend be_second\n    http-request return status 200 content-type text/plain string second\n",
+                "second.example.test be_second\n");
+        daemon.awaitFragmentState("second", "assembled", LIMIT);
+        // ...so a map-only change to the new backend must not go through the runtime API before it exists.
+        daemon.drop("alias", "", "alias.example.test be_second\n");
+        await("alias served once the owed reload happened", LIMIT, () -> EdgeClient.statusOrMinusOne(
+                daemon.httpsPort(), "alias.example.test", "/", true) == 200);
+        assertEquals("live", daemon.awaitFragmentState("alias", "live", LIMIT).state());
+    }
+}
