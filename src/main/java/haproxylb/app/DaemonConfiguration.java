@@ -108,6 +108,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         v.put("timeout-client", s.string("lb.edge.timeout-client"));
         v.put("timeout-server", s.string("lb.edge.timeout-server"));
         v.put("maxconn", s.string("lb.edge.maxconn"));
+        v.put("host-routing", HostRouting.rules(s.string("lb.routing.match", "exact")));
         return v;
     }
 }

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 /**
  * Parses a fragment's backend map: lines of {@code domain backend}, any whitespace between, {@code #} comments and
  * blank lines allowed. Domains are lower-cased (Host matching is case-insensitive); backend names are kept as
- * written, because haproxy's backend names are case-sensitive.
+ * written, because haproxy's backend names are case-sensitive. {@code *.example.test} is a wildcard for one label.
  */
 public final class MapParser {
     // RFC 1123 labels; the total length limit of a DNS name is 253 characters.
@@ -39,13 +39,13 @@ public final class MapParser {
             if (domain.endsWith(".")) {
                 domain = domain.substring(0, domain.length() - 1);
             }
-            if (domain.startsWith("*.")) {
-                throw FragmentProblem.at(fragment, file, lineNo, "wildcard domain '" + domain
-                        + "' is not supported: list each host name on its own line");
-            }
-            if (!DOMAIN.matcher(domain).matches()) {
+            // "*.example.test" covers exactly one more label (a.example.test, not a.b.example.test), as a
+            // wildcard certificate does; exact lines win over it.
+            String host = domain.startsWith("*.") ? domain.substring(2) : domain;
+            if (!DOMAIN.matcher(host).matches() || !host.contains(".") && domain.startsWith("*.")) {
                 throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(fields[0])
-                        + "' is not a valid domain name (letters, digits, '-' and dots; no port, no scheme)");
+                        + "' is not a valid domain name (letters, digits, '-' and dots, optionally '*.' in front;"
+                        + " no port, no scheme)");
             }
             String backend = fields[1];
             if (!BACKEND.matcher(backend).matches()) {

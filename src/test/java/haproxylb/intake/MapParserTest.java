@@ -47,7 +47,7 @@ class MapParserTest {
 
     @Test
     void rejects_invalid_domain_names() {
-        for (String bad : List.of("-a.test", "a..test", "a_b.test", "a.test:443", "http://a.test", "ä.test",
+        for (String bad : List.of("-a.test", "a..test", "a_b.test", "a.test:443", "http://a.test", "ä.test", "a.*.test",
                 "a".repeat(64) + ".test")) {
             FragmentProblem p = assertThrows(FragmentProblem.class,
                     () -> MapParser.parse("s", "s.map", "# x\n" + bad + " be_a\n"), bad);
@@ -57,10 +57,13 @@ class MapParserTest {
     }
 
     @Test
-    void rejects_wildcards_with_a_clear_message() {
-        FragmentProblem p = assertThrows(FragmentProblem.class,
-                () -> MapParser.parse("s", "s.map", "*.a.test be_a\n"));
-        assertTrue(p.getMessage().contains("wildcard"), p.getMessage());
+    void accepts_a_wildcard_for_one_label_and_rejects_other_stars() throws Exception {
+        assertEquals("*.a.test", MapParser.parse("s", "s.map", "*.A.test be_a\n").get(0).domain());
+        for (String bad : List.of("*.test", "a.*.test", "*a.test", "**.a.test", "*")) {
+            FragmentProblem p = assertThrows(FragmentProblem.class,
+                    () -> MapParser.parse("s", "s.map", bad + " be_a\n"), bad);
+            assertTrue(p.getMessage().contains("not a valid domain name"), p.getMessage());
+        }
     }
 
     @Test
