@@ -1,12 +1,209 @@
 package haproxylb.app;
 
-import org.apache.camel.CamelContext;
+import haproxylb.certificates.AcmeAccountStore;
+import haproxylb.certificates.AcmeIssuer;
+import haproxylb.certificates.AcmeSettings;
+import haproxylb.certificates.Backoff;
+import haproxylb.certificates.CertificateInstaller;
+import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.CertificateStore;
+import haproxylb.certificates.ChallengeResponder;
+import haproxylb.certificates.CoverageDecision;
+import haproxylb.certificates.DnsServerResolver;
+import haproxylb.certificates.HaproxyCertificates;
+import haproxylb.certificates.RateLimitLedger;
+import haproxylb.certificates.ReachabilityCheck;
+import haproxylb.haproxy.HaproxySocket;
+import haproxylb.haproxy.RuntimeApi;
 
-/** Builds the certificate beans (coverage, issuance, installation) and binds them for routes/certificates.camel.yaml. */
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.random.RandomGenerator;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the certificate beans (coverage check, installer, challenge responder) and binds them for
+ * routes/certificates.camel.yaml. State under the state directory: {@code cert-inbox/} (what the installer takes),
+ * {@code rejected-certs/}, {@code certificates/} (issued.json, archive/, backoff.json, rate-limits.json) and
+ * {@code acme/} (the ACME account key and location, one per directory URL).
+ *
+ * <p>With {@code lb.acme.directory-url} empty, ACME is off: nothing is ordered and no challenge responder runs, but
+ * the inbox still installs operator certificates and the check still reports coverage in the status.
+ */
 final class CertificateWiring {
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateWiring.class);
+    /** Timeout of one runtime API command on haproxy's stats socket. */
+    private static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(5);
+    /** Timeout of the reachability probe and of one DNS question. */
+    private static final Duration REACHABILITY_TIMEOUT = Duration.ofSeconds(5);
+
     private CertificateWiring() {}
 
-    static void configure(CamelContext context, Core core) {
-        // Filled in by the certificates issue.
+    static void configure(CamelContext context, Core core) throws Exception {
+        Settings s = core.settings();
+        Path state = core.stateDir();
+        Path inbox = state.resolve("cert-inbox");
+        Path certState = state.resolve("certificates");
+        Files.createDirectories(inbox);
+        Files.createDirectories(certState);
+
+        CertificateStore store = new CertificateStore(core.certDir(), certState.resolve("archive"), core.clock());
+        RuntimeApi runtime = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), SOCKET_TIMEOUT));
+        // With 'ssl crt <dir>' haproxy names the directory's crt-list by the path exactly as the config writes it.
+        HaproxyCertificates haproxy = new HaproxyCertificates(runtime, core.certDir().toString(),
+                core.reloader()::request);
+        CertificateInstaller installer = new CertificateInstaller(store, haproxy, inbox, state.resolve("rejected-certs"),
+                core.clock());
+
+        RandomGenerator random = RandomGenerator.getDefault();
+        Path backoffFile = certState.resolve("backoff.json");
+        Path ledgerFile = certState.resolve("rate-limits.json");
+        Backoff backoff = Backoff.load(backoffFile, core.clock(), random);
+        RateLimitLedger ledger = RateLimitLedger.load(ledgerFile, core.clock(), limits(s));
+
+        String directory = s.string("lb.acme.directory-url", "");
+        AcmeIssuer issuer = null;
+        CoverageDecision.Reachability reachability = CoverageDecision.Reachability.assumeAll();
+        if (directory.isBlank()) {
+            LOG.info("ACME is off (lb.acme.directory-url is empty): haproxy-lb issues no certificates; certificates "
+                    + "dropped into {} are installed", inbox);
+        } else {
+            AcmeSettings acme = AcmeSettings.of(directory, s.string("lb.acme.email", ""), s.flag("lb.acme.agree-terms"),
+                    s.string("lb.acme.key-type", ""), s.string("lb.acme.trust-ca", ""), s.millis("lb.acme.poll"),
+                    s.millis("lb.acme.timeout"));
+            ChallengeResponder responder = new ChallengeResponder(hostPort("lb.acme.responder",
+                    s.string("lb.acme.responder")));
+            AcmeAccountStore accounts = new AcmeAccountStore(state.resolve("acme"));
+            issuer = new AcmeIssuer(acme, accounts, responder);
+            String resolver = s.string("lb.acme.dns-resolver", "");
+            ReachabilityCheck check = new ReachabilityCheck(
+                    ReachabilityCheck.parseAddresses(Arrays.asList(s.string("lb.acme.balancer-addresses", "")
+                            .split("[,\\s]+"))),
+                    s.flag("lb.acme.loopback-is-here"), probeAddress(s.string("lb.edge.http-bind")), responder,
+                    resolver.isBlank() ? ReachabilityCheck.SYSTEM_RESOLVER
+                            : new DnsServerResolver(resolver, REACHABILITY_TIMEOUT),
+                    REACHABILITY_TIMEOUT);
+            reachability = check::check;
+            context.addService(new ResponderService(responder), true, true);
+            if (!acme.agreeToTerms() && accounts.stored(acme.directoryUrl()).isEmpty()) {
+                LOG.warn("no ACME account at {} yet, and lb.acme.agree-terms is false: no certificate can be ordered "
+                        + "until you read the CA's terms of service and set lb.acme.agree-terms = true", acme.caName());
+            }
+            LOG.info("certificates: issued by {} ({}), {} key, one per {}; domains must resolve to {}{}{}",
+                    acme.caName(), acme.directoryUrl(), acme.keyType(), perDomain(s) ? "domain" : "backend",
+                    s.string("lb.acme.balancer-addresses", "").isBlank() ? "(no balancer address set)"
+                            : s.string("lb.acme.balancer-addresses", ""),
+                    s.flag("lb.acme.loopback-is-here") ? " or loopback" : "",
+                    resolver.isBlank() ? "" : " (asking DNS server " + resolver + ")");
+        }
+
+        CertificateMaintenance maintenance = new CertificateMaintenance(
+                new CertificateMaintenance.Locations(core.liveMap(), inbox, backoffFile, ledgerFile),
+                store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s));
+        context.getRegistry().bind("certificateMaintenance", maintenance);
+        context.getRegistry().bind("certificateInstaller", installer);
+        // Graceful shut-down waits for a running check: let it stop after the current order instead of after all.
+        context.getManagementStrategy().addEventNotifier(new EventNotifierSupport() {
+            @Override
+            public void notify(CamelEvent event) {
+                maintenance.stop();
+            }
+
+            @Override
+            public boolean isEnabled(CamelEvent event) {
+                return event.getType() == CamelEvent.Type.CamelContextStopping;
+            }
+        });
+    }
+
+    static RateLimitLedger.Limits limits(Settings s) {
+        String limits = s.string("lb.acme.limits", "letsencrypt").toLowerCase(Locale.ROOT);
+        return switch (limits) {
+            case "letsencrypt" -> RateLimitLedger.Limits.LETS_ENCRYPT;
+            case "unlimited" -> RateLimitLedger.Limits.unlimited();
+            default -> throw new IllegalArgumentException("setting lb.acme.limits = '" + limits
+                    + "' must be 'letsencrypt' or 'unlimited' (private CAs without rate limits)");
+        };
+    }
+
+    static boolean perDomain(Settings s) {
+        String per = s.string("lb.certs.per", "backend");
+        return switch (per) {
+            case "backend" -> false;
+            case "domain" -> true;
+            default -> throw new IllegalArgumentException("setting lb.certs.per = '" + per
+                    + "' must be 'backend' (one certificate per backend) or 'domain'");
+        };
+    }
+
+    /**
+     * Where the reachability probe reaches haproxy's HTTP frontend from this host: the first address of
+     * {@code lb.edge.http-bind}, a wildcard bind ({@code :80}, {@code *:80}, {@code 0.0.0.0:80}, {@code [::]:80})
+     * through loopback.
+     */
+    static InetSocketAddress probeAddress(String httpBind) {
+        String first = httpBind.split(",")[0].strip().replaceFirst("^(ipv4|ipv6)@", "");
+        InetSocketAddress bind = hostPort("lb.edge.http-bind", first);
+        String host = bind.getHostString();
+        if (List.of("*", "0.0.0.0", "").contains(host)) {
+            return new InetSocketAddress("127.0.0.1", bind.getPort());
+        }
+        if (host.equals("::") || host.equals("0:0:0:0:0:0:0:0")) {
+            return new InetSocketAddress("::1", bind.getPort());
+        }
+        return bind;
+    }
+
+    /** {@code host:port} or {@code [v6]:port}, without a DNS lookup of the host. */
+    static InetSocketAddress hostPort(String key, String value) {
+        String v = value.strip();
+        int colon = v.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException("setting " + key + " = '" + value + "' must be host:port");
+        }
+        String host = v.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("setting " + key + " = '" + value + "' must be host:port", e);
+        }
+        if (host.isEmpty() || host.equals("*")) {
+            return InetSocketAddress.createUnresolved("*", port);
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    /** The challenge responder as a Camel service: listening before the routes start, closed on shut-down. */
+    private static final class ResponderService extends ServiceSupport {
+        private final ChallengeResponder responder;
+
+        ResponderService(ChallengeResponder responder) {
+            this.responder = responder;
+        }
+
+        @Override
+        protected void doStart() throws Exception {
+            responder.start();
+        }
+
+        @Override
+        protected void doStop() {
+            responder.stop();
+        }
     }
 }

@@ -1,0 +1,115 @@
+package haproxylb.certificates;
+
+import haproxylb.status.CertificateStatus;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * What one {@link CoverageDecision} means for each domain of its group, as {@code haproxy-config status} shows it.
+ * Pure: reads the decision's inputs (installed certificates, backoff, renewal windows, clock) and the reachability
+ * problems found during the check.
+ *
+ * <p>A domain whose certificate is valid and not due for renewal shows {@value #COVERED} whatever else is going on
+ * in its group; the others show why nothing is served yet, or what is being done about it. The states
+ * {@value #ISSUING} and {@value #RENEWING} are what the check is about to do; the coverage check replaces them with
+ * what happened ({@link #replacePlanned}).
+ */
+final class CoverageStatus {
+    static final String COVERED = "covered";
+    static final String ISSUING = "issuing";
+    static final String RENEWING = "renewing";
+    static final String INSTALLING = "installing";
+    static final String PENDING = "pending";
+    static final String SKIPPED = "skipped";
+    static final String BACKING_OFF = "backing-off";
+    static final String NOT_COVERED = "not-covered";
+
+    private CoverageStatus() {}
+
+    /** Domain → status for every domain of the decision's group, in the group's order. */
+    static Map<String, CertificateStatus> of(CoverageDecision decision, CoverageDecision.Inputs in,
+                                             Map<String, Optional<String>> reachability) {
+        Instant now = in.clock().instant();
+        String group = decision.group().name();
+        Map<String, CertificateStatus> result = new LinkedHashMap<>();
+        for (String domain : decision.group().domains()) {
+            Optional<InstalledCertificate> cover = in.installed().stream()
+                    .filter(c -> !c.isFallback() && c.isValidAt(now) && c.covers(domain))
+                    .max(Comparator.comparing(InstalledCertificate::notAfter));
+            boolean coveredNotDue = cover.isPresent()
+                    && !(cover.get().issuedHere() && in.windows().apply(cover.get()).isDue(now));
+            String waitingKey = !in.backoff().mayAttempt(domain) ? domain
+                    : !in.backoff().mayAttempt(group) ? group : null;
+            Optional<String> problem = reachability.getOrDefault(domain, Optional.empty());
+
+            String state;
+            String reason = null;
+            if (decision instanceof CoverageDecision.Covered || coveredNotDue) {
+                state = COVERED;
+            } else if (decision instanceof CoverageDecision.NeedsIssue issue && issue.names().contains(domain)) {
+                state = ISSUING;
+            } else if (decision instanceof CoverageDecision.NeedsRenewal renewal && renewal.names().contains(domain)) {
+                state = RENEWING;
+            } else if (problem.isPresent()) {
+                state = SKIPPED;
+                reason = problem.get();
+            } else if (waitingKey != null) {
+                state = BACKING_OFF;
+                reason = Optional.ofNullable(skipReason(decision, domain)).orElse("the last attempt for "
+                        + (waitingKey.equals(domain) ? domain : "certificate " + group) + " failed; retried after the backoff");
+            } else {
+                state = SKIPPED;
+                reason = skipReason(decision, domain);
+            }
+            String key = waitingKey != null ? waitingKey
+                    : in.backoff().failures(domain) >= in.backoff().failures(group) ? domain : group;
+            int step = in.backoff().failures(key);
+            result.put(domain, new CertificateStatus(state,
+                    cover.map(InstalledCertificate::name).orElse(null),
+                    cover.map(c -> c.issuedHere() ? "issued" : "operator").orElse(null),
+                    cover.map(c -> c.notAfter().toString()).orElse(null),
+                    cover.filter(InstalledCertificate::issuedHere)
+                            .map(c -> in.windows().apply(c).renewAt().toString()).orElse(null),
+                    step,
+                    waitingKey == null ? null : in.backoff().nextAttempt(waitingKey).map(Instant::toString).orElse(null),
+                    step == 0 ? null : in.backoff().lastError(key).orElse(null),
+                    reason));
+        }
+        return result;
+    }
+
+    /** Replaces the planned states ({@value #ISSUING}, {@value #RENEWING}) by what {@code change} makes of them. */
+    static void replacePlanned(Map<String, CertificateStatus> statuses, UnaryOperator<CertificateStatus> change) {
+        statuses.replaceAll((domain, s) -> s.state().equals(ISSUING) || s.state().equals(RENEWING) ? change.apply(s) : s);
+    }
+
+    /** {@code s} in another state, for another reason; the certificate fields stay. */
+    static CertificateStatus with(CertificateStatus s, String state, String reason) {
+        return new CertificateStatus(state, s.certificate(), s.source(), s.expires(), s.nextRenewal(), s.backoffStep(),
+                s.nextAttempt(), s.lastError(), reason);
+    }
+
+    /** {@code s} waiting for the CA: its backoff step, next attempt and last error are the CA's. */
+    static CertificateStatus waitingForCa(CertificateStatus s, CaGate gate) {
+        return new CertificateStatus(BACKING_OFF, s.certificate(), s.source(), s.expires(), s.nextRenewal(),
+                gate.failures(), gate.nextAttempt().map(Instant::toString).orElse(null),
+                gate.lastError().orElse(null), gate.reason());
+    }
+
+    private static String skipReason(CoverageDecision decision, String domain) {
+        if (decision instanceof CoverageDecision.Skipped skipped) {
+            return skipped.reason();
+        }
+        if (decision instanceof CoverageDecision.NeedsIssue issue) {
+            return issue.excluded().get(domain);
+        }
+        if (decision instanceof CoverageDecision.NeedsRenewal renewal) {
+            return renewal.excluded().get(domain);
+        }
+        return null;
+    }
+}

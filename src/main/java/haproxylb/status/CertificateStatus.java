@@ -1,0 +1,20 @@
+package haproxylb.status;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * The certificate state of one domain of the live map, as {@code haproxy-config status} shows it.
+ *
+ * @param state        covered, issuing, renewing, installing, skipped, backing-off, or not-covered (ACME off)
+ * @param certificate  the file in haproxy's crt directory that serves the domain (without .pem), if any
+ * @param source       issued (by haproxy-lb from the CA) or operator (dropped by hand; never renewed by haproxy-lb)
+ * @param expires      when that certificate expires (ISO-8601)
+ * @param nextRenewal  when haproxy-lb renews it (issued certificates only)
+ * @param backoffStep  consecutive failed attempts (0 when none); the next attempt waits 1 min × 2^(step−1), ≤ 6 h
+ * @param nextAttempt  when the next attempt may be made, while backing off
+ * @param lastError    the error of the last failed attempt, while backing off
+ * @param reason       why nothing is ordered now (skipped, backing-off, not-covered)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
+                                int backoffStep, String nextAttempt, String lastError, String reason) {}
