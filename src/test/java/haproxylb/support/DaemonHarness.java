@@ -27,6 +27,7 @@ public final class DaemonHarness implements AutoCloseable {
     private final int httpPort;
     private final int httpsPort;
     private final int responderPort;
+    private final int managementPort;
     private final Map<String, String> overrides = new LinkedHashMap<>();
     private Main main;
 
@@ -35,6 +36,7 @@ public final class DaemonHarness implements AutoCloseable {
         this.httpPort = HaproxyProcess.freePort();
         this.httpsPort = HaproxyProcess.freePort();
         this.responderPort = HaproxyProcess.freePort();
+        this.managementPort = HaproxyProcess.freePort();
         overrides.put("lb.state-dir", stateDir.toString());
         overrides.put("lb.edge.http-bind", "127.0.0.1:" + httpPort);
         overrides.put("lb.edge.https-bind", "127.0.0.1:" + httpsPort);
@@ -47,6 +49,8 @@ public final class DaemonHarness implements AutoCloseable {
         overrides.put("lb.reload.tick", "100");
         overrides.put("lb.reload.min-interval", "1000");
         overrides.put("lb.haproxy.watchdog", "500");
+        // The health/metrics endpoint: a port of its own, so daemons of parallel test runs never collide.
+        overrides.put("camel.management.port", Integer.toString(managementPort));
     }
 
     public DaemonHarness with(String key, String value) {
@@ -101,6 +105,11 @@ public final class DaemonHarness implements AutoCloseable {
 
     public int responderPort() {
         return responderPort;
+    }
+
+    /** The health and metrics endpoint: http://127.0.0.1:PORT/observe/health, /observe/metrics. */
+    public int managementPort() {
+        return managementPort;
     }
 
     /** Drops a fragment the way Ansible's copy module does: written elsewhere, renamed into the inbox. */

@@ -1,0 +1,58 @@
+package haproxylb.monitoring;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.camel.health.HealthCheckResultBuilder;
+import org.apache.camel.impl.health.AbstractHealthCheck;
+
+/**
+ * DOWN while a certificate in the status expires within {@code minDays} (or has expired): renewal starts when a
+ * third of the lifetime is left (30 days of Let's Encrypt's 90), so a week left means renewals keep failing.
+ * Readiness only: restarting the daemon would not fix it.
+ */
+public final class CertificateHealthCheck extends AbstractHealthCheck {
+    private final Monitored daemon;
+    private final int minDays;
+
+    public CertificateHealthCheck(Monitored daemon, int minDays) {
+        super("haproxy-lb", "certificates");
+        this.daemon = daemon;
+        this.minDays = minDays;
+    }
+
+    @Override
+    protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        Instant now = daemon.clock().instant();
+        Instant limit = now.plus(Duration.ofDays(minDays));
+        List<CertificateView.Domain> dated = CertificateView.of(daemon.status().snapshot().certificates()).values()
+                .stream().filter(d -> d.expires().isPresent())
+                .sorted(Comparator.comparing(d -> d.expires().get())).toList();
+        builder.detail("certificates", dated.size());
+        List<CertificateView.Domain> expiring = dated.stream().filter(d -> d.expires().get().isBefore(limit)).toList();
+        if (expiring.isEmpty()) {
+            builder.message(dated.isEmpty() ? "no certificate with a known expiry yet"
+                    : "no certificate expires within " + minDays + " days; the first is " + describe(dated.get(0), now));
+            builder.up();
+            return;
+        }
+        StringBuilder message = new StringBuilder();
+        message.append(expiring.size()).append(" certificate(s) expire within ").append(minDays)
+                .append(" days (lb.health.certificate-min-days): ");
+        for (int i = 0; i < expiring.size(); i++) {
+            message.append(i == 0 ? "" : ", ").append(describe(expiring.get(i), now));
+            builder.detail("expiring." + expiring.get(i).domain(), expiring.get(i).expires().get().toString());
+        }
+        message.append(". Renewal keeps failing: see haproxy-config status for each domain's last error.");
+        builder.message(message.toString()).down();
+    }
+
+    private static String describe(CertificateView.Domain d, Instant now) {
+        Instant at = d.expires().get();
+        long hours = Duration.between(now, at).toHours();
+        return d.domain() + (hours < 0 ? " expired " + at : " expires " + at + " (in " + hours / 24 + " days)");
+    }
+}

@@ -1,0 +1,86 @@
+package haproxylb.monitoring;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Date;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Reads the certificate part of the status board (domain → the certificate code's status object) without
+ * depending on that object's class: it is turned into its JSON fields, the same ones status.json shows, and read
+ * by name. {@code expires} (or {@code notAfter}) is the expiry as an ISO-8601 instant; {@code state} and
+ * {@code backoffStep} are optional.
+ */
+final class CertificateView {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String[] EXPIRY_FIELDS = {"expires", "notAfter", "expiresAt", "not_after", "expiry"};
+
+    record Domain(String domain, Optional<Instant> expires, String state, int backoffStep) {}
+
+    private CertificateView() {}
+
+    static Map<String, Domain> of(Map<String, Object> certificates) {
+        Map<String, Domain> domains = new TreeMap<>();
+        if (certificates == null) {
+            return domains;
+        }
+        certificates.forEach((domain, value) -> {
+            Map<String, Object> fields = fields(value);
+            Optional<Instant> expires = value instanceof Instant i ? Optional.of(i)
+                    : value instanceof CharSequence s ? instant(s.toString()) : Optional.empty();
+            for (String name : EXPIRY_FIELDS) {
+                if (expires.isEmpty() && fields.containsKey(name)) {
+                    expires = instant(fields.get(name));
+                }
+            }
+            Object state = fields.get("state");
+            Object step = fields.get("backoffStep");
+            domains.put(domain, new Domain(domain, expires, state == null ? "" : state.toString(),
+                    step instanceof Number n ? n.intValue() : 0));
+        });
+        return domains;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> fields(Object value) {
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> fields = new TreeMap<>();
+            map.forEach((k, v) -> fields.put(String.valueOf(k), v));
+            return fields;
+        }
+        if (value == null || value instanceof CharSequence || value instanceof Number || value instanceof Instant) {
+            return Map.of();
+        }
+        try {
+            return JSON.convertValue(value, Map.class);
+        } catch (IllegalArgumentException e) {
+            return Map.of(); // a shape we cannot read: the domain is shown without an expiry
+        }
+    }
+
+    private static Optional<Instant> instant(Object value) {
+        if (value instanceof Instant i) {
+            return Optional.of(i);
+        }
+        if (value instanceof Date d) {
+            return Optional.of(d.toInstant());
+        }
+        if (value instanceof Number n) {
+            long v = n.longValue();
+            // Epoch seconds or milliseconds: 10^11 seconds is the year 5138, so larger values are milliseconds.
+            return Optional.of(v > 100_000_000_000L ? Instant.ofEpochMilli(v) : Instant.ofEpochSecond(v));
+        }
+        if (value instanceof CharSequence s) {
+            try {
+                return Optional.of(Instant.parse(s.toString().strip()));
+            } catch (DateTimeParseException e) {
+                return Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+}

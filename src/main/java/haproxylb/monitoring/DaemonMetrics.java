@@ -1,0 +1,165 @@
+package haproxylb.monitoring;
+
+import haproxylb.status.FragmentStatus;
+import haproxylb.status.ReloadStatus;
+import haproxylb.status.Status;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The daemon's own Prometheus metrics, next to Camel's route metrics on {@code /observe/metrics}. Names as
+ * Prometheus shows them (Micrometer adds {@code _total}, {@code _seconds}):
+ * <pre>
+ *   haproxylb_reloads_total                     reloads that haproxy confirmed (and starts of a supervised haproxy)
+ *   haproxylb_reload_failures_total             reloads that failed (retried after the rate limit)
+ *   haproxylb_reloads_coalesced_total           reload requests folded into a pending one by the rate limit
+ *   haproxylb_reload_pending                    1 while a reload waits for the rate limit
+ *   haproxylb_reload_last_timestamp_seconds     when the last reload was attempted
+ *   haproxylb_reload_last_ok                    1 if it succeeded
+ *   haproxylb_config_generation{kind}           kind=assembled: newest validated config; kind=live: what haproxy runs
+ *   haproxylb_fragments{state}                  fragments by state: pending, assembled, live, rejected
+ *   haproxylb_pending_changes                   changes accepted at intake, waiting for assembly
+ *   haproxylb_rejections_total                  fragments (or removals) rejected
+ *   haproxylb_assembly_seconds_{count,sum,max}  assembly stage runs, including every haproxy -c
+ *   haproxylb_assembly_validations_total        haproxy -c runs (one per assembly, more while bisecting)
+ *   haproxylb_haproxy_up                        1 while haproxy runs and answers on its stats socket
+ *   haproxylb_haproxy_starts_total              haproxy starts by the supervisor (supervise mode)
+ *   haproxylb_certificate_days_left{domain}     days until the domain's certificate expires
+ *   haproxylb_certificates_failing              domains whose last ACME attempt failed (backing off)
+ *   haproxylb_acme_orders_total                 ACME orders started (seen as a domain entering issuing/renewing)
+ *   haproxylb_acme_failures_total               failed ACME attempts (seen as a domain's backoff step growing)
+ * </pre>
+ */
+final class DaemonMetrics {
+    private static final List<String> FRAGMENT_STATES = List.of("pending", "assembled", "live", "rejected");
+
+    private final Monitored daemon;
+    private final StatusTally tally;
+    private final List<Meter> meters = new ArrayList<>();
+    private MeterRegistry registry;
+    private MultiGauge certificateDays;
+    private Timer assembly;
+
+    DaemonMetrics(Monitored daemon, StatusTally tally) {
+        this.daemon = daemon;
+        this.tally = tally;
+    }
+
+    synchronized void bindTo(MeterRegistry registry) {
+        this.registry = registry;
+        counter("haproxylb.reloads", "reloads haproxy confirmed, and starts of a supervised haproxy",
+                t -> t.last().reloads());
+        counter("haproxylb.reload.failures", "failed reloads (retried after the rate limit)",
+                StatusTally::reloadFailures);
+        meters.add(FunctionCounter.builder("haproxylb.reloads.coalesced", daemon.reloader().gate(),
+                        g -> g.coalesced())
+                .description("reload requests folded into a pending one by the rate limit").register(registry));
+        gauge("haproxylb.reload.pending", "1 while a reload waits for the rate limit",
+                t -> t.last().reloadPending() ? 1 : 0);
+        meters.add(Gauge.builder("haproxylb.reload.last.timestamp", tally, t -> lastReloadEpoch(t.last()))
+                .baseUnit("seconds").description("when the last reload was attempted (epoch)").register(registry));
+        gauge("haproxylb.reload.last.ok", "1 if the last reload succeeded",
+                t -> t.last().lastReload() != null && t.last().lastReload().ok() ? 1 : 0);
+        meters.add(Gauge.builder("haproxylb.config.generation", tally, t -> t.last().configGeneration())
+                .tag("kind", "assembled").description("newest validated config generation").register(registry));
+        meters.add(Gauge.builder("haproxylb.config.generation", tally, t -> t.last().liveGeneration())
+                .tag("kind", "live").description("config generation haproxy runs").register(registry));
+        for (String state : FRAGMENT_STATES) {
+            meters.add(Gauge.builder("haproxylb.fragments", tally, t -> countState(t.last(), state))
+                    .tag("state", state).description("fragments by state").register(registry));
+        }
+        meters.add(Gauge.builder("haproxylb.pending.changes", daemon, d -> d.pendingChanges().count())
+                .description("changes accepted at intake, waiting for assembly").register(registry));
+        counter("haproxylb.rejections", "fragments or removals rejected", StatusTally::rejections);
+        assembly = Timer.builder("haproxylb.assembly")
+                .description("assembly stage runs: fragments to a validated haproxy.cfg, every haproxy -c included")
+                .register(registry);
+        meters.add(assembly);
+        counter("haproxylb.assembly.validations", "haproxy -c runs (one per assembly, more while bisecting)",
+                StatusTally::validations);
+        meters.add(Gauge.builder("haproxylb.haproxy.up", daemon.haproxy(), p -> p.probe().up() ? 1 : 0)
+                .description("1 while haproxy runs and answers on its stats socket").register(registry));
+        if (daemon.supervisor() != null) {
+            meters.add(FunctionCounter.builder("haproxylb.haproxy.starts", daemon.supervisor(), s -> s.starts())
+                    .description("haproxy starts by the supervisor").register(registry));
+        }
+        certificateDays = MultiGauge.builder("haproxylb.certificate.days.left")
+                .description("days until the domain's certificate expires").register(registry);
+        gauge("haproxylb.certificates.failing", "domains whose last ACME attempt failed (backing off)",
+                t -> CertificateView.of(t.last().certificates()).values().stream()
+                        .filter(d -> d.backoffStep() > 0).count());
+        counter("haproxylb.acme.orders", "ACME orders started", StatusTally::acmeOrders);
+        counter("haproxylb.acme.failures", "failed ACME attempts", StatusTally::acmeFailures);
+        refresh(tally.last());
+    }
+
+    /** Called with every new status observation: keeps one days-left series per domain that has a certificate. */
+    synchronized void refresh(Status status) {
+        if (certificateDays == null) {
+            return;
+        }
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        CertificateView.of(status.certificates()).forEach((domain, cert) -> cert.expires().ifPresent(at ->
+                rows.add(MultiGauge.Row.of(Tags.of("domain", domain), at,
+                        expiry -> Duration.between(daemon.clock().instant(), expiry).toSeconds() / 86400.0))));
+        certificateDays.register(rows, true);
+    }
+
+    synchronized void recordAssembly(long millis) {
+        if (assembly != null) {
+            assembly.record(millis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    synchronized void close() {
+        if (registry == null) {
+            return;
+        }
+        if (certificateDays != null) {
+            certificateDays.register(List.of(), true);
+        }
+        meters.forEach(registry::remove);
+        meters.clear();
+        certificateDays = null;
+        assembly = null;
+        registry = null;
+    }
+
+    private void counter(String name, String description, ToDoubleFunction<StatusTally> f) {
+        meters.add(FunctionCounter.builder(name, tally, f).description(description).register(registry));
+    }
+
+    private void gauge(String name, String description, ToDoubleFunction<StatusTally> f) {
+        meters.add(Gauge.builder(name, tally, f).description(description).register(registry));
+    }
+
+    private static long countState(Status s, String state) {
+        return s.fragments().values().stream().map(FragmentStatus::state).filter(state::equals).count();
+    }
+
+    private static double lastReloadEpoch(Status s) {
+        ReloadStatus r = s.lastReload();
+        if (r == null) {
+            return Double.NaN;
+        }
+        try {
+            return Instant.parse(r.at()).toEpochMilli() / 1000.0;
+        } catch (DateTimeParseException e) {
+            return Double.NaN;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package haproxylb.monitoring;
+
+import haproxylb.haproxy.HaproxySupervisor;
+import haproxylb.haproxy.RuntimeApi;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Is haproxy there? In supervise mode the master this daemon started must be alive; in both modes the admin stats
+ * socket must answer {@code show info} (a direct UNIX-socket round trip, well under a millisecond when healthy).
+ */
+public final class HaproxyProbe {
+    private final HaproxySupervisor supervisor;
+    private final RuntimeApi statsSocket;
+    private final Path statsSocketPath;
+
+    /** @param supervisor null in systemd mode */
+    public HaproxyProbe(HaproxySupervisor supervisor, RuntimeApi statsSocket, Path statsSocketPath) {
+        this.supervisor = supervisor;
+        this.statsSocket = statsSocket;
+        this.statsSocketPath = statsSocketPath;
+    }
+
+    public record Result(boolean up, String message, Map<String, Object> details) {}
+
+    public Result probe() {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("mode", supervisor != null ? "supervise" : "systemd");
+        details.put("stats.socket", statsSocketPath.toString());
+        if (supervisor != null) {
+            details.put("starts", supervisor.starts());
+            supervisor.masterPid().ifPresent(pid -> details.put("master.pid", pid));
+            if (!supervisor.isRunning()) {
+                return new Result(false, "haproxy is not running: the watchdog starts it again within"
+                        + " lb.haproxy.watchdog ms; its output is in "
+                        + supervisor.masterSocket().resolveSibling("haproxy.log"), details);
+            }
+        }
+        String info;
+        try {
+            info = statsSocket.showInfo();
+        } catch (IOException | RuntimeException e) {
+            return new Result(false, "haproxy does not answer 'show info' on its stats socket " + statsSocketPath
+                    + ": " + e.getMessage() + (supervisor != null ? "" : " (is haproxy.service running?"
+                    + " systemctl status haproxy; setting lb.haproxy.stats-socket)"), details);
+        }
+        info.lines().forEach(line -> {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                String key = line.substring(0, colon);
+                if (key.equals("Version") || key.equals("Uptime") || key.equals("Pid")
+                        || key.equals("CurrConns")) {
+                    details.put(key.toLowerCase(), line.substring(colon + 1).strip());
+                }
+            }
+        });
+        return new Result(true, "haproxy " + details.getOrDefault("version", "") + " answers on "
+                + statsSocketPath, details);
+    }
+}

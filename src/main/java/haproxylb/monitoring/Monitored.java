@@ -1,0 +1,62 @@
+package haproxylb.monitoring;
+
+import haproxylb.assembly.AssemblyService;
+import haproxylb.haproxy.HaproxySupervisor;
+import haproxylb.haproxy.Reloader;
+import haproxylb.intake.FragmentStore;
+import haproxylb.status.StatusBoard;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The parts of the running daemon that monitoring reads (and, for the JMX operations, acts on).
+ *
+ * @param supervisor null in systemd mode
+ */
+public record Monitored(Clock clock, Path stateDir, StatusBoard status, FragmentStore fragments,
+                        AssemblyService assembly, Reloader reloader, HaproxySupervisor supervisor,
+                        HaproxyProbe haproxy) {
+
+    public Path inbox() {
+        return stateDir.resolve("inbox");
+    }
+
+    /** Changes accepted at intake and waiting for assembly: {@code <state>/pending/NAME.json}. */
+    public PendingChanges pendingChanges() {
+        Path dir = stateDir.resolve("pending");
+        if (!Files.isDirectory(dir)) {
+            return new PendingChanges(0, Optional.empty());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> pending = files.filter(p -> {
+                String n = p.getFileName().toString();
+                return n.endsWith(".json") && !n.startsWith(".");
+            }).toList();
+            Optional<Instant> oldest = pending.stream().map(Monitored::modified).flatMap(Optional::stream)
+                    .min(Instant::compareTo);
+            return new PendingChanges(pending.size(), oldest);
+        } catch (IOException e) {
+            return new PendingChanges(0, Optional.empty());
+        }
+    }
+
+    private static Optional<Instant> modified(Path p) {
+        try {
+            FileTime t = Files.getLastModifiedTime(p);
+            return Optional.of(t.toInstant());
+        } catch (IOException e) {
+            return Optional.empty(); // assembled (and deleted) while we looked
+        }
+    }
+
+    /** @param oldest when the longest-waiting change arrived */
+    public record PendingChanges(int count, Optional<Instant> oldest) {}
+}

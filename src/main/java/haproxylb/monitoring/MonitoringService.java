@@ -1,0 +1,158 @@
+package haproxylb.monitoring;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.health.HealthCheck;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How operators watch haproxy-lb, tied to the CamelContext's life: the {@code haproxylb:type=Daemon} MBean, the
+ * daemon's Prometheus metrics on Camel's meter registry, and the health checks (bound in the registry, where
+ * Camel's health-check registry finds them). After every exchange the status board is observed once, which feeds
+ * the event counters and the per-domain certificate series.
+ */
+public final class MonitoringService extends ServiceSupport {
+    private static final Logger LOG = LoggerFactory.getLogger(MonitoringService.class);
+    /** Camel's micrometer-prometheus support binds its registry under this name (MicrometerConstants). */
+    private static final String METER_REGISTRY = "metricsRegistry";
+
+    private final CamelContext context;
+    private final Monitored daemon;
+    private final StatusTally tally;
+    private final DaemonMetrics metrics;
+    private final HaproxyLbControl control;
+    private final EventNotifierSupport observer = new ExchangeObserver();
+    private final MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
+
+    /**
+     * Builds the monitoring pieces and binds the health checks; call before the context starts.
+     *
+     * @param staleAfter     how long a change may wait beyond the rate limit before health is DOWN
+     * @param certificateMinDays health is DOWN while a certificate expires within this many days
+     */
+    public static MonitoringService install(CamelContext context, Monitored daemon, Duration staleAfter,
+                                            int certificateMinDays) {
+        MonitoringService service = new MonitoringService(context, daemon);
+        bindCheck(context, "healthCheckHaproxy", new HaproxyHealthCheck(daemon.haproxy()));
+        bindCheck(context, "healthCheckConfigFreshness", new ConfigFreshnessHealthCheck(daemon,
+                new ConfigFreshness(daemon.reloader().gate().minInterval(), staleAfter)));
+        bindCheck(context, "healthCheckCertificates", new CertificateHealthCheck(daemon, certificateMinDays));
+        context.getManagementStrategy().addEventNotifier(service.observer);
+        // Not bound in the registry: Camel would start a registry Service a second time.
+        try {
+            context.addService(service, true, true);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot add the monitoring service: " + e.getMessage(), e);
+        }
+        return service;
+    }
+
+    private static void bindCheck(CamelContext context, String name, HealthCheck check) {
+        if (check instanceof org.apache.camel.CamelContextAware aware) {
+            aware.setCamelContext(context);
+        }
+        context.getRegistry().bind(name, check);
+    }
+
+    private MonitoringService(CamelContext context, Monitored daemon) {
+        this.context = context;
+        this.daemon = daemon;
+        this.tally = new StatusTally(daemon.status().snapshot());
+        this.metrics = new DaemonMetrics(daemon, tally);
+        this.control = new HaproxyLbControl(context, daemon, tally);
+        tally.onAssembly(report -> metrics.recordAssembly(report.millis()));
+    }
+
+    HaproxyLbControl control() {
+        return control;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        MeterRegistry registry = context.getRegistry().lookupByNameAndType(METER_REGISTRY, MeterRegistry.class);
+        if (registry == null) {
+            registry = context.getRegistry().findSingleByType(MeterRegistry.class);
+        }
+        if (registry != null) {
+            metrics.bindTo(registry);
+        } else {
+            LOG.info("No Micrometer registry (camel.metrics.enabled = false): haproxy-lb metrics are off");
+        }
+        observe();
+        if (mbeans.isRegistered(HaproxyLbControl.NAME)) {
+            // Left by another daemon in this JVM (tests run several one after another): the newest one wins.
+            LOG.warn("{} was registered already; replacing it", HaproxyLbControl.NAME);
+            unregister();
+        }
+        mbeans.registerMBean(control.mbean(), HaproxyLbControl.NAME);
+        LOG.info("Monitoring: MBean {}, health checks haproxy, config-freshness, certificates", HaproxyLbControl.NAME);
+    }
+
+    @Override
+    protected void doStop() {
+        unregister();
+        control.close();
+        metrics.close();
+    }
+
+    private void unregister() {
+        try {
+            mbeans.unregisterMBean(HaproxyLbControl.NAME);
+        } catch (InstanceNotFoundException e) {
+            // not registered: nothing to do
+        } catch (JMException e) {
+            LOG.warn("Could not unregister {}: {}", HaproxyLbControl.NAME, e.getMessage());
+        }
+    }
+
+    /** Reads the status board once and feeds the counters and the certificate series. */
+    void observe() {
+        var status = daemon.status().snapshot();
+        tally.observe(status, daemon.assembly().lastReport());
+        metrics.refresh(status);
+    }
+
+    /** Every stage ends an exchange: that is when the status board may have changed. */
+    private final class ExchangeObserver extends EventNotifierSupport {
+        ExchangeObserver() {
+            setIgnoreCamelContextEvents(true);
+            setIgnoreCamelContextInitEvents(true);
+            setIgnoreRouteEvents(true);
+            setIgnoreServiceEvents(true);
+            setIgnoreExchangeCreatedEvent(true);
+            setIgnoreExchangeSendingEvents(true);
+            setIgnoreExchangeSentEvents(true);
+            setIgnoreExchangeRedeliveryEvents(true);
+            setIgnoreStepEvents(true);
+            setIgnoreExchangeAsyncProcessingStartedEvents(true);
+        }
+
+        @Override
+        public boolean isEnabled(CamelEvent event) {
+            return event instanceof CamelEvent.ExchangeCompletedEvent || event instanceof CamelEvent.ExchangeFailedEvent;
+        }
+
+        @Override
+        public void notify(CamelEvent event) {
+            if (MonitoringService.this.isStarted()) {
+                try {
+                    observe();
+                } catch (RuntimeException e) {
+                    LOG.warn("Monitoring could not read the daemon's status: {}", e.getMessage());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package haproxylb.monitoring;
+
+import haproxylb.assembly.AssemblyService.AssemblyReport;
+import haproxylb.status.FragmentStatus;
+import haproxylb.status.ReloadStatus;
+import haproxylb.status.Status;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Turns the status board's successive states into event counts: reload failures, rejections, assemblies (and
+ * their time and haproxy -c runs), ACME orders and failed attempts. The status board keeps only the latest outcome
+ * of each thing, so the tally compares each observation with the previous one; it is fed after every exchange
+ * (every stage ends in one), so no outcome is skipped. Counts start at zero with the process, like any
+ * Prometheus counter.
+ */
+final class StatusTally {
+    /** Certificate states in which an ACME order is under way (see haproxylb.status.CertificateStatus). */
+    private static final Set<String> ORDERING = Set.of("issuing", "renewing");
+
+    private volatile Status last;
+    private ReloadStatus lastReload;
+    private AssemblyReport lastReport;
+    private final Map<String, String> rejectionsSeen = new HashMap<>();
+    private final Map<String, CertificateView.Domain> certificatesSeen = new HashMap<>();
+    private Consumer<AssemblyReport> assemblyListener = r -> {};
+
+    private long reloadFailures;
+    private long rejections;
+    private long assemblies;
+    private long assemblyMillis;
+    private long validations;
+    private long acmeOrders;
+    private long acmeFailures;
+
+    /** What was there before this process: remembered, not counted. */
+    StatusTally(Status baseline) {
+        last = baseline;
+        lastReload = baseline.lastReload();
+        baseline.fragments().forEach((name, f) -> {
+            if ("rejected".equals(f.state())) {
+                rejectionsSeen.put(name, key(f));
+            }
+        });
+        certificatesSeen.putAll(CertificateView.of(baseline.certificates()));
+    }
+
+    synchronized void onAssembly(Consumer<AssemblyReport> listener) {
+        this.assemblyListener = listener;
+    }
+
+    synchronized void observe(Status now, AssemblyReport report) {
+        last = now;
+        ReloadStatus reload = now.lastReload();
+        if (reload != null && !reload.equals(lastReload)) {
+            if (!reload.ok()) {
+                reloadFailures++;
+            }
+            lastReload = reload;
+        }
+        now.fragments().forEach((name, f) -> {
+            if ("rejected".equals(f.state())) {
+                String key = key(f);
+                if (!key.equals(rejectionsSeen.put(name, key))) {
+                    rejections++;
+                }
+            } else {
+                rejectionsSeen.remove(name);
+            }
+        });
+        rejectionsSeen.keySet().retainAll(now.fragments().keySet());
+        if (report != null && report != lastReport) {
+            lastReport = report;
+            assemblies++;
+            assemblyMillis += report.millis();
+            validations += report.validations();
+            assemblyListener.accept(report);
+        }
+        CertificateView.of(now.certificates()).forEach((domain, cert) -> {
+            CertificateView.Domain before = certificatesSeen.put(domain, cert);
+            if (ORDERING.contains(cert.state()) && (before == null || !before.state().equals(cert.state()))) {
+                acmeOrders++;
+            }
+            if (cert.backoffStep() > (before == null ? 0 : before.backoffStep())) {
+                acmeFailures++;
+            }
+        });
+    }
+
+    private static String key(FragmentStatus f) {
+        return f.updatedAt() + "|" + f.id();
+    }
+
+    Status last() {
+        return last;
+    }
+
+    synchronized long reloadFailures() {
+        return reloadFailures;
+    }
+
+    synchronized long rejections() {
+        return rejections;
+    }
+
+    synchronized long assemblies() {
+        return assemblies;
+    }
+
+    synchronized long assemblyMillis() {
+        return assemblyMillis;
+    }
+
+    synchronized long validations() {
+        return validations;
+    }
+
+    synchronized long acmeOrders() {
+        return acmeOrders;
+    }
+
+    synchronized long acmeFailures() {
+        return acmeFailures;
+    }
+}
