@@ -5,7 +5,7 @@ MVN ?= mvn -B -q
 DIST := target/dist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run clean bench
+.PHONY: deps build test run clean bench install
 
 deps:
 	@command -v haproxy >/dev/null && command -v pebble >/dev/null || \
@@ -32,6 +32,27 @@ run: deps build
 
 bench: deps build
 	bench/run-all.sh
+
+# FHS install (DESTDIR for staging): jar and launchers in /usr/share, settings and routes in /etc/haproxy-lb
+# (existing files are kept), state in /var/lib/haproxy-lb, unit and polkit rule for systemctl reload.
+install: build
+	install -d $(DESTDIR)/usr/share/haproxy-lb/lib $(DESTDIR)/usr/share/haproxy-lb/bin $(DESTDIR)/usr/bin \
+	  $(DESTDIR)/etc/haproxy-lb/routes $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/share/polkit-1/rules.d
+	install -d -m 0750 $(DESTDIR)/var/lib/haproxy-lb
+	install -m 0644 $(DIST)/lib/*.jar $(DESTDIR)/usr/share/haproxy-lb/lib/
+	install -m 0755 $(DIST)/bin/* $(DESTDIR)/usr/share/haproxy-lb/bin/
+	install -m 0644 README.md $(DESTDIR)/usr/share/haproxy-lb/
+	ln -sf /usr/share/haproxy-lb/bin/haproxy-config $(DESTDIR)/usr/bin/haproxy-config
+	[ -e $(DESTDIR)/etc/haproxy-lb/application.properties ] || \
+	  sed -f systemd/production.sed conf/application.properties > $(DESTDIR)/etc/haproxy-lb/application.properties
+	[ -e $(DESTDIR)/etc/haproxy-lb/haproxy.cfg.template ] || install -m 0644 conf/haproxy.cfg.template $(DESTDIR)/etc/haproxy-lb/
+	for f in routes/*.camel.yaml; do [ -e $(DESTDIR)/etc/haproxy-lb/$$f ] || install -m 0644 $$f $(DESTDIR)/etc/haproxy-lb/routes/; done
+	install -m 0644 systemd/haproxy-lb.service $(DESTDIR)/lib/systemd/system/
+	install -m 0644 systemd/haproxy-lb-reload.rules $(DESTDIR)/usr/share/polkit-1/rules.d/
+	@[ -n "$(DESTDIR)" ] || { id -u haproxy-lb >/dev/null 2>&1 || useradd --system --home /var/lib/haproxy-lb \
+	  --shell /usr/sbin/nologin haproxy-lb; chown haproxy-lb: /var/lib/haproxy-lb; \
+	  echo "Next: let haproxy-lb write /etc/haproxy (e.g. chgrp -R haproxy-lb /etc/haproxy && chmod -R g+w /etc/haproxy),"; \
+	  echo "      then systemctl daemon-reload && systemctl enable --now haproxy-lb"; }
 
 clean:
 	rm -rf target target-* run

@@ -103,6 +103,10 @@ public final class DaemonConfiguration implements CamelConfiguration {
         v.put("https-port-suffix", publicPort.equals("443") ? "" : ":" + publicPort);
         v.put("cert-dir", certDir.toString());
         v.put("stats-socket", s.path("lb.haproxy.stats-socket").toString());
+        v.put("stats-socket-options", s.string("lb.haproxy.stats-socket-options", "mode 600"));
+        String user = s.string("lb.haproxy.process-user", "");
+        v.put("process-user", user.isEmpty() ? "    # workers keep the user haproxy was started as (lb.haproxy.process-user)"
+                : "    user " + user + "\n    group " + user);
         v.put("acme-responder", s.string("lb.acme.responder"));
         v.put("timeout-connect", s.string("lb.edge.timeout-connect"));
         v.put("timeout-client", s.string("lb.edge.timeout-client"));
