@@ -1,0 +1,35 @@
+package haproxylb.monitoring;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class CertificateViewTest {
+    private static final Instant AT = Instant.parse("2027-01-01T00:00:00Z");
+
+    /** The shape the certificate stage publishes (haproxylb.status.CertificateStatus), as a record of its own. */
+    record Published(String state, String certificate, String expires, int backoffStep) {}
+
+    @Test
+    void reads_the_expiry_from_records_maps_strings_and_instants() {
+        Map<String, Object> certificates = new LinkedHashMap<>();
+        certificates.put("record.test", new Published("covered", "be_x", AT.toString(), 0));
+        certificates.put("map.test", Map.of("notAfter", AT.toString(), "state", "renewing", "backoffStep", 2));
+        certificates.put("string.test", AT.toString());
+        certificates.put("instant.test", AT);
+        certificates.put("epoch.test", Map.of("expires", AT.getEpochSecond()));
+        certificates.put("unknown.test", Map.of("state", "not-covered"));
+        Map<String, CertificateView.Domain> view = CertificateView.of(certificates);
+        for (String d : new String[] {"record.test", "map.test", "string.test", "instant.test", "epoch.test"}) {
+            assertEquals(Optional.of(AT), view.get(d).expires(), d);
+        }
+        assertEquals(Optional.empty(), view.get("unknown.test").expires());
+        assertEquals("covered", view.get("record.test").state());
+        assertEquals(2, view.get("map.test").backoffStep());
+    }
+}
