@@ -1,0 +1,100 @@
+# Shared helpers of the bench scripts (sourced, not run). Expects `set -euo pipefail` and the repository root as cwd.
+#
+#   BUILD_DIR   Maven output folder to use (default: target). Build another one with
+#               mvn -q -B -Dbuild.dir=target-bench -DskipTests package, then BUILD_DIR=target-bench bench/run-all.sh
+#   BENCH_TMP   where the throwaway state dirs go (default: $TMPDIR or /tmp). Keep it on a real disk: the daemon
+#               fsyncs every write, and tmpfs would hide that cost.
+
+BUILD_DIR=${BUILD_DIR:-target}
+BUILD_DIR=${BUILD_DIR%/}
+BENCH_TMP=${BENCH_TMP:-${TMPDIR:-/tmp}}
+
+bench_log() { printf '%s\n' "$*" >&2; }
+bench_die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# Microseconds since the epoch into the named variable, without forking (bash 5 EPOCHREALTIME).
+now_us_into() {
+    local __now=${EPOCHREALTIME/,/.}
+    printf -v "$1" '%s' "${__now%.*}${__now#*.}"
+}
+
+# Bounds the whole script: after $1 seconds the script gets SIGTERM, whose trap cleans up and exits 124.
+# Waiting on `sleep` inside the subshell keeps the watchdog itself killable from the cleanup.
+BENCH_WATCHDOG_PID=
+start_watchdog() {
+    local seconds=$1 main=$$
+    (
+        trap - EXIT INT   # a subshell keeps the script's EXIT trap; the watchdog must not run the cleanup itself
+        trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+        sleep "$seconds" & sp=$!
+        wait "$sp"
+        printf 'bench: total timeout of %s s reached; stopping\n' "$seconds" >&2
+        kill -TERM "$main" 2>/dev/null
+    ) &
+    BENCH_WATCHDOG_PID=$!
+}
+stop_watchdog() {
+    if [[ -n ${BENCH_WATCHDOG_PID:-} ]]; then
+        kill -TERM "$BENCH_WATCHDOG_PID" 2>/dev/null || true
+        wait "$BENCH_WATCHDOG_PID" 2>/dev/null || true
+        BENCH_WATCHDOG_PID=
+    fi
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on right now (random high port, checked with ss). Ports already
+# handed out by this script are skipped too.
+BENCH_PORTS_TAKEN=" "
+free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        [[ $BENCH_PORTS_TAKEN == *" $p "* ]] && continue
+        if command -v ss >/dev/null; then
+            [[ -n $(ss -Htan "( sport = :$p )" 2>/dev/null) ]] && continue
+        elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            continue
+        fi
+        BENCH_PORTS_TAKEN+="$p "
+        printf '%s' "$p"
+        return 0
+    done
+    bench_die "no free port found"
+}
+
+# The daemon distribution to run (bin/haproxy-lb + lib/), into DIST: LB_DIST if set, else $BUILD_DIR/dist (what
+# `make build` makes from target/), else one put together in $1 from $BUILD_DIR the way `make build` does it.
+find_dist() {
+    local scratch=$1 jar abs
+    if [[ -n ${LB_DIST:-} ]]; then
+        DIST=$LB_DIST
+    elif [[ -x $BUILD_DIR/dist/bin/haproxy-lb ]]; then
+        DIST=$BUILD_DIR/dist
+        jar=$(ls "$BUILD_DIR"/haproxy-lb-*.jar 2>/dev/null | head -n 1 || true)
+        if [[ -n $jar && $jar -nt $DIST/lib/$(basename "$jar") ]]; then
+            bench_log "warning: $jar is newer than $DIST; run 'make build' to refresh the dist"
+        fi
+    else
+        jar=$(ls "$BUILD_DIR"/haproxy-lb-*.jar 2>/dev/null | head -n 1 || true)
+        [[ -n $jar && -d $BUILD_DIR/lib ]] || bench_die "no build in $BUILD_DIR/: run 'make build', or" \
+            "'mvn -q -B -Dbuild.dir=$BUILD_DIR -DskipTests package' and pass BUILD_DIR=$BUILD_DIR"
+        DIST=$scratch/dist
+        mkdir -p "$DIST/lib" "$DIST/bin"
+        abs=$(cd "$BUILD_DIR" && pwd)
+        ln -s "$abs"/lib/*.jar "$abs/$(basename "$jar")" "$DIST/lib/"
+        cp src/main/sh/* "$DIST/bin/"
+    fi
+    [[ -x $DIST/bin/haproxy-lb ]] || bench_die "$DIST/bin/haproxy-lb is missing"
+}
+
+# One value from conf/application.properties (the defaults the daemon starts with).
+conf_value() {
+    local v
+    v=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" conf/application.properties | tail -n 1)
+    [[ -n $v ]] || bench_die "setting $1 not found in conf/application.properties"
+    printf '%s' "${v%"${v##*[![:space:]]}"}"
+}
+
+# Percentile by nearest rank over numbers on stdin: percentile 50 → the ceil(0.5·n)-th smallest.
+percentile() {
+    sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) exit 1; r = int((p / 100) * NR); if (r < (p / 100) * NR) r++; if (r < 1) r = 1; print v[r] }'
+}
