@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Optional;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.component.exec.ExecBinding;
@@ -32,6 +33,12 @@ public final class Reloader {
     private final List<String> systemdCommand;
     private final HaproxySupervisor supervisor;
     private final MasterCli master;
+    /**
+     * A reload is between claim and record. Two routes call claim (a new config, and the trailing-reload timer): when
+     * a reload takes longer than the rate limit, a second SIGUSR2 would reach the master while it re-executes itself
+     * and both reloads would count the same "show proc" increment (bench/hitless-reload.sh under load).
+     */
+    private final AtomicBoolean inFlight = new AtomicBoolean();
 
     /**
      * @param supervisor null in systemd mode
@@ -61,10 +68,27 @@ public final class Reloader {
         if (supervisor != null && !supervisor.isRunning()) {
             return false; // the watchdog starts haproxy with the newest config, which needs no reload
         }
-        return gate.claim();
+        if (!inFlight.compareAndSet(false, true)) {
+            return false; // the gate stays pending: the trailing-reload timer claims it once this one is done
+        }
+        if (gate.claim()) {
+            return true;
+        }
+        inFlight.set(false);
+        return false;
     }
 
     public void prepare(Exchange exchange) {
+        try {
+            prepareCommand(exchange);
+        } catch (RuntimeException e) {
+            gate.failed();
+            inFlight.set(false);
+            throw e;
+        }
+    }
+
+    private void prepareCommand(Exchange exchange) {
         List<String> cmd;
         if (supervisor != null) {
             cmd = List.of("kill", "-USR2", Long.toString(supervisor.masterPid().orElse(-1L)));
@@ -79,6 +103,14 @@ public final class Reloader {
     }
 
     public void record(Exchange exchange) {
+        try {
+            recordOutcome(exchange);
+        } finally {
+            inFlight.set(false);
+        }
+    }
+
+    private void recordOutcome(Exchange exchange) {
         long generation = exchange.getIn().getHeader(GENERATION, 0L, Long.class);
         String failure = failure(exchange);
         if (failure == null) {
@@ -97,6 +129,7 @@ public final class Reloader {
 
     /** The reload command could not even run (missing executable, timeout): retry like a failed reload. */
     public void recordError(Exchange exchange) {
+        inFlight.set(false);
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         long generation = exchange.getIn().getHeader(GENERATION, 0L, Long.class);
         String message = "the reload command could not run: " + (e == null ? "unknown error" : e.getMessage());
