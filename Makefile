@@ -5,7 +5,7 @@ MVN ?= mvn -B -q
 DIST := target/dist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run clean bench install
+.PHONY: deps build test run demo clean bench install
 
 deps:
 	@command -v haproxy >/dev/null && command -v pebble >/dev/null || \
@@ -24,11 +24,15 @@ test: deps
 	$(MVN) test
 
 # Runs the daemon in supervise mode on 127.0.0.1:18080 (http) and :18443 (https), state under run/state,
-# and drops the example fragment: curl -k --resolve hello.localhost:18443:127.0.0.1 https://hello.localhost:18443/
+# and drops the example fragment: curl -k --resolve hello.example.test:18443:127.0.0.1 https://hello.example.test:18443/
 run: deps build
 	mkdir -p run/state/inbox
 	cp conf/examples/hello.cfg conf/examples/hello.map run/state/inbox/
 	LB_HOME=$(DIST) LB_CONF_DIR=conf LB_ROUTES_DIR=routes $(DIST)/bin/haproxy-lb
+
+# Pebble + haproxy-lb + the example fragment, until the example domain is served with a Pebble certificate.
+demo: deps build
+	$(DIST)/bin/haproxy-lb-demo
 
 bench: deps build
 	bench/run-all.sh
