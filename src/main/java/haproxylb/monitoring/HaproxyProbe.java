@@ -33,10 +33,11 @@ public final class HaproxyProbe {
         if (supervisor != null) {
             details.put("starts", supervisor.starts());
             supervisor.masterPid().ifPresent(pid -> details.put("master.pid", pid));
+            details.put("log", supervisor.masterSocket().resolveSibling("haproxy.log").toString());
             if (!supervisor.isRunning()) {
                 return new Result(false, "haproxy is not running: the watchdog starts it again within"
-                        + " lb.haproxy.watchdog ms; its output is in "
-                        + supervisor.masterSocket().resolveSibling("haproxy.log"), details);
+                        + " lb.haproxy.watchdog ms; why it stopped is in its log (haproxy.log in the run directory)",
+                        details);
             }
         }
         String info;
@@ -57,7 +58,8 @@ public final class HaproxyProbe {
                 }
             }
         });
-        return new Result(true, "haproxy " + details.getOrDefault("version", "") + " answers on "
-                + statsSocketPath, details);
+        // Paths stay in the details: Camel's health JSON escapes the slashes of a message twice.
+        return new Result(true, "haproxy " + details.getOrDefault("version", "") + " answers on its stats socket",
+                details);
     }
 }
