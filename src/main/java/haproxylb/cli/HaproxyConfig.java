@@ -223,12 +223,42 @@ public final class HaproxyConfig {
                 f.error().lines().forEach(l -> out.println("    " + l));
             }
         }
-        if (s.certificates() != null && !s.certificates().isEmpty()) {
+        if (s.certificates() != null && s.certificates().values().stream().anyMatch(c -> c != null)) {
             out.println();
-            out.println("CERTIFICATES");
-            s.certificates().forEach((domain, c) -> out.println(domain + "\t" + c));
+            out.println("DOMAIN\tCERTIFICATE STATE\tEXPIRES\tNEXT RENEWAL\tBACKOFF STEP");
+            s.certificates().forEach((domain, c) -> {
+                if (c != null) {
+                    printCertificate(domain, c);
+                }
+            });
         }
         return 0;
+    }
+
+    /** One domain's certificate state (a CertificateStatus as status.json has it), plus why and the last error. */
+    private void printCertificate(String domain, Object state) {
+        if (!(state instanceof Map<?, ?> c)) {
+            out.println(domain + "\t" + state);
+            return;
+        }
+        Object name = c.get("certificate");
+        Object step = c.get("backoffStep");
+        out.println(domain + "\t" + field(c, "state") + (name == null ? "" : " (" + name
+                + (c.get("source") == null ? "" : ", " + c.get("source")) + ")")
+                + "\t" + field(c, "expires") + "\t" + field(c, "nextRenewal")
+                + "\t" + (step == null || "0".equals(String.valueOf(step)) ? "-" : step
+                + (c.get("nextAttempt") == null ? "" : " (next attempt " + c.get("nextAttempt") + ")")));
+        if (c.get("reason") != null) {
+            out.println("    why: " + c.get("reason"));
+        }
+        if (c.get("lastError") != null) {
+            out.println("    last error: " + c.get("lastError"));
+        }
+    }
+
+    private static String field(Map<?, ?> c, String name) {
+        Object v = c.get(name);
+        return v == null ? "-" : v.toString();
     }
 
     private static void pause() {

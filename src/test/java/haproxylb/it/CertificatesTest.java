@@ -273,7 +273,9 @@ class CertificatesTest {
         maintenance().check();
         assertEquals(1, maintenance().orderAttempts(), "re-checked, not re-ordered");
         assertEquals("skipped", stateOf("away.cert.test"));
-        assertFalse(pebble.logs().contains("away.cert.test"), "Pebble never heard of away.cert.test");
+        String pebbleLog = pebble.logs().substring(pebble.logs().indexOf("----- pebble.log -----"));
+        assertTrue(pebbleLog.contains("here.cert.test"), "Pebble's log names the domains it was asked for");
+        assertFalse(pebbleLog.contains("away.cert.test"), "Pebble never heard of away.cert.test");
     }
 
     @Test
