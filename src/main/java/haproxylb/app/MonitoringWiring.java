@@ -1,5 +1,6 @@
 package haproxylb.app;
 
+import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.monitoring.HaproxyProbe;
@@ -23,8 +24,11 @@ final class MonitoringWiring {
         Path statsSocket = s.path("lb.haproxy.stats-socket");
         HaproxyProbe probe = new HaproxyProbe(core.supervisor(),
                 new RuntimeApi(new HaproxySocket(statsSocket, PROBE_TIMEOUT)), statsSocket);
+        CertificateMaintenance certificates = context.getRegistry()
+                .lookupByNameAndType("certificateMaintenance", CertificateMaintenance.class);
         Monitored daemon = new Monitored(core.clock(), core.stateDir(), core.status(), core.fragments(),
-                core.assembly(), core.reloader(), core.supervisor(), probe);
+                core.assembly(), core.reloader(), core.supervisor(), probe,
+                certificates == null ? null : certificates::orderAttempts);
         MonitoringService.install(context, daemon, Duration.ofMillis(s.number("lb.health.stale-after")),
                 (int) s.number("lb.health.certificate-min-days"));
     }

@@ -18,6 +18,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -40,7 +41,7 @@ import java.util.function.ToDoubleFunction;
  *   haproxylb_haproxy_starts_total              haproxy starts by the supervisor (supervise mode)
  *   haproxylb_certificate_days_left{domain}     days until the domain's certificate expires
  *   haproxylb_certificates_failing              domains whose last ACME attempt failed (backing off)
- *   haproxylb_acme_orders_total                 ACME orders started (seen as a domain entering issuing/renewing)
+ *   haproxylb_acme_orders_total                 orders sent to the CA (the certificate stage's count)
  *   haproxylb_acme_failures_total               failed ACME attempts (seen as a domain's backoff step growing)
  * </pre>
  */
@@ -102,7 +103,12 @@ final class DaemonMetrics {
         gauge("haproxylb.certificates.failing", "domains whose last ACME attempt failed (backing off)",
                 t -> CertificateView.of(t.last().certificates()).values().stream()
                         .filter(d -> d.backoffStep() > 0).count());
-        counter("haproxylb.acme.orders", "ACME orders started", StatusTally::acmeOrders);
+        if (daemon.acmeOrders() != null) {
+            meters.add(FunctionCounter.builder("haproxylb.acme.orders", daemon.acmeOrders(), LongSupplier::getAsLong)
+                    .description("orders sent to the CA (successful or not)").register(registry));
+        } else {
+            counter("haproxylb.acme.orders", "ACME orders started", StatusTally::acmeOrders);
+        }
         counter("haproxylb.acme.failures", "failed ACME attempts", StatusTally::acmeFailures);
         refresh(tally.last());
     }

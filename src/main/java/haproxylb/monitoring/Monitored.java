@@ -14,16 +14,18 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 
 /**
  * The parts of the running daemon that monitoring reads (and, for the JMX operations, acts on).
  *
  * @param supervisor null in systemd mode
+ * @param acmeOrders orders sent to the CA since start, as the certificate stage counts them; null without it
  */
 public record Monitored(Clock clock, Path stateDir, StatusBoard status, FragmentStore fragments,
                         AssemblyService assembly, Reloader reloader, HaproxySupervisor supervisor,
-                        HaproxyProbe haproxy) {
+                        HaproxyProbe haproxy, LongSupplier acmeOrders) {
 
     public Path inbox() {
         return stateDir.resolve("inbox");
