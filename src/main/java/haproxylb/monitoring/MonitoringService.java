@@ -4,6 +4,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
@@ -20,21 +24,26 @@ import org.slf4j.LoggerFactory;
 /**
  * How operators watch haproxy-lb, tied to the CamelContext's life: the {@code haproxylb:type=Daemon} MBean, the
  * daemon's Prometheus metrics on Camel's meter registry, and the health checks (bound in the registry, where
- * Camel's health-check registry finds them). After every exchange the status board is observed once, which feeds
- * the event counters and the per-domain certificate series.
+ * Camel's health-check registry finds them). Exchanges end when the status board may have changed: the newest
+ * assembly report is checked at once, and an observation of the whole board (which feeds the event counters and the
+ * per-domain certificate series) is scheduled on a thread of its own, at most one per {@link #OBSERVE_DELAY_MS}, so
+ * a storm of drops costs neither the pipeline's threads nor the status board's lock more than a few reads a second.
  */
 public final class MonitoringService extends ServiceSupport {
     private static final Logger LOG = LoggerFactory.getLogger(MonitoringService.class);
     /** Camel's micrometer-prometheus support binds its registry under this name (MicrometerConstants). */
     private static final String METER_REGISTRY = "metricsRegistry";
+    static final long OBSERVE_DELAY_MS = 200;
 
     private final CamelContext context;
     private final Monitored daemon;
     private final StatusTally tally;
     private final DaemonMetrics metrics;
     private final HaproxyLbControl control;
-    private final EventNotifierSupport observer = new ExchangeObserver();
+    private final EventNotifierSupport exchanges = new ExchangeObserver();
     private final MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
+    private final AtomicBoolean observationDue = new AtomicBoolean();
+    private volatile ScheduledExecutorService observer;
 
     /**
      * Builds the monitoring pieces and binds the health checks; call before the context starts.
@@ -49,7 +58,7 @@ public final class MonitoringService extends ServiceSupport {
         bindCheck(context, "healthCheckConfigFreshness", new ConfigFreshnessHealthCheck(daemon,
                 new ConfigFreshness(daemon.reloader().gate().minInterval(), staleAfter)));
         bindCheck(context, "healthCheckCertificates", new CertificateHealthCheck(daemon, certificateMinDays));
-        context.getManagementStrategy().addEventNotifier(service.observer);
+        context.getManagementStrategy().addEventNotifier(service.exchanges);
         // Not bound in the registry: Camel would start a registry Service a second time.
         try {
             context.addService(service, true, true);
@@ -81,6 +90,7 @@ public final class MonitoringService extends ServiceSupport {
 
     @Override
     protected void doStart() throws Exception {
+        observer = context.getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "haproxylb-monitoring");
         MeterRegistry registry = context.getRegistry().lookupByNameAndType(METER_REGISTRY, MeterRegistry.class);
         if (registry == null) {
             registry = context.getRegistry().findSingleByType(MeterRegistry.class);
@@ -102,6 +112,11 @@ public final class MonitoringService extends ServiceSupport {
 
     @Override
     protected void doStop() {
+        ScheduledExecutorService executor = observer;
+        observer = null;
+        if (executor != null) {
+            context.getExecutorServiceManager().shutdownNow(executor);
+        }
         unregister();
         control.close();
         metrics.close();
@@ -119,9 +134,28 @@ public final class MonitoringService extends ServiceSupport {
 
     /** Reads the status board once and feeds the counters and the certificate series. */
     void observe() {
+        tally.observe(daemon.assembly().lastReport());
         var status = daemon.status().snapshot();
-        tally.observe(status, daemon.assembly().lastReport());
+        tally.observe(status);
         metrics.refresh(status);
+    }
+
+    private void observeSoon() {
+        ScheduledExecutorService executor = observer;
+        if (executor != null && observationDue.compareAndSet(false, true)) {
+            try {
+                executor.schedule(() -> {
+                    observationDue.set(false);
+                    try {
+                        observe();
+                    } catch (RuntimeException e) {
+                        LOG.warn("Monitoring could not read the daemon's status: {}", e.getMessage());
+                    }
+                }, OBSERVE_DELAY_MS, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                observationDue.set(false); // shutting down
+            }
+        }
     }
 
     /** Every stage ends an exchange: that is when the status board may have changed. */
@@ -147,11 +181,8 @@ public final class MonitoringService extends ServiceSupport {
         @Override
         public void notify(CamelEvent event) {
             if (MonitoringService.this.isStarted()) {
-                try {
-                    observe();
-                } catch (RuntimeException e) {
-                    LOG.warn("Monitoring could not read the daemon's status: {}", e.getMessage());
-                }
+                tally.observe(daemon.assembly().lastReport());
+                observeSoon();
             }
         }
     }

@@ -13,9 +13,10 @@ import java.util.function.Consumer;
 /**
  * Turns the status board's successive states into event counts: reload failures, rejections, assemblies (and
  * their time and haproxy -c runs), ACME orders and failed attempts. The status board keeps only the latest outcome
- * of each thing, so the tally compares each observation with the previous one; it is fed after every exchange
- * (every stage ends in one), so no outcome is skipped. Counts start at zero with the process, like any
- * Prometheus counter.
+ * of each thing, so the tally compares each observation with the previous one. Assembly reports are handed in after
+ * every exchange (a cheap check; each assembly ends its exchange); the status board is observed a few times a
+ * second at most, which is often enough, as reloads are at least lb.reload.min-interval apart and a fragment's
+ * rejections at least one assembly. Counts start at zero with the process, like any Prometheus counter.
  */
 final class StatusTally {
     /** Certificate states in which an ACME order is under way (see haproxylb.status.CertificateStatus). */
@@ -52,7 +53,18 @@ final class StatusTally {
         this.assemblyListener = listener;
     }
 
-    synchronized void observe(Status now, AssemblyReport report) {
+    /** A report not seen before is one more assembly. */
+    synchronized void observe(AssemblyReport report) {
+        if (report != null && report != lastReport) {
+            lastReport = report;
+            assemblies++;
+            assemblyMillis += report.millis();
+            validations += report.validations();
+            assemblyListener.accept(report);
+        }
+    }
+
+    synchronized void observe(Status now) {
         last = now;
         ReloadStatus reload = now.lastReload();
         if (reload != null && !reload.equals(lastReload)) {
@@ -72,13 +84,6 @@ final class StatusTally {
             }
         });
         rejectionsSeen.keySet().retainAll(now.fragments().keySet());
-        if (report != null && report != lastReport) {
-            lastReport = report;
-            assemblies++;
-            assemblyMillis += report.millis();
-            validations += report.validations();
-            assemblyListener.accept(report);
-        }
         CertificateView.of(now.certificates()).forEach((domain, cert) -> {
             CertificateView.Domain before = certificatesSeen.put(domain, cert);
             if (ORDERING.contains(cert.state()) && (before == null || !before.state().equals(cert.state()))) {

@@ -27,18 +27,17 @@ class StatusTallyTest {
     void what_was_there_before_the_process_is_not_counted_and_each_new_outcome_once() {
         ReloadStatus ok = new ReloadStatus("t1", true, 1, "reloaded");
         StatusTally tally = new StatusTally(status(ok, Map.of("old", rejected("t0")), Map.of()));
-        tally.observe(status(ok, Map.of("old", rejected("t0")), Map.of()), null);
+        tally.observe(status(ok, Map.of("old", rejected("t0")), Map.of()));
         assertEquals(0, tally.rejections());
         assertEquals(0, tally.reloadFailures());
 
         ReloadStatus failed = new ReloadStatus("t2", false, 2, "refused");
-        tally.observe(status(failed, Map.of("old", rejected("t0"), "new", rejected("t2")), Map.of()), null);
-        tally.observe(status(failed, Map.of("old", rejected("t0"), "new", rejected("t2")), Map.of()), null);
+        tally.observe(status(failed, Map.of("old", rejected("t0"), "new", rejected("t2")), Map.of()));
+        tally.observe(status(failed, Map.of("old", rejected("t0"), "new", rejected("t2")), Map.of()));
         assertEquals(1, tally.rejections());
         assertEquals(1, tally.reloadFailures());
 
-        tally.observe(status(new ReloadStatus("t3", false, 2, "refused"), Map.of("old", rejected("t3")), Map.of()),
-                null);
+        tally.observe(status(new ReloadStatus("t3", false, 2, "refused"), Map.of("old", rejected("t3")), Map.of()));
         assertEquals(2, tally.rejections(), "rejected again");
         assertEquals(2, tally.reloadFailures(), "the retry failed again");
     }
@@ -49,9 +48,9 @@ class StatusTallyTest {
         List<Long> timed = new ArrayList<>();
         tally.onAssembly(r -> timed.add(r.millis()));
         AssemblyReport first = new AssemblyReport(1, 0, 1, 120, null);
-        tally.observe(status(null, Map.of(), Map.of()), first);
-        tally.observe(status(null, Map.of(), Map.of()), first);
-        tally.observe(status(null, Map.of(), Map.of()), new AssemblyReport(2, 1, 3, 400, null));
+        tally.observe(first);
+        tally.observe(first);
+        tally.observe(new AssemblyReport(2, 1, 3, 400, null));
         assertEquals(2, tally.assemblies());
         assertEquals(520, tally.assemblyMillis());
         assertEquals(4, tally.validations());
@@ -62,14 +61,14 @@ class StatusTallyTest {
     void acme_orders_and_failures_are_read_from_certificate_state_changes() {
         StatusTally tally = new StatusTally(status(null, Map.of(), Map.of("a.test", Map.of("state", "covered"))));
         tally.observe(status(null, Map.of(), Map.of("a.test", Map.of("state", "renewing"),
-                "b.test", Map.of("state", "issuing"))), null);
+                "b.test", Map.of("state", "issuing"))));
         assertEquals(2, tally.acmeOrders());
         tally.observe(status(null, Map.of(), Map.of("a.test", Map.of("state", "renewing"),
-                "b.test", Map.of("state", "backing-off", "backoffStep", 1))), null);
+                "b.test", Map.of("state", "backing-off", "backoffStep", 1))));
         tally.observe(status(null, Map.of(), Map.of("a.test", Map.of("state", "covered"),
-                "b.test", Map.of("state", "issuing", "backoffStep", 1))), null);
+                "b.test", Map.of("state", "issuing", "backoffStep", 1))));
         tally.observe(status(null, Map.of(), Map.of("a.test", Map.of("state", "covered"),
-                "b.test", Map.of("state", "backing-off", "backoffStep", 2))), null);
+                "b.test", Map.of("state", "backing-off", "backoffStep", 2))));
         assertEquals(3, tally.acmeOrders());
         assertEquals(2, tally.acmeFailures());
     }
