@@ -14,6 +14,7 @@ import javax.management.JMException;
 import javax.management.MBeanServer;
 
 import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.health.HealthCheck;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
@@ -48,7 +49,8 @@ public final class MonitoringService extends ServiceSupport {
     /**
      * Builds the monitoring pieces and binds the health checks; call before the context starts.
      *
-     * @param staleAfter     how long a change may wait beyond the rate limit before health is DOWN
+     * @param staleAfter         how long a change may wait for assembly, or for its reload beyond the rate limit,
+     *                           before health is DOWN (lb.health.stale-after)
      * @param certificateMinDays health is DOWN while a certificate expires within this many days
      */
     public static MonitoringService install(CamelContext context, Monitored daemon, Duration staleAfter,
@@ -69,7 +71,7 @@ public final class MonitoringService extends ServiceSupport {
     }
 
     private static void bindCheck(CamelContext context, String name, HealthCheck check) {
-        if (check instanceof org.apache.camel.CamelContextAware aware) {
+        if (check instanceof CamelContextAware aware) {
             aware.setCamelContext(context);
         }
         context.getRegistry().bind(name, check);
