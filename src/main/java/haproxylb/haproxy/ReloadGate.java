@@ -22,12 +22,17 @@ public final class ReloadGate {
         this.minInterval = minInterval;
     }
 
-    /** A new validated config is on disk and haproxy should pick it up. */
-    public synchronized void request() {
-        if (pending) {
+    /**
+     * A new validated config is on disk and haproxy should pick it up.
+     * @return true when a reload was already waiting, so this change rides on it (coalesced)
+     */
+    public synchronized boolean request() {
+        boolean rides = pending;
+        if (rides) {
             coalesced++;
         }
         pending = true;
+        return rides;
     }
 
     /** True exactly once per permitted reload: the caller must then reload and report via done/failed. */

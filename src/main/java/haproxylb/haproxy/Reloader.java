@@ -60,7 +60,9 @@ public final class Reloader {
     }
 
     public void request() {
-        gate.request();
+        if (gate.request()) {
+            status.reloadCoalesced();
+        }
         status.reloadPlanned(true, gate.nextAllowed().orElse(null));
     }
 

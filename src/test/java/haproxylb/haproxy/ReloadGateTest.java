@@ -36,7 +36,7 @@ class ReloadGateTest {
         assertTrue(gate.claim());
         for (int i = 0; i < 49; i++) {
             clock.advance(Duration.ofMillis(100));
-            gate.request();
+            assertEquals(i > 0, gate.request(), "the first request after the claim starts a new wait");
             assertFalse(gate.claim());
         }
         assertEquals(48, gate.coalesced());
