@@ -63,7 +63,7 @@ public class AssemblyBench {
             System.err.println("usage: AssemblyBench WORKDIR [N ...]");
             System.exit(2);
         }
-        Path work = Path.of(args[0]).toAbsolutePath();
+        work = Path.of(args[0]).toAbsolutePath();
         int[] sizes = args.length > 1 ? Arrays.stream(args, 1, args.length).mapToInt(Integer::parseInt).toArray()
                 : new int[] {100, 1000, 5000};
         System.out.printf("haproxy-lb assembly + validation: %d CPU(s), JVM %s, max heap %d MiB, %s; REPS=%d%n",
@@ -95,7 +95,7 @@ public class AssemblyBench {
         // results (ms unless noted)
         double intake, first, statusShare, promoteShare, readLive, pureAssemble, rules, haproxyC;
         List<Double> plusOne = new ArrayList<>(), plusBad = new ArrayList<>(), haproxyRuns = new ArrayList<>();
-        int firstValidations, badValidations = -1;
+        long firstChecks, plusOneChecks, badChecks; // haproxy -c runs in (a), in each (b), in each (c)
         long cfgLines, cfgBytes, mapLines, heapAfter, heapAfterGc;
 
         Run(Path state, int n, Path fallback, boolean quiet) {
@@ -108,6 +108,7 @@ public class AssemblyBench {
         void run() throws Exception {
             Files.createDirectories(state);
             Rig rig = new Rig(state, fallback);
+            long calls;
             Path inbox = state.resolve("inbox");
 
             // ---- intake of N fragments, then (a) the first assembly ----
@@ -122,13 +123,14 @@ public class AssemblyBench {
             check(rig.store.pendingChanges().size() == n, "intake queued " + rig.store.pendingChanges().size()
                     + " of " + n + " fragments (see the log)");
 
+            calls = haproxyCalls();
             t = System.nanoTime();
             boolean changed = rig.assembly.assemble();
             first = ms(t);
+            firstChecks = haproxyCalls() - calls;
             AssemblyService.AssemblyReport rep = rig.assembly.lastReport();
             check(changed && rep.accepted() == n && rep.rejected() == 0,
                     "first assembly: changed=" + changed + " report=" + rep);
-            firstValidations = rep.validations();
             heapAfter = heapUsed();
             System.gc();
             heapAfterGc = heapUsed();
@@ -136,21 +138,23 @@ public class AssemblyBench {
             cfgBytes = cfg.length();
             cfgLines = cfg.lines().count();
             mapLines = Files.readString(rig.liveMap).lines().filter(l -> !l.startsWith("#")).count();
-            log("N=%d: intake %.0f ms, (a) first assembly %.0f ms (%d validation(s)), heap %d MiB (%d after GC)",
-                    n, intake, first, firstValidations, heapAfter >> 20, heapAfterGc >> 20);
+            log("N=%d: intake %.0f ms, (a) first assembly %.0f ms (%d haproxy -c), heap %d MiB (%d after GC)",
+                    n, intake, first, firstChecks, heapAfter >> 20, heapAfterGc >> 20);
 
             // ---- (b) one more good fragment on top of N live ----
             for (int r = 0; r < REPS; r++) {
                 String name = String.format("g%05d", r);
                 writeFragment(inbox, name, n + r, false);
                 receivePair(rig.intake, inbox, name);
+                calls = haproxyCalls();
                 t = System.nanoTime();
                 changed = rig.assembly.assemble();
                 plusOne.add(ms(t));
+                plusOneChecks = haproxyCalls() - calls;
                 rep = rig.assembly.lastReport();
                 check(changed && rep.accepted() == 1 && rep.rejected() == 0, "+1 good: " + rep);
             }
-            log("N=%d: (b) +1 good fragment %s ms", n, list(plusOne));
+            log("N=%d: (b) +1 good fragment %s ms (%d haproxy -c each)", n, list(plusOne), plusOneChecks);
 
             // ---- (c) one bad fragment on top of N (+REPS) live ----
             for (int r = 0; r < REPS; r++) {
@@ -159,19 +163,20 @@ public class AssemblyBench {
                 receivePair(rig.intake, inbox, name);
                 Path before = rig.liveConfig;
                 String liveBefore = Files.readString(before);
+                calls = haproxyCalls();
                 t = System.nanoTime();
                 changed = rig.assembly.assemble();
                 plusBad.add(ms(t));
+                badChecks = haproxyCalls() - calls;
                 rep = rig.assembly.lastReport();
                 check(!changed && rep.accepted() == 0 && rep.rejected() == 1, "+1 bad: changed=" + changed
                         + " " + rep);
                 check(Files.exists(rig.store.rejectedDir().resolve(name + ".error")), "no " + name + ".error");
                 check(Files.readString(before).equals(liveBefore), "the live config changed on a rejection");
-                badValidations = rep.validations();
             }
             String error = Files.readString(rig.store.rejectedDir().resolve("bad00.error"));
-            log("N=%d: (c) +1 bad fragment %s ms; its error starts: %s", n, list(plusBad),
-                    error.lines().findFirst().orElse(""));
+            log("N=%d: (c) +1 bad fragment %s ms (%d haproxy -c each); its error starts: %s", n, list(plusBad),
+                    badChecks, error.lines().findFirst().orElse(""));
 
             // ---- the parts, separately ----
             AtomicReference<TreeMap<String, Fragment>> live = new AtomicReference<>();
@@ -191,9 +196,10 @@ public class AssemblyBench {
             rules = median(Math.max(REPS, 5), () -> check(rig.rules.check(fragments).isEmpty(), "rules refused"));
             AtomicFiles.write(shareDir.resolve("backend.map"), assembled[0].map());
             AtomicFiles.write(shareDir.resolve("haproxy.cfg"), assembled[0].cfg());
+            HaproxyCheck plain = new HaproxyCheck(rig.haproxyBinary, rig.checkTimeout); // without the counter
             for (int r = 0; r < REPS; r++) {
                 t = System.nanoTime();
-                Optional<String> verdict = rig.haproxy.check(shareDir.resolve("haproxy.cfg"));
+                Optional<String> verdict = plain.check(shareDir.resolve("haproxy.cfg"));
                 haproxyRuns.add(ms(t));
                 check(verdict.isEmpty(), "haproxy -c refused the assembled config: " + verdict.orElse(""));
             }
@@ -242,6 +248,8 @@ public class AssemblyBench {
         final ConfigAssembler assembler;
         final CandidateRules rules;
         final HaproxyCheck haproxy;
+        final String haproxyBinary;
+        final long checkTimeout;
         final AssemblyService assembly;
         final Path liveConfig;
         final Path liveMap;
@@ -262,13 +270,38 @@ public class AssemblyBench {
             Files.copy(fallback, certDir.resolve("fallback.pem"));
             assembler = new ConfigAssembler(ConfigTemplate.load(s.path("lb.haproxy.template")),
                     templateValues(s, certDir));
-            haproxy = new HaproxyCheck(s.string("lb.haproxy.binary"), s.number("lb.haproxy.check-timeout"));
+            haproxyBinary = s.string("lb.haproxy.binary");
+            checkTimeout = s.number("lb.haproxy.check-timeout");
+            haproxy = new HaproxyCheck(countingHaproxy(haproxyBinary).toString(), checkTimeout);
             rules = new CandidateRules(baseBackends());
             // No haproxy runs here, so no runtime map updates (MapUpdater.NONE): every change is a config change.
             assembly = new AssemblyService(store, assembler, rules, haproxy, liveConfig, liveMap,
                     state.resolve("candidate"), status, MapUpdater.NONE);
             intake = new FragmentIntake(store, status, clock);
         }
+    }
+
+    // ---- counting haproxy -c runs ----------------------------------------------------------------------------
+
+    static Path work;
+
+    /**
+     * A two-line wrapper around the configured haproxy that appends a line to a counter file and execs haproxy, so
+     * the bench can say how many haproxy -c runs each step cost (it adds one /bin/sh exec, ~1 ms, per run).
+     */
+    static Path countingHaproxy(String binary) throws IOException {
+        Path wrapper = work.resolve("haproxy-counting");
+        if (!Files.exists(wrapper)) {
+            Files.writeString(wrapper, "#!/bin/sh\necho x >> '" + work.resolve("haproxy-c.calls") + "'\nexec '"
+                    + binary.replace("'", "'\\''") + "' \"$@\"\n");
+            wrapper.toFile().setExecutable(true);
+        }
+        return wrapper;
+    }
+
+    static long haproxyCalls() throws IOException {
+        Path calls = work.resolve("haproxy-c.calls");
+        return Files.exists(calls) ? Files.readAllLines(calls).size() : 0;
     }
 
     // ---- fragments -------------------------------------------------------------------------------------------
@@ -383,17 +416,17 @@ public class AssemblyBench {
     static void printTables(List<Run> runs) {
         System.out.println();
         System.out.println("== assembly + validation time (ms; (b), (c) and haproxy -c: median of " + REPS
-                + " runs, all runs in brackets) ==");
+                + " runs, every run in brackets; \"n× -c\": haproxy -c runs the step made) ==");
         System.out.println("| Fragments | cfg lines | map lines | (a) first assembly of N pending | (b) +1 fragment"
-                + " to N live | (c) +1 bad fragment to N live | ConfigAssembler.assemble | haproxy -c | heap used"
-                + " after (a) / after GC |");
+                + " to N live | (c) +1 bad fragment to N live | ConfigAssembler.assemble | haproxy -c alone | heap"
+                + " used after (a) / after GC |");
         System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (Run r : runs) {
-            System.out.printf("| %,d | %,d | %,d | **%.0f** (%d validation) | **%.0f** (%s) | **%.0f** (%s) | %.1f |"
-                            + " %.0f (%s) | %d / %d MiB |%n",
-                    r.n, r.cfgLines, r.mapLines, r.first, r.firstValidations, median(r.plusOne), list(r.plusOne),
-                    median(r.plusBad), list(r.plusBad), r.pureAssemble, r.haproxyC, list(r.haproxyRuns),
-                    r.heapAfter >> 20, r.heapAfterGc >> 20);
+            System.out.printf("| %,d | %,d | %,d | **%,.0f** (%d× -c) | **%,.0f** (%s; %d× -c) | **%,.0f** (%s; %d× -c)"
+                            + " | %.1f | %.0f (%s) | %d / %d MiB |%n",
+                    r.n, r.cfgLines, r.mapLines, r.first, r.firstChecks, median(r.plusOne), list(r.plusOne),
+                    r.plusOneChecks, median(r.plusBad), list(r.plusBad), r.badChecks, r.pureAssemble, r.haproxyC,
+                    list(r.haproxyRuns), r.heapAfter >> 20, r.heapAfterGc >> 20);
         }
         System.out.println();
         System.out.println("== where the time goes (ms) ==");
@@ -401,14 +434,16 @@ public class AssemblyBench {
                 + " CandidateRules.check | N status.json updates (StatusBoard) | FragmentStore.promote ×N |");
         System.out.println("|---:|---:|---:|---:|---:|---:|");
         for (Run r : runs) {
-            System.out.printf("| %,d | %.0f | %.0f | %.1f | %.0f | %.0f |%n", r.n, r.intake, r.readLive, r.rules,
+            System.out.printf("| %,d | %,.0f | %,.0f | %.1f | %,.0f | %,.0f |%n", r.n, r.intake, r.readLive, r.rules,
                     r.statusShare, r.promoteShare);
         }
         System.out.println();
-        System.out.println("(a) = AssemblyService.assemble() with N pending changes: parse, rules, 1 haproxy -c, atomic"
-                + " writes, promote ×N, status.json. (b) and (c) also re-read all live fragments from disk.");
-        System.out.println("(c) bad = a backend with an unknown keyword: haproxy -c runs on live+bad (fails), on live"
-                + " alone (base check), then the bisector validates live+bad once more before rejecting it.");
+        System.out.println("(a) AssemblyService.assemble() with N pending changes: parse, rules, haproxy -c, atomic writes,"
+                + " promote ×N, status.json.");
+        System.out.println("(b), (c) also read all live fragments back from disk. (c) bad = a backend with an unknown"
+                + " keyword, rejected by haproxy -c.");
+        System.out.println("Heap: used right after (a), and after a full GC (what the JVM keeps; the default heap and"
+                + " GC of this JVM).");
     }
 
     // ---- small helpers ---------------------------------------------------------------------------------------
