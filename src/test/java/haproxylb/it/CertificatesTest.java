@@ -18,6 +18,8 @@ import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -76,8 +78,17 @@ class CertificatesTest {
 
     /** A daemon with ACME on, ordering from a Pebble that validates through this daemon's haproxy. */
     private DaemonHarness withPebble() {
-        daemon = new DaemonHarness(state);
-        pebble = PebbleServer.start(daemon.httpPort());
+        // The daemon's ports are chosen (free) before Pebble chooses its own: start again in the rare case that
+        // Pebble or its DNS server took one of them in between.
+        for (int attempt = 1; ; attempt++) {
+            daemon = new DaemonHarness(state);
+            pebble = PebbleServer.start(daemon.httpPort());
+            if (attempt == 5 || Stream.of(daemon.httpPort(), daemon.httpsPort(), daemon.responderPort(),
+                    daemon.managementPort()).allMatch(CertificatesTest::free)) {
+                break;
+            }
+            pebble.close();
+        }
         current = pebble;
         return daemon.with("lb.acme.directory-url", pebble.directoryUrl())
                 .with("lb.acme.trust-ca", pebble.listenerCaPem().toString())
@@ -89,6 +100,14 @@ class CertificatesTest {
                 .with("lb.acme.poll", "100")
                 .with("lb.acme.timeout", "30000")
                 .with("lb.acme.first-check-delay", "100");
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static String cfg(String backend) {
