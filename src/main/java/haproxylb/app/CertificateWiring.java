@@ -96,6 +96,10 @@ final class CertificateWiring {
                     REACHABILITY_TIMEOUT);
             reachability = check::check;
             context.addService(new ResponderService(responder), true, true);
+            if (s.string("lb.acme.balancer-addresses", "").isBlank() && !s.flag("lb.acme.loopback-is-here")) {
+                LOG.warn("lb.acme.balancer-addresses is empty: no domain can be shown to point at this balancer, so "
+                        + "none is ordered; set it to this balancer's public IP addresses");
+            }
             if (!acme.agreeToTerms() && accounts.stored(acme.directoryUrl()).isEmpty()) {
                 LOG.warn("no ACME account at {} yet, and lb.acme.agree-terms is false: no certificate can be ordered "
                         + "until you read the CA's terms of service and set lb.acme.agree-terms = true", acme.caName());
