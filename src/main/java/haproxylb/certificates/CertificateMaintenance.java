@@ -200,6 +200,7 @@ public final class CertificateMaintenance {
                 publish(s);
             }
             logged.keySet().retainAll(groups.stream().map(CertificateGroup::name).toList());
+            forgetWaitedOut(groups);
             archiveOrphans(map.keySet(), installed);
             Set<String> gone = new HashSet<>(published.keySet());
             gone.removeAll(statuses.keySet());
@@ -312,6 +313,29 @@ public final class CertificateMaintenance {
                     ? " or until its directory answers again (checked at every check)" : "");
             case NONE -> "";
         };
+    }
+
+    /**
+     * Drops the backoff of domains and groups that left the map once their wait is over, so backoff.json does not
+     * grow forever; while a wait runs it is kept, so removing and re-adding a name is no way around it.
+     */
+    private void forgetWaitedOut(List<CertificateGroup> groups) {
+        Set<String> current = new HashSet<>();
+        current.add(CaGate.KEY);
+        groups.forEach(g -> {
+            current.add(g.name());
+            current.addAll(g.domains());
+        });
+        boolean changed = false;
+        for (String key : backoff.keys()) {
+            if (!current.contains(key) && backoff.mayAttempt(key)) {
+                backoff.recordSuccess(key);
+                changed = true;
+            }
+        }
+        if (changed) {
+            saveState();
+        }
     }
 
     /** A GET of the CA's directory: creates nothing at the CA and counts against no limit. */
