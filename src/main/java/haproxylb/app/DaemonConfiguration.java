@@ -5,6 +5,7 @@ import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
 import haproxylb.certificates.FallbackCertificate;
+import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
@@ -19,13 +20,18 @@ import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.status.StatusBoard;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -46,6 +52,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Path runDir = state.resolve("run");
         Files.createDirectories(state.resolve("inbox"));
         Files.createDirectories(runDir);
+        removeStrayTempFiles(state, List.of(s.path("lb.haproxy.config").getParent(),
+                s.path("lb.haproxy.map").getParent(), s.path("lb.haproxy.cert-dir")));
 
         StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
         FragmentReader reader = new FragmentReader(s.flag("lb.fragments.allow-any-section"),
@@ -93,6 +101,24 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("core", core);
         CertificateWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
+    }
+
+    /**
+     * A crash (SIGKILL, power loss) can interrupt an atomic write and leave its temp file behind (status.json's in the
+     * state directory, haproxy.cfg's beside it: CrashSafetyTest). Cleaned at start-up, before anything writes, in every
+     * directory the daemon alone writes: the state directory's tree except the inboxes, which belong to operators'
+     * tools that may be writing right now, and the directories of haproxy's config, map and certificates.
+     */
+    static void removeStrayTempFiles(Path state, List<Path> haproxyDirs) throws IOException {
+        List<Path> dirs = new ArrayList<>(haproxyDirs);
+        try (Stream<Path> tree = Files.walk(state, 4)) {
+            tree.filter(Files::isDirectory)
+                    .filter(d -> !d.startsWith(state.resolve("inbox")) && !d.startsWith(state.resolve("cert-inbox")))
+                    .forEach(dirs::add);
+        }
+        for (Path dir : new LinkedHashSet<>(dirs)) {
+            AtomicFiles.removeStrayTempFiles(dir);
+        }
     }
 
     static Map<String, String> templateValues(Settings s, Path certDir) {

@@ -1,5 +1,6 @@
 package haproxylb.intake;
 
+import haproxylb.common.AtomicFiles;
 import haproxylb.status.StatusBoard;
 
 import java.io.File;
@@ -15,6 +16,12 @@ import org.slf4j.LoggerFactory;
  * Called by the intake route for every complete file that lands in the inbox. Pairs NAME.cfg with NAME.map,
  * checks what can be checked from the fragment alone, and queues the result for assembly. An IOException leaves
  * the inbox file where it is (Camel retries it), so nothing an operator sent is lost.
+ *
+ * <p>Crash safety (CrashSafetyTest): an inbox file is deleted here as soon as what it carries is durable (staged, or a
+ * removal queued), not by Camel after the route. Otherwise a crash after pairing but before Camel's delete delivered
+ * the file a second time after the restart: it waited in staging/ for a partner and paired with the other half of the
+ * next version, a mix of two versions. A pair stays staged until it is queued, and complete pairs found in staging/
+ * at start-up (a crash between the two) are queued then.
  */
 public final class FragmentIntake {
     private static final Logger LOG = LoggerFactory.getLogger(FragmentIntake.class);
@@ -23,10 +30,15 @@ public final class FragmentIntake {
     private final StatusBoard status;
     private final Clock clock;
 
-    public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) {
+    public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
         this.store = store;
         this.status = status;
         this.clock = clock;
+        for (String file : store.stagedFiles()) {
+            if (file.endsWith(".cfg")) {
+                pairUp(file.substring(0, file.length() - 4), file); // a crash came between staging and queueing
+            }
+        }
     }
 
     public void receive(File file) throws IOException {
@@ -43,18 +55,25 @@ public final class FragmentIntake {
             return;
         }
         switch (kind) {
-            case "remove" -> queueRemoval(name);
+            case "remove" -> queueRemoval(name, file);
             case "cfg", "map" -> stage(name, fileName, file);
             default -> throw new IllegalArgumentException("intake route must only pass .cfg, .map and .remove files");
         }
     }
 
-    private void queueRemoval(String name) throws IOException {
+    private void queueRemoval(String name, File file) throws IOException {
         store.clearStaged(name);
         PendingChange removal = PendingChange.removal(name, clock.millis());
         store.putPending(removal);
+        consumed(file);
         status.pending(name, removal.id());
         LOG.info("Fragment '{}': removal queued for assembly", name);
+    }
+
+    /** The file's content is durable in staging/ or pending/: it must not be delivered again after a crash. */
+    private static void consumed(File file) throws IOException {
+        Files.deleteIfExists(file.toPath());
+        AtomicFiles.syncDirectory(file.toPath().toAbsolutePath().getParent());
     }
 
     private void stage(String name, String fileName, File file) throws IOException {
@@ -68,7 +87,12 @@ public final class FragmentIntake {
             return;
         }
         store.stage(fileName, Files.readAllBytes(file.toPath()));
-        Optional<byte[][]> pair = store.takeStagedPair(name);
+        consumed(file);
+        pairUp(name, fileName);
+    }
+
+    private void pairUp(String name, String fileName) throws IOException {
+        Optional<byte[][]> pair = store.stagedPair(name);
         if (pair.isEmpty()) {
             LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName,
                     fileName.endsWith(".cfg") ? name + ".map" : name + ".cfg");
@@ -85,6 +109,7 @@ public final class FragmentIntake {
         } catch (FragmentProblem problem) {
             rejectAtIntake(name, cfg, map, problem);
         }
+        store.clearStaged(name);
     }
 
     private void rejectAtIntake(String name, byte[] cfg, byte[] map, FragmentProblem problem) throws IOException {

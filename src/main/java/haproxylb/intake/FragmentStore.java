@@ -71,16 +71,17 @@ public final class FragmentStore {
         AtomicFiles.write(staging.resolve(fileName), bytes);
     }
 
-    public synchronized Optional<byte[][]> takeStagedPair(String name) throws IOException {
+    /**
+     * Both halves of NAME, if both are staged. They stay staged until {@link #clearStaged}: the caller queues the
+     * pair first, so a crash in between finds the pair again at start-up instead of losing it.
+     */
+    public synchronized Optional<byte[][]> stagedPair(String name) throws IOException {
         Path cfg = staging.resolve(name + ".cfg");
         Path map = staging.resolve(name + ".map");
         if (!Files.exists(cfg) || !Files.exists(map)) {
             return Optional.empty();
         }
-        byte[][] pair = {Files.readAllBytes(cfg), Files.readAllBytes(map)};
-        Files.delete(cfg);
-        Files.delete(map);
-        return Optional.of(pair);
+        return Optional.of(new byte[][] {Files.readAllBytes(cfg), Files.readAllBytes(map)});
     }
 
     public synchronized void clearStaged(String name) throws IOException {

@@ -94,6 +94,9 @@ public final class StatusBoard {
         for (String name : removed) {
             set(name, "removed", null, generation, null);
         }
+        // A removal that left the config as it was (the fragment was never live: rejected, or removed before its
+        // assembly) needs no reload, so no reload would ever clear it (CrashSafetyTest).
+        fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
         publish();
     }
 
