@@ -15,7 +15,7 @@
 //   (b)     one more good fragment on top of N live ones (intake, then assemble() is timed)
 //   (c)     one bad fragment (haproxy -c refuses it) on top of N live ones: assemble() finds it, rejects it
 // and, separately, the parts: reading the live fragments back, ConfigAssembler.assemble, CandidateRules.check,
-// haproxy -c on the assembled config, N StatusBoard updates (each rewrites status.json), FragmentStore.promote ×N.
+// haproxy -c on the assembled config, StatusBoard.pending ×N (each rewrites status.json), FragmentStore.promote ×N.
 
 import haproxylb.app.Settings;
 import haproxylb.assembly.AssembledConfig;
@@ -205,8 +205,8 @@ public class AssemblyBench {
             }
             haproxyC = median(haproxyRuns);
 
-            // N per-fragment status updates: intake (pending) and (a) (assembled) each record every fragment, and
-            // every update rewrites the whole status.json (atomically, with fsync).
+            // N per-fragment status updates, as the intake makes them (StatusBoard.pending once per fragment); each
+            // rewrites the whole status.json (atomically, with fsync).
             StatusBoard board = new StatusBoard(shareDir.resolve("status.json"), Clock.systemUTC());
             List<Fragment> firstN = fragments.stream().limit(n).toList();
             t = System.nanoTime();
@@ -229,7 +229,7 @@ public class AssemblyBench {
             }
             promoteShare = ms(t);
             log("N=%d: parts: read live %.0f ms, ConfigAssembler.assemble %.1f ms, CandidateRules %.1f ms,"
-                            + " haproxy -c %s ms, N status updates %.0f ms, promote N %.0f ms",
+                            + " haproxy -c %s ms, StatusBoard.pending ×N %.0f ms, promote ×N %.0f ms",
                     n, readLive, pureAssemble, rules, list(haproxyRuns), statusShare, promoteShare);
         }
 
@@ -317,12 +317,12 @@ public class AssemblyBench {
         Files.writeString(inbox.resolve(name + ".map"), map);
     }
 
-    /** What the inbox route does for a pair: NAME.cfg then NAME.map (sorted by name), each deleted afterwards. */
+    /** What the inbox route does for a pair: NAME.cfg then NAME.map (sorted by name), each gone afterwards. */
     static void receivePair(FragmentIntake intake, Path inbox, String name) throws IOException {
         for (String ext : List.of(".cfg", ".map")) {
             Path file = inbox.resolve(name + ext);
             intake.receive(file.toFile());
-            Files.delete(file);
+            Files.deleteIfExists(file); // the inbox route deletes it (delete: true), unless receive() already did
         }
     }
 
@@ -431,7 +431,7 @@ public class AssemblyBench {
         System.out.println();
         System.out.println("== where the time goes (ms) ==");
         System.out.println("| Fragments | intake of N (FragmentIntake.receive ×2N) | read N live back from disk |"
-                + " CandidateRules.check | N status.json updates (StatusBoard) | FragmentStore.promote ×N |");
+                + " CandidateRules.check | StatusBoard.pending ×N (status.json rewrites) | FragmentStore.promote ×N |");
         System.out.println("|---:|---:|---:|---:|---:|---:|");
         for (Run r : runs) {
             System.out.printf("| %,d | %,.0f | %,.0f | %.1f | %,.0f | %,.0f |%n", r.n, r.intake, r.readLive, r.rules,
