@@ -22,18 +22,25 @@ public final class CandidateRules {
     }
 
     public Optional<String> check(Collection<Fragment> fragments) {
+        // The rules see the whole candidate set, not which fragment is the new one: a conflict names both sides, in
+        // name order, so the rejected fragment's own file and line are always in it (BadInputTest: a new fragment
+        // that sorts before the live one it clashes with was told the live one's file).
         Map<String, String> backendOwner = new HashMap<>();
+        Map<String, String> backendWhere = new HashMap<>();
         for (Fragment f : fragments) {
             for (var b : f.backends().entrySet()) {
+                String where = f.cfgFile() + " line " + b.getValue();
                 String other = backendOwner.putIfAbsent(b.getKey(), f.name());
                 if (other != null) {
-                    return Optional.of(f.cfgFile() + " line " + b.getValue() + ": backend '" + b.getKey()
-                            + "' is already defined by fragment '" + other + "'; backend names must be unique"
-                            + " across fragments");
+                    return Optional.of(backendWhere.get(b.getKey()) + " and " + where + " both define backend '"
+                            + b.getKey() + "' (fragments '" + other + "' and '" + f.name() + "'); backend names must"
+                            + " be unique across fragments");
                 }
+                backendWhere.put(b.getKey(), where);
             }
         }
         Map<String, String> domainOwner = new HashMap<>();
+        Map<String, String> domainWhere = new HashMap<>();
         for (Fragment f : fragments) {
             for (MapEntry e : f.entries()) {
                 if (!backendOwner.containsKey(e.backend()) && !baseBackends.contains(e.backend())) {
@@ -41,12 +48,14 @@ public final class CandidateRules {
                             + "' is routed to backend '" + e.backend() + "', which no fragment defines;"
                             + " define 'backend " + e.backend() + "' in " + f.cfgFile() + " or fix the name");
                 }
+                String where = f.mapFile() + " line " + e.line();
                 String other = domainOwner.putIfAbsent(e.domain(), f.name());
                 if (other != null) {
-                    return Optional.of(f.mapFile() + " line " + e.line() + ": domain '" + e.domain()
-                            + "' is already routed by fragment '" + other + "'; a domain belongs to one"
-                            + " fragment (remove it there first)");
+                    return Optional.of(domainWhere.get(e.domain()) + " and " + where + " both route domain '"
+                            + e.domain() + "' (fragments '" + other + "' and '" + f.name() + "'); a domain belongs to"
+                            + " one fragment: remove it from one of them first");
                 }
+                domainWhere.put(e.domain(), where);
             }
         }
         return Optional.empty();

@@ -21,14 +21,18 @@ public final class FragmentName {
         return name;
     }
 
-    /** A file-system-safe stand-in for an invalid name, so its rejection can still be written down. */
+    /**
+     * A file-system-safe stand-in for an invalid name, so its rejection can still be written down. It starts with
+     * '_', which no valid name does: "Shop.cfg" must not file its rejection under (and overwrite the status of) the
+     * live fragment "shop" (BadInputTest).
+     */
     public static String safe(String name) {
         String s = name == null ? "" : name.toLowerCase().replaceAll("[^a-z0-9._-]", "_").replace("..", "__");
         s = s.replaceFirst("^[^a-z0-9]+", "");
         if (s.isEmpty()) {
             s = "unnamed";
         }
-        return s.length() > 100 ? s.substring(0, 100) : s;
+        return "_" + (s.length() > 100 ? s.substring(0, 100) : s);
     }
 
     static String printable(String s) {

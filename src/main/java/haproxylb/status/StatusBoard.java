@@ -34,6 +34,8 @@ public final class StatusBoard {
     private long reloads;
     private long reloadsCoalesced;
     private ReloadStatus lastReload;
+    /** Loaded from an earlier run's status.json, and no assembly seen since (see {@link #assembled}). */
+    private boolean restored;
 
     public StatusBoard(Path file, Clock clock) {
         this.file = file;
@@ -51,6 +53,7 @@ public final class StatusBoard {
         }
         try {
             Status s = read(file);
+            restored = true;
             if (s.fragments() != null) {
                 fragments.putAll(s.fragments());
             }
@@ -91,6 +94,27 @@ public final class StatusBoard {
                 set(name, generation <= liveGeneration ? "live" : "assembled", id, generation, null);
             }
         });
+        if (restored) {
+            // The first assembly after a restart, before the intake runs: every pending change on disk was part of
+            // it. A "pending" left in status.json is one the last run was killed between carrying out (promoting a
+            // version into the config, or removing it) and recording (CrashSafetyTest). Whether haproxy loaded it
+            // is unknown, so it waits for the next reload or start like any assembled change.
+            for (var e : Map.copyOf(fragments).entrySet()) {
+                FragmentStatus f = e.getValue();
+                if (!f.state().equals("pending")) {
+                    continue;
+                }
+                boolean promoted = f.id() != null && f.id().equals(live.get(e.getKey()));
+                // PendingChange.removal ids start with "remove-"
+                boolean gone = f.id() != null && f.id().startsWith("remove-") && !live.containsKey(e.getKey());
+                if (promoted || gone) {
+                    configGeneration = Math.max(configGeneration, liveGeneration + 1);
+                    set(e.getKey(), promoted ? "assembled" : "removed", promoted ? f.id() : null, configGeneration,
+                            null);
+                }
+            }
+            restored = false;
+        }
         for (String name : removed) {
             set(name, "removed", null, generation, null);
         }

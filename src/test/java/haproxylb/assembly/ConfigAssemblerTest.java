@@ -81,11 +81,12 @@ class ConfigAssemblerTest {
         assertEquals("u.map line 2: domain 'v.test' is routed to backend 'be_missing', which no fragment defines;"
                 + " define 'backend be_missing' in u.cfg or fix the name", rules.check(List.of(a, unknown)).orElseThrow());
         Fragment dupBackend = fragment("d", "# x\nbackend be_a\n", "d.test be_a\n");
-        assertEquals("d.cfg line 2: backend 'be_a' is already defined by fragment 'a'; backend names must be unique"
-                + " across fragments", rules.check(List.of(a, dupBackend)).orElseThrow());
+        assertEquals("a.cfg line 1 and d.cfg line 2 both define backend 'be_a' (fragments 'a' and 'd'); backend"
+                + " names must be unique across fragments", rules.check(List.of(a, dupBackend)).orElseThrow());
         Fragment sharedDomain = fragment("s", "backend be_s\n", "s.test be_s\na.test be_s\n");
-        assertEquals("s.map line 2: domain 'a.test' is already routed by fragment 'a'; a domain belongs to one"
-                + " fragment (remove it there first)", rules.check(List.of(a, sharedDomain)).orElseThrow());
+        assertEquals("a.map line 1 and s.map line 2 both route domain 'a.test' (fragments 'a' and 's'); a domain"
+                + " belongs to one fragment: remove it from one of them first",
+                rules.check(List.of(a, sharedDomain)).orElseThrow());
         Fragment usesOther = fragment("o", "", "o.test be_a\n");
         assertTrue(rules.check(List.of(a, usesOther)).isEmpty(), "a map may use another fragment's backend");
         assertTrue(rules.check(List.of(fragment("x", "", "x.test lb_unknown_host\n"))).isEmpty());
