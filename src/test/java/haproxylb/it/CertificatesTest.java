@@ -219,6 +219,9 @@ class CertificatesTest {
         assertEquals(notBefore.plus(lifetime.minus(lifetime.dividedBy(3))), nextRenewal, "renewal with a third left");
         assertEquals(1, maintenance().orderAttempts());
         assertTrue(files(state.resolve("cert-inbox")).isEmpty(), "the inbox was emptied");
+        X509Certificate unknown = served("nobody.cert.test").get(0);
+        assertTrue(unknown.getSubjectX500Principal().getName().contains("haproxy-lb fallback"),
+                "a name without a certificate gets the fallback, not a customer's: " + unknown.getSubjectX500Principal());
     }
 
     @Test
