@@ -133,12 +133,13 @@ wait_served() {
     done
 }
 
-# When (ms after DROP_T0) the daemon logged the first line containing $1 after the drop, from the log's
-# HH:mm:ss.SSS UTC time stamps; "-" when there is no such line.
+# When (ms after DROP_T0) the daemon logged the first line containing $1, from the log's HH:mm:ss.SSS UTC time
+# stamps; "-" when there is no such line. With $2 set, $1 ends in a number that must not continue ("gen 2" ≠ "gen 21").
 log_ms() {
-    awk -v needle="$1" -v t0="$DROP_T0" '
+    awk -v needle="$1" -v numeric="${2:-}" -v t0="$DROP_T0" '
         BEGIN { day = 86400000; t0d = int(t0 / 1000) % day }
-        index($0, needle) && $1 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9][0-9]$/ {
+        (p = index($0, needle)) && !(numeric && substr($0, p + length(needle), 1) ~ /[0-9]/) \
+            && $1 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9][0-9]$/ {
             split($1, a, /[:.]/); t = ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4]
             print (t - t0d + day) % day; found = 1; exit
         }
@@ -216,7 +217,15 @@ run_series() {
         accepted=$(log_ms "Fragment '$name' accepted")
         gen=$(sed -n "s/.*Fragment '$name' accepted into config generation \([0-9]*\).*/\1/p" "$DAEMON_LOG" | head -n 1)
         reloaded=-
-        [[ -n $gen ]] && reloaded=$(log_ms "haproxy reloaded with config generation $gen")
+        if [[ -n $gen ]]; then   # the daemon logs the reload once it has confirmed it: that can come after "served"
+            now_us_into t
+            while ! grep -Eq "haproxy reloaded with config generation $gen\$" "$DAEMON_LOG"; do
+                now_us_into now
+                (( now - t < 5000000 )) || break
+                sleep 0.02
+            done
+            reloaded=$(log_ms "haproxy reloaded with config generation $gen" numeric)
+        fi
         row=$(printf '%9s %9s %9s %9s' "$queued" "$accepted" "$reloaded" "$(ms "$SERVED_US")")
         if (( i <= WARMUP )); then
             printf '%6s  %-7s %s  (warm-up, not counted)\n' "w$i" "$name" "$row"
