@@ -67,6 +67,17 @@ public final class DaemonHarness implements AutoCloseable {
         if (!"systemd".equals(overrides.get("lb.reload.mode"))) {
             await("the supervised haproxy to listen on " + httpPort, Duration.ofSeconds(30),
                     () -> EdgeClient.statusOrMinusOne(httpPort, "localhost", "/", false) > 0);
+            // The master CLI can come up after the listeners, and a start-up reload briefly closes it again.
+            haproxylb.haproxy.MasterCli master = new haproxylb.haproxy.MasterCli(new haproxylb.haproxy.HaproxySocket(
+                    stateDir.resolve("run/master.sock"), Duration.ofSeconds(2)));
+            await("the supervised haproxy's master CLI to answer", Duration.ofSeconds(30), () -> {
+                try {
+                    master.showProc();
+                    return true;
+                } catch (IOException | RuntimeException e) {
+                    return false;
+                }
+            });
         }
         return this;
     }
