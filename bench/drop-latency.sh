@@ -158,25 +158,28 @@ run_series() {
     STATE=$WORK/$label/state
     DAEMON_LOG=$WORK/$label/daemon.log
     mkdir -p "$STATE"
-    HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); ACME_PORT=$(free_port)
+    HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); ACME_PORT=$(free_port); MGMT_PORT=$(free_port)
 
     echo
     echo "== drop→served latency, run '$label' =="
     echo "settings: lb.intake.poll=$poll ms  lb.intake.settle=$settle ms  lb.assembly.batch=$batch ms" \
         " lb.reload.min-interval=$MIN_INTERVAL ms"
-    echo "daemon:   $DIST/bin/haproxy-lb, supervise mode, https 127.0.0.1:$HTTPS_PORT, http 127.0.0.1:$HTTP_PORT"
+    echo "daemon:   $DIST/bin/haproxy-lb, supervise mode, https 127.0.0.1:$HTTPS_PORT, http 127.0.0.1:$HTTP_PORT," \
+        "management 127.0.0.1:$MGMT_PORT"
     echo "pacing:   each drop starts >= $((MIN_INTERVAL + PACE)) ms after the previous one was served, so each" \
         "is the first change after a quiet period (reloaded at once, never coalesced)"
     echo "load:     $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') (1/5/15-min load average before start)"
 
-    # Time-stamped log lines (UTC) give the phases; nothing else about the daemon changes.
+    # Time-stamped log lines (UTC) give the phases.
     now_us_into t
+    # The management server (health, metrics) gets a free port too; -D because Camel reads no env variable for it.
     TZ=UTC JAVA_OPTS="${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.showDateTime=true
-        -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS" \
+        -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS
+        -Dcamel.management.host=127.0.0.1 -Dcamel.management.port=$MGMT_PORT" \
     LB_HOME=$DIST LB_CONF_DIR=conf LB_ROUTES_DIR=routes \
     LB_STATE_DIR=$STATE LB_RELOAD_MODE=supervise \
     LB_EDGE_HTTP_BIND=127.0.0.1:$HTTP_PORT LB_EDGE_HTTPS_BIND=127.0.0.1:$HTTPS_PORT \
-    LB_ACME_RESPONDER=127.0.0.1:$ACME_PORT \
+    LB_ACME_RESPONDER=127.0.0.1:$ACME_PORT LB_EDGE_HTTPS_PUBLIC_PORT=$HTTPS_PORT \
     LB_RELOAD_MIN_INTERVAL=$MIN_INTERVAL LB_INTAKE_POLL=$poll LB_INTAKE_SETTLE=$settle LB_ASSEMBLY_BATCH=$batch \
         "$DIST/bin/haproxy-lb" >"$DAEMON_LOG" 2>&1 &
     DAEMON_PID=$!
