@@ -57,8 +57,13 @@ stop_daemon() {
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null && [[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]]; then
-            bench_log "daemon (pid $pid) did not stop within 30 s of SIGTERM; killing it"
+            bench_log "daemon (pid $pid) did not stop within 30 s of SIGTERM; killing it. Its busy threads:"
             STOP_TIMEOUTS=$((STOP_TIMEOUTS + 1))
+            if command -v jstack >/dev/null; then   # evidence for a bug report: where the shutdown hangs
+                timeout 20 jstack "$pid" 2>/dev/null | awk '/^"/ { keep = ($0 ~ /main"|Shutdown|Hangup|Aggregator|reload/) }
+                    keep' | head -n 80 >&2 || true
+            fi
+            [[ -n $DAEMON_LOG ]] && { bench_log "---- daemon log, last lines ----"; tail -n 15 "$DAEMON_LOG" >&2; }
             kill -KILL "$pid" 2>/dev/null || true
         fi
         wait "$pid" 2>/dev/null || true
