@@ -91,7 +91,7 @@ trap 'exit 124' TERM
 start_watchdog "$BENCH_TIMEOUT"
 find_dist "$WORK"
 
-HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); ACME_PORT=$(free_port); APP_PORT=$(free_port)
+HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); ACME_PORT=$(free_port); APP_PORT=$(free_port); MGMT_PORT=$(free_port)
 HOST=hitless.bench.test
 
 # ---- the application: a separate haproxy that answers every request itself ----
@@ -112,6 +112,8 @@ APP_PID=$!
 
 # ---- the daemon ----
 mkdir -p "$STATE"
+# The management server (health, metrics) gets a free port too; -D because Camel reads no env variable for it.
+JAVA_OPTS="${JAVA_OPTS:-} -Dcamel.management.host=127.0.0.1 -Dcamel.management.port=$MGMT_PORT" \
 LB_HOME=$DIST LB_CONF_DIR=conf LB_ROUTES_DIR=routes LB_HAPROXY_TEMPLATE=$TEMPLATE \
 LB_STATE_DIR=$STATE LB_RELOAD_MODE=supervise \
 LB_EDGE_HTTP_BIND=127.0.0.1:$HTTP_PORT LB_EDGE_HTTPS_BIND=127.0.0.1:$HTTPS_PORT LB_EDGE_HTTPS_PUBLIC_PORT=$HTTPS_PORT \
