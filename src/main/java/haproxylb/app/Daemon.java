@@ -47,7 +47,8 @@ public final class Daemon extends ServiceSupport {
         boolean changed = assembly.assemble();
         if (supervisor != null) {
             watchdog();
-        } else if (changed) {
+        } else if (changed || reloader.owed()) {
+            // Also when a previous run assembled a config and stopped (or was killed) before haproxy reloaded it.
             reloader.request();
         }
         LOG.info("haproxy-lb started: config {} ({})", assembly.liveConfig(),

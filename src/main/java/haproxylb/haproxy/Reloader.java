@@ -66,6 +66,11 @@ public final class Reloader {
         status.reloadPlanned(true, gate.nextAllowed().orElse(null));
     }
 
+    /** A validated config on disk that haproxy has not (confirmed to have) loaded. */
+    public boolean owed() {
+        return status.configGeneration() > status.liveGeneration();
+    }
+
     public boolean claim() {
         if (supervisor != null && !supervisor.isRunning()) {
             return false; // the watchdog starts haproxy with the newest config, which needs no reload

@@ -65,6 +65,16 @@ class SystemdModeTest {
         daemon.stop();
         // Restart with the master socket known, as Debian's /etc/default/haproxy provides one.
         daemon.with("lb.haproxy.master-socket", haproxy.masterSocketPath().toString()).start();
+        // The first run could not reload (haproxy was not there yet): the restart owes haproxy that reload.
+        await("the owed reload happened", LIMIT, () -> {
+            try {
+                var st = daemon.status();
+                return st.lastReload() != null && st.lastReload().ok() && st.liveGeneration() == st.configGeneration();
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        int reloadsBefore = Files.readAllLines(reloads).size();
 
         daemon.drop("sd", "backend be_sd\n    server s1 127.0.0.1:" + backend.port() + "\n", "sd.example.test be_sd\n");
         await("served after the command reloaded haproxy", LIMIT, () -> {
@@ -76,7 +86,7 @@ class SystemdModeTest {
             }
         });
         assertEquals("live", daemon.awaitFragmentState("sd", "live", LIMIT).state());
-        assertEquals(1, Files.readAllLines(reloads).size());
+        assertEquals(reloadsBefore + 1, Files.readAllLines(reloads).size(), "one reload for the drop");
         assertTrue(daemon.status().lastReload().ok());
     }
 
