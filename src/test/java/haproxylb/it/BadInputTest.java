@@ -99,7 +99,7 @@ class BadInputTest {
         dropFromCorpus("dup-a");
         daemon.drop("good", "backend be_good\n    http-request return status 200 content-type text/plain string"
                 + " \"good\"\n", "good.corpus.test be_good\n");
-        await("good.corpus.test served", LIMIT, () -> serves("good.corpus.test", "good"));
+        await("good.corpus.test served", LIMIT, () -> daemon.serves("good.corpus.test", "good"));
         daemon.awaitFragmentState("dup-a", "live", LIMIT);
 
         // A known good domain, asked all along: every answer must be its 200.
@@ -160,8 +160,8 @@ class BadInputTest {
                 "an invalid name that lower-cases to 'good' must not touch the live fragment 'good'");
 
         // CRLF and a BOM are handled: served like any fragment.
-        await("crlf.corpus.test served", LIMIT, () -> serves("crlf.corpus.test", "crlf ok"));
-        await("bom.corpus.test served", LIMIT, () -> serves("bom.corpus.test", "bom ok"));
+        await("crlf.corpus.test served", LIMIT, () -> daemon.serves("crlf.corpus.test", "crlf ok"));
+        await("bom.corpus.test served", LIMIT, () -> daemon.serves("bom.corpus.test", "bom ok"));
         // A backend-only fragment (empty map) is a fragment like any other: other fragments' maps may use it.
         daemon.awaitFragmentState("map-empty", "live", LIMIT);
         String cfg = Files.readString(state.resolve("haproxy/haproxy.cfg"));
@@ -188,11 +188,11 @@ class BadInputTest {
         }
         assertEquals(1, cfg.split("\nbackend be_shared\n", -1).length - 1, "be_shared once, from dup-a");
         assertTrue(cfgBefore.contains("\nbackend be_good\n") && cfg.contains("\nbackend be_good\n"));
-        assertTrue(serves("dup-a.corpus.test", "dup-a"));
+        assertTrue(daemon.serves("dup-a.corpus.test", "dup-a"));
         assertTrue(daemon.context().getRouteController().getRouteStatus("fragment-intake").isStarted());
         daemon.drop("after", "backend be_after\n    http-request return status 200 content-type text/plain string"
                 + " \"after\"\n", "after.corpus.test be_after\n");
-        await("a good fragment after all that is served", LIMIT, () -> serves("after.corpus.test", "after"));
+        await("a good fragment after all that is served", LIMIT, () -> daemon.serves("after.corpus.test", "after"));
 
         probing.set(false);
         prober.join(10_000);
@@ -201,15 +201,6 @@ class BadInputTest {
                 failures.size());
         assertTrue(probes.get() > 20, "the prober ran: " + probes.get());
         assertEquals(List.of(), failures, "the known good domain answered 200 on every request");
-    }
-
-    private boolean serves(String host, String body) {
-        try {
-            EdgeClient.Response r = EdgeClient.https(daemon.httpsPort(), host, "/");
-            return r.status() == 200 && r.body().equals(body);
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** Copies NAME.cfg and NAME.map from the corpus into the inbox the way tools do: hidden temp name, rename. */

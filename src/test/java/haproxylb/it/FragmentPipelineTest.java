@@ -45,22 +45,13 @@ class FragmentPipelineTest {
         return "backend " + backendName + "\n    server s1 127.0.0.1:" + port + "\n";
     }
 
-    private boolean serves(String host, String body) {
-        try {
-            EdgeClient.Response r = EdgeClient.https(daemon.httpsPort(), host, "/");
-            return r.status() == 200 && r.body().equals(body);
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     @Test
     void a_dropped_fragment_makes_its_domain_reachable_over_https_and_http_redirects() throws Exception {
         backend = new TestBackend("hello from shop");
         daemon = new DaemonHarness(state).start();
         daemon.drop("shop", cfg("be_shop", backend.port()), "Shop.Example.test be_shop\nwww.shop.example.test be_shop\n");
 
-        await("shop.example.test served over HTTPS", LIMIT, () -> serves("shop.example.test", "hello from shop"));
+        await("shop.example.test served over HTTPS", LIMIT, () -> daemon.serves("shop.example.test", "hello from shop"));
         EdgeClient.Response withPort = EdgeClient.https(daemon.httpsPort(), "WWW.Shop.Example.test:" + daemon.httpsPort(), "/");
         assertEquals(200, withPort.status(), "Host is lower-cased and its port stripped before the map lookup");
         assertEquals("hello from shop", withPort.body());
@@ -97,7 +88,7 @@ class FragmentPipelineTest {
         backend = new TestBackend("v1");
         daemon = new DaemonHarness(state).start();
         daemon.drop("app", cfg("be_app", backend.port()), "app.example.test be_app\n");
-        await("v1 served", LIMIT, () -> serves("app.example.test", "v1"));
+        await("v1 served", LIMIT, () -> daemon.serves("app.example.test", "v1"));
 
         daemon.drop("app", "backend be_app\n    balance roundrobin\n    sevrer s1 127.0.0.1:1\n",
                 "app.example.test be_app\n");
@@ -109,7 +100,7 @@ class FragmentPipelineTest {
         assertTrue(error.contains("the previous version of 'app' keeps serving"), error);
         assertEquals(error.strip(), rejected.error().strip());
         assertTrue(Files.exists(state.resolve("rejected/app.cfg")));
-        assertTrue(serves("app.example.test", "v1"), "the last good config keeps serving");
+        assertTrue(daemon.serves("app.example.test", "v1"), "the last good config keeps serving");
         assertTrue(Files.readString(state.resolve("fragments/app.cfg")).contains("server s1 127.0.0.1:" + backend.port()));
     }
 
@@ -130,7 +121,7 @@ class FragmentPipelineTest {
         backend = new TestBackend("bye");
         daemon = new DaemonHarness(state).start();
         daemon.drop("gone", cfg("be_gone", backend.port()), "gone.example.test be_gone\n");
-        await("served", LIMIT, () -> serves("gone.example.test", "bye"));
+        await("served", LIMIT, () -> daemon.serves("gone.example.test", "bye"));
         daemon.dropRemoval("gone");
         await("unknown again", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "gone.example.test", "/",
                 true) == 404);
@@ -155,7 +146,7 @@ class FragmentPipelineTest {
             }
         });
         for (int i = 0; i < 50; i++) {
-            assertTrue(serves("f" + i + ".example.test", "burst"), "f" + i);
+            assertTrue(daemon.serves("f" + i + ".example.test", "burst"), "f" + i);
         }
         long reloads = daemon.status().reloads() - reloadsBefore;
         assertTrue(reloads >= 1 && reloads <= 2, "reloads: " + reloads);
@@ -179,7 +170,7 @@ class FragmentPipelineTest {
                 assertTrue(daemon.fragment("slow").isEmpty(), "nothing consumed while the copy runs");
             }
         }
-        await("the complete fragment is served", LIMIT, () -> serves("slow.example.test", "complete"));
+        await("the complete fragment is served", LIMIT, () -> daemon.serves("slow.example.test", "complete"));
         assertFalse(Files.exists(state.resolve("rejected/slow.error")));
     }
 
@@ -188,15 +179,15 @@ class FragmentPipelineTest {
         backend = new TestBackend("persistent");
         daemon = new DaemonHarness(state).start();
         daemon.drop("keep", cfg("be_keep", backend.port()), "keep.example.test be_keep\n");
-        await("served", LIMIT, () -> serves("keep.example.test", "persistent"));
+        await("served", LIMIT, () -> daemon.serves("keep.example.test", "persistent"));
         daemon.stop();
         await("haproxy stopped with the daemon", LIMIT,
                 () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "keep.example.test", "/", true) == -1);
 
         daemon.drop("late", cfg("be_late", backend.port()), "late.example.test be_late\n");
         daemon.start();
-        await("the old fragment is served again", LIMIT, () -> serves("keep.example.test", "persistent"));
-        await("the fragment dropped while down is served", LIMIT, () -> serves("late.example.test", "persistent"));
+        await("the old fragment is served again", LIMIT, () -> daemon.serves("keep.example.test", "persistent"));
+        await("the fragment dropped while down is served", LIMIT, () -> daemon.serves("late.example.test", "persistent"));
         assertEquals("live", daemon.awaitFragmentState("keep", "live", LIMIT).state());
     }
 }

@@ -128,15 +128,6 @@ class MonitoringTest {
         return m.find() ? Double.parseDouble(m.group(1)) : -1;
     }
 
-    private boolean serves(String host, String body) {
-        try {
-            EdgeClient.Response r = EdgeClient.https(daemon.httpsPort(), host, "/");
-            return r.status() == 200 && r.body().equals(body);
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     @Test
     void health_goes_down_when_haproxy_is_killed_and_up_again_once_the_watchdog_has_restarted_it() throws Exception {
         daemon = new DaemonHarness(state).start();
@@ -259,7 +250,7 @@ class MonitoringTest {
         assertFalse(Files.exists(state.resolve("rejected/app.cfg")));
 
         daemon.awaitFragmentState("app", "live", LIMIT);
-        await("app.example.test served", LIMIT, () -> serves("app.example.test", "retried"));
+        await("app.example.test served", LIMIT, () -> daemon.serves("app.example.test", "retried"));
         assertFalse(Files.exists(state.resolve("rejected/app.error")));
         assertEquals(0, mbeans.getAttribute(name, "RejectedFragmentCount"));
 

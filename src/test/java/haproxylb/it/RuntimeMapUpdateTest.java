@@ -31,15 +31,6 @@ class RuntimeMapUpdateTest {
         }
     }
 
-    private boolean serves(String host, String body) {
-        try {
-            EdgeClient.Response r = EdgeClient.https(daemon.httpsPort(), host, "/");
-            return r.status() == 200 && r.body().equals(body);
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     @Test
     void adding_moving_and_removing_domains_of_existing_backends_needs_no_reload() throws Exception {
         // A long rate limit: any reload after the first would keep the change from going live within the test.
@@ -47,17 +38,17 @@ class RuntimeMapUpdateTest {
         String cfg = "backend be_one\n    http-request return status 200 content-type text/plain string one\n"
                 + "backend be_two\n    http-request return status 200 content-type text/plain string two\n";
         daemon.drop("site", cfg, "a.example.test be_one\n");
-        await("a served", LIMIT, () -> serves("a.example.test", "one"));
+        await("a served", LIMIT, () -> daemon.serves("a.example.test", "one"));
         await("status live", LIMIT, () -> daemon.fragment("site").map(f -> f.state().equals("live")).orElse(false));
         long reloads = daemon.status().reloads();
         String cfgBefore = Files.readString(state.resolve("haproxy/haproxy.cfg"));
 
         daemon.drop("site", cfg, "a.example.test be_two\nb.example.test be_one\n");
-        await("a moved to be_two", LIMIT, () -> serves("a.example.test", "two"));
-        await("b added", LIMIT, () -> serves("b.example.test", "one"));
+        await("a moved to be_two", LIMIT, () -> daemon.serves("a.example.test", "two"));
+        await("b added", LIMIT, () -> daemon.serves("b.example.test", "one"));
 
         daemon.drop("extra", "", "c.example.test be_two\n");
-        await("a map-only fragment goes live", LIMIT, () -> serves("c.example.test", "two"));
+        await("a map-only fragment goes live", LIMIT, () -> daemon.serves("c.example.test", "two"));
 
         daemon.dropRemoval("extra");
         await("c unknown again", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "c.example.test", "/",

@@ -134,6 +134,16 @@ public final class DaemonHarness implements AutoCloseable {
         AtomicFiles.write(inbox().resolve(name + ".remove"), new byte[0]);
     }
 
+    /** True when an HTTPS request for {@code host} answers 200 with exactly {@code body}: for awaiting a route. */
+    public boolean serves(String host, String body) {
+        try {
+            EdgeClient.Response r = EdgeClient.https(httpsPort, host, "/");
+            return r.status() == 200 && r.body().equals(body);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public Status status() throws IOException {
         return StatusBoard.read(stateDir.resolve("status.json"));
     }
