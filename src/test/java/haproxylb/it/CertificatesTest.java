@@ -78,11 +78,15 @@ class CertificatesTest {
 
     /** A daemon with ACME on, ordering from a Pebble that validates through this daemon's haproxy. */
     private DaemonHarness withPebble() {
+        return withPebble(Map.of());
+    }
+
+    private DaemonHarness withPebble(Map<String, String> pebbleEnv) {
         // The daemon's ports are chosen (free) before Pebble chooses its own: start again in the rare case that
         // Pebble or its DNS server took one of them in between.
         for (int attempt = 1; ; attempt++) {
             daemon = new DaemonHarness(state);
-            pebble = PebbleServer.start(daemon.httpPort());
+            pebble = PebbleServer.start(daemon.httpPort(), pebbleEnv);
             if (attempt == 5 || Stream.of(daemon.httpPort(), daemon.httpsPort(), daemon.responderPort(),
                     daemon.managementPort()).allMatch(CertificatesTest::free)) {
                 break;
@@ -278,6 +282,34 @@ class CertificatesTest {
         assertEquals(2, maintenance().orderAttempts());
         await("status covered", LIMIT, () -> stateOf("down.cert.test").equals("covered"));
         assertEquals(0, certificateStatus("down.cert.test").get("backoffStep"));
+    }
+
+    @Test
+    void with_nonces_rejected_and_the_ca_down_twice_every_certificate_is_eventually_issued() throws Exception {
+        // Pebble rejects half of the good nonces (acme4j must retry badNonce) and goes away twice; the daemon keeps
+        // Let's Encrypt's limits on.
+        withPebble(Map.of("PEBBLE_WFE_NONCEREJECT", "50")).with("lb.acme.check-cron", "0/1 * * * * ?")
+                .with("lb.acme.limits", "letsencrypt").start();
+        pebble.stop();
+        for (String name : List.of("one", "two", "three")) {
+            daemon.drop(name, cfg("be_" + name), name + ".fault.test be_" + name + "\n");
+        }
+        await("backing off while the CA is down", LIMIT, () -> stateOf("one.fault.test").equals("backing-off"));
+        pebble.start();
+        await("a first certificate once Pebble is back", LIMIT, () -> Stream.of("one", "two", "three")
+                .anyMatch(n -> servedFromPebbleFor(n + ".fault.test", Set.of(n + ".fault.test"))));
+        pebble.stop();
+        long checks = maintenance().checks();
+        await("checks go on while the CA is down again", LIMIT, () -> maintenance().checks() >= checks + 2);
+        pebble.start();
+        for (String name : List.of("one", "two", "three")) {
+            await(name + " issued in the end", Duration.ofSeconds(60),
+                    () -> servedFromPebbleFor(name + ".fault.test", Set.of(name + ".fault.test")));
+        }
+        // 3 orders that succeed, plus at most one failed attempt per outage (the CA gate stops the rest).
+        assertTrue(maintenance().orderAttempts() <= 5, "order attempts: " + maintenance().orderAttempts());
+        assertTrue(Files.exists(state.resolve("certificates/rate-limits.json")), "the ledger is kept on disk");
+        assertTrue(pebble.logs().contains("reject 50% of good nonces"), "Pebble really rejected nonces");
     }
 
     @Test
