@@ -44,8 +44,14 @@ public final class AssemblyService {
     private final StatusBoard status;
     private final MapUpdater mapUpdater;
     private volatile AssemblyReport lastReport;
-    /** The last haproxy.cfg (rendered with the live map path) that haproxy -c accepted: no need to check it twice. */
-    private String lastValidatedCfg;
+    /**
+     * The last haproxy.cfg (rendered with the live map path) that haproxy -c accepted, and the last one it refused
+     * with its error: the same text is not checked twice (a batch that fails as a whole is the bisection's first
+     * trial; the bisection's last success is the set that goes live).
+     */
+    private String lastAcceptedCfg;
+    private String lastRefusedCfg;
+    private String lastRefusal;
 
     /** What an assembly changed on disk, and so what haproxy needs. */
     public enum Outcome {
@@ -198,8 +204,11 @@ public final class AssemblyService {
         // haproxy -c does not read map contents beyond loading them, so a change of map lines only needs the
         // rules above: the config itself was already validated.
         String liveCfg = assembler.assemble(fragments.values(), liveMap.toString()).cfg();
-        if (liveCfg.equals(lastValidatedCfg)) {
+        if (liveCfg.equals(lastAcceptedCfg)) {
             return Optional.empty();
+        }
+        if (liveCfg.equals(lastRefusedCfg)) {
+            return Optional.of(lastRefusal);
         }
         AssembledConfig config = assembler.assemble(fragments.values(), candidateMap.toString());
         try {
@@ -215,7 +224,10 @@ public final class AssemblyService {
                     + HaproxyMessages.translate(out, candidateConfig.toString(), config.sources());
         });
         if (error.isEmpty()) {
-            lastValidatedCfg = liveCfg;
+            lastAcceptedCfg = liveCfg;
+        } else {
+            lastRefusedCfg = liveCfg;
+            lastRefusal = error.get();
         }
         return error;
     }
