@@ -98,3 +98,16 @@ conf_value() {
 percentile() {
     sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (NR == 0) exit 1; r = int((p / 100) * NR); if (r < (p / 100) * NR) r++; if (r < 1) r = 1; print v[r] }'
 }
+
+# Starts $DIST/bin/haproxy-lb (supervise mode) with state dir $1 and log file $2 on free loopback ports; more
+# VAR=value settings may follow (they win). Sets HTTP_PORT, HTTPS_PORT and DAEMON_PID.
+start_loopback_daemon() {
+    local state=$1 log=$2 mgmt responder
+    shift 2
+    HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) mgmt=$(free_port) responder=$(free_port)
+    env LB_STATE_DIR="$state" LB_CONF_DIR=conf LB_ROUTES_DIR=routes LB_RELOAD_MODE=supervise \
+        LB_EDGE_HTTP_BIND="127.0.0.1:$HTTP_PORT" LB_EDGE_HTTPS_BIND="127.0.0.1:$HTTPS_PORT" \
+        LB_EDGE_HTTPS_PUBLIC_PORT="$HTTPS_PORT" LB_MANAGEMENT_PORT="$mgmt" LB_ACME_RESPONDER="127.0.0.1:$responder" \
+        "$@" "$DIST/bin/haproxy-lb" > "$log" 2>&1 &
+    DAEMON_PID=$!
+}

@@ -20,14 +20,11 @@ trap 'exit 124' TERM INT
 start_watchdog 300
 find_dist "$scratch"
 
-http=$(free_port) https=$(free_port) mgmt=$(free_port) responder=$(free_port)
 state=$scratch/state
 mkdir -p "$state/inbox"
-LB_STATE_DIR=$state LB_CONF_DIR=conf LB_ROUTES_DIR=routes LB_EDGE_HTTP_BIND=127.0.0.1:$http \
-LB_EDGE_HTTPS_BIND=127.0.0.1:$https LB_EDGE_HTTPS_PUBLIC_PORT=$https LB_MANAGEMENT_PORT=$mgmt \
-LB_ACME_RESPONDER=127.0.0.1:$responder LB_INTAKE_POLL=$POLL LB_INTAKE_SETTLE=$SETTLE LB_ASSEMBLY_BATCH=$BATCH \
-LB_RELOAD_MIN_INTERVAL=250 "$DIST/bin/haproxy-lb" > "$scratch/daemon.log" 2>&1 &
-daemon_pid=$!
+start_loopback_daemon "$state" "$scratch/daemon.log" LB_INTAKE_POLL="$POLL" LB_INTAKE_SETTLE="$SETTLE" \
+    LB_ASSEMBLY_BATCH="$BATCH" LB_RELOAD_MIN_INTERVAL=250
+daemon_pid=$DAEMON_PID https=$HTTPS_PORT
 
 served() { # host expected-body
     [[ $(curl -sk --max-time 2 --resolve "$1:$https:127.0.0.1" "https://$1:$https/" 2>/dev/null) == "$2" ]]

@@ -21,7 +21,6 @@ start_watchdog 600
 find_dist "$scratch"
 command -v wrk >/dev/null || bench_die "wrk is missing (apt-get install -y wrk)"
 
-http=$(free_port) https=$(free_port) mgmt=$(free_port) responder=$(free_port)
 state=$scratch/state
 mkdir -p "$state/fragments" "$state/inbox"
 # The fragments are put where a previous run left them (fragments/): start-up re-assembles them all.
@@ -35,11 +34,9 @@ done
 domains=$(wc -l < "$scratch/hosts.txt")
 
 now_us_into t0
-LB_STATE_DIR=$state LB_CONF_DIR=conf LB_ROUTES_DIR=routes LB_EDGE_HTTP_BIND=127.0.0.1:$http \
-LB_EDGE_HTTPS_BIND=127.0.0.1:$https LB_EDGE_HTTPS_PUBLIC_PORT=$https LB_MANAGEMENT_PORT=$mgmt \
-LB_ACME_RESPONDER=127.0.0.1:$responder LB_INTAKE_POLL=100 LB_INTAKE_SETTLE=200 LB_ASSEMBLY_BATCH=50 \
-LB_RELOAD_MIN_INTERVAL=1000 "$DIST/bin/haproxy-lb" > "$scratch/daemon.log" 2>&1 &
-daemon_pid=$!
+start_loopback_daemon "$state" "$scratch/daemon.log" LB_INTAKE_POLL=100 LB_INTAKE_SETTLE=200 LB_ASSEMBLY_BATCH=50 \
+    LB_RELOAD_MIN_INTERVAL=1000
+daemon_pid=$DAEMON_PID https=$HTTPS_PORT
 served() { [[ $(curl -sk --max-time 5 --resolve "$1:$https:127.0.0.1" "https://$1:$https/" 2>/dev/null) == "$2" ]]; }
 until served "b$FRAGMENTS.scale.test" "$FRAGMENTS"; do sleep 0.05; done
 now_us_into t1
