@@ -59,6 +59,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         FragmentReader reader = new FragmentReader(s.flag("lb.fragments.allow-any-section"),
                 s.number("lb.fragments.max-bytes"));
         FragmentStore store = new FragmentStore(state, reader);
+        status.restore(store.stored());
 
         Path liveConfig = s.path("lb.haproxy.config");
         Path certDir = s.path("lb.haproxy.cert-dir");

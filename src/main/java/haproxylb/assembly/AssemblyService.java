@@ -252,12 +252,7 @@ public final class AssemblyService {
                 : "Nothing live was changed" + (Files.exists(store.liveDir().resolve(c.name() + ".cfg"))
                 ? ": the previous version of '" + c.name() + "' keeps serving" : "")
                 + ". Fix the files and send both " + c.name() + ".cfg and " + c.name() + ".map again.");
-        if (c.remove()) {
-            store.donePending(c);
-            AtomicFiles.write(store.rejectedDir().resolve(c.name() + ".error"), text + "\n");
-        } else {
-            store.reject(c, text);
-        }
+        store.reject(c, text);
         status.rejected(c.name(), c.id(), text);
         LOG.warn("{} rejected: {}", capitalised(c.describe()), error.lines().findFirst().orElse(error));
     }

@@ -50,7 +50,7 @@ public final class FragmentIntake {
             String safe = FragmentName.safe(name);
             String error = "inbox/" + FragmentName.printable(fileName) + ": " + problemText(name);
             LOG.warn("Rejected {}", error);
-            store.reject(safe, null, null, error);
+            store.reject(safe, null, null, null, error);
             status.rejected(safe, null, error);
             return;
         }
@@ -116,8 +116,9 @@ public final class FragmentIntake {
         String error = "Fragment '" + name + "' was rejected: " + problem.getMessage() + "\n"
                 + "Nothing live was changed. Fix the file and send both " + name + ".cfg and " + name
                 + ".map again.";
-        store.reject(name, cfg, map, error);
-        status.rejected(name, cfg == null || map == null ? null : Fragment.idOf(cfg, map), error);
+        String id = cfg == null || map == null ? null : Fragment.idOf(cfg, map);
+        store.reject(name, cfg, map, id, error);
+        status.rejected(name, id, error);
         LOG.warn("Fragment '{}' rejected: {}", name, problem.getMessage());
     }
 

@@ -2,16 +2,21 @@ package haproxylb.intake;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
+import haproxylb.status.StoredFragment;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import org.slf4j.Logger;
@@ -170,12 +175,63 @@ public final class FragmentStore {
             AtomicFiles.write(live.resolve(change.name() + ".cfg"), change.cfg());
         }
         Files.deleteIfExists(rejected.resolve(change.name() + ".error"));
+        Files.deleteIfExists(rejected.resolve(change.name() + ".id"));
         donePending(change);
+    }
+
+    /**
+     * Per name, what pending/, fragments/ and rejected/ hold: the truth status is rebuilt from at start-up. A
+     * half-written entry cannot exist (atomic writes); a pending change that does not parse is reported by
+     * {@link #pendingChanges()}, which moves it aside.
+     */
+    public synchronized Map<String, StoredFragment> stored() throws IOException {
+        Map<String, String> pendingIds = new TreeMap<>();
+        for (String file : listNames(pending, ".json")) {
+            try {
+                PendingChange c = JSON.readValue(pending.resolve(file).toFile(), PendingChange.class);
+                pendingIds.put(c.name(), c.id());
+            } catch (IOException e) {
+                LOG.error("Pending change {} is unreadable ({})", pending.resolve(file), e.getMessage());
+            }
+        }
+        Map<String, String> liveIds = new TreeMap<>();
+        for (String file : listNames(live, ".id")) {
+            String name = file.substring(0, file.length() - 3);
+            if (Files.exists(live.resolve(name + ".cfg")) && Files.exists(live.resolve(name + ".map"))) {
+                liveIds.put(name, Files.readString(live.resolve(file)).strip());
+            }
+        }
+        TreeMap<String, String> errors = rejections();
+        Set<String> names = new TreeSet<>(pendingIds.keySet());
+        names.addAll(liveIds.keySet());
+        names.addAll(errors.keySet());
+        Map<String, StoredFragment> stored = new TreeMap<>();
+        for (String name : names) {
+            stored.put(name, new StoredFragment(pendingIds.get(name), liveIds.get(name), errors.get(name),
+                    errors.containsKey(name) ? rejectedId(name) : null));
+        }
+        return stored;
+    }
+
+    private String rejectedId(String name) throws IOException {
+        Path id = rejected.resolve(name + ".id");
+        return Files.isRegularFile(id, LinkOption.NOFOLLOW_LINKS) ? Files.readString(id).strip() : null;
     }
 
     // ---- rejected ----
 
-    public synchronized void reject(String name, byte[] cfg, byte[] map, String error) throws IOException {
+    /**
+     * Files the refused version (when there is one) and why. The id goes first and the error last: NAME.error is
+     * what marks the fragment rejected, so a crash in between leaves the previous rejection whole.
+     *
+     * @param id the refused version's id, as the sender's {@code apply} waits for it; null when there is none
+     */
+    public synchronized void reject(String name, byte[] cfg, byte[] map, String id, String error) throws IOException {
+        if (id != null) {
+            AtomicFiles.write(rejected.resolve(name + ".id"), id + "\n");
+        } else {
+            Files.deleteIfExists(rejected.resolve(name + ".id"));
+        }
         if (cfg != null) {
             AtomicFiles.write(rejected.resolve(name + ".cfg"), cfg);
         }
@@ -185,8 +241,12 @@ public final class FragmentStore {
         AtomicFiles.write(rejected.resolve(name + ".error"), error.endsWith("\n") ? error : error + "\n");
     }
 
+    /**
+     * A change assembly refused. The error is written before the pending change is dropped, so a crash in between
+     * repeats the decision instead of losing it. A refused removal keeps no copy: the live version stays.
+     */
     public synchronized void reject(PendingChange change, String error) throws IOException {
-        reject(change.name(), bytes(change.cfg()), bytes(change.map()), error);
+        reject(change.name(), bytes(change.cfg()), bytes(change.map()), change.id(), error);
         donePending(change);
     }
 

@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,8 +36,6 @@ public final class StatusBoard {
     private long reloads;
     private long reloadsCoalesced;
     private ReloadStatus lastReload;
-    /** Loaded from an earlier run's status.json, and no assembly seen since (see {@link #assembled}). */
-    private boolean restored;
 
     public StatusBoard(Path file, Clock clock) {
         this.file = file;
@@ -53,7 +53,6 @@ public final class StatusBoard {
         }
         try {
             Status s = read(file);
-            restored = true;
             if (s.fragments() != null) {
                 fragments.putAll(s.fragments());
             }
@@ -64,6 +63,63 @@ public final class StatusBoard {
         } catch (IOException e) {
             LOG.warn("Could not read {} ({}); starting with an empty status", file, e.getMessage());
         }
+    }
+
+    /**
+     * Start-up, before anything else runs: rebuilds every fragment's entry from what the store holds. status.json is
+     * written after the store changes, so a crash between the two leaves it behind the disk (a replacement promoted
+     * into fragments/ while status.json still said "live, previous version": issue 13). The store wins, in this order:
+     * a change waiting in pending/ (the start-up assembly decides it), a rejection (rejected/NAME.error; a promotion
+     * deletes it), the version in fragments/, nothing. An entry that disagrees with the store is replaced; a version
+     * whose reload is not known to have happened is "assembled" in a generation that makes the reload owed.
+     */
+    public synchronized void restore(Map<String, StoredFragment> store) {
+        String now = clock.instant().toString();
+        long owed = Math.max(configGeneration, liveGeneration + 1);
+        boolean reloadOwed = false;
+        Set<String> names = new TreeSet<>(fragments.keySet());
+        names.addAll(store.keySet());
+        for (String name : names) {
+            FragmentStatus known = fragments.get(name);
+            StoredFragment disk = store.getOrDefault(name, StoredFragment.NONE);
+            FragmentStatus truth;
+            if (disk.pendingId() != null) {
+                truth = is(known, "pending", disk.pendingId()) ? known
+                        : new FragmentStatus("pending", disk.pendingId(), configGeneration, null, now);
+            } else if (disk.rejection() != null) {
+                truth = known != null && known.state().equals("rejected") && known.error() != null
+                        && known.error().strip().equals(disk.rejection().strip()) ? known
+                        : new FragmentStatus("rejected", disk.rejectedId(), configGeneration, disk.rejection().strip(),
+                        now);
+            } else if (disk.liveId() != null) {
+                if (is(known, "live", disk.liveId()) || is(known, "assembled", disk.liveId())) {
+                    truth = known;
+                } else {
+                    truth = new FragmentStatus("assembled", disk.liveId(), owed, null, now);
+                    reloadOwed = true;
+                }
+            } else if (known != null && (known.state().equals("live") || known.state().equals("assembled")
+                    || known.state().equals("pending") && known.id() != null && known.id().startsWith("remove-"))) {
+                // Gone from fragments/ without a status update: a removal carried out, not yet known to be reloaded.
+                truth = new FragmentStatus("removed", null, owed, null, now);
+                reloadOwed = true;
+            } else {
+                truth = known != null && known.state().equals("removed") ? known : null;
+            }
+            if (truth == null) {
+                fragments.remove(name);
+            } else {
+                fragments.put(name, truth);
+            }
+        }
+        if (reloadOwed) {
+            configGeneration = owed;
+        }
+        publish();
+    }
+
+    private static boolean is(FragmentStatus status, String state, String id) {
+        return status != null && status.state().equals(state) && id.equals(status.id());
     }
 
     /**
@@ -98,27 +154,6 @@ public final class StatusBoard {
                 set(name, generation <= liveGeneration ? "live" : "assembled", id, generation, null);
             }
         });
-        if (restored) {
-            // The first assembly after a restart, before the intake runs: every pending change on disk was part of
-            // it. A "pending" left in status.json is one the last run was killed between carrying out (promoting a
-            // version into the config, or removing it) and recording (CrashSafetyTest). Whether haproxy loaded it
-            // is unknown, so it waits for the next reload or start like any assembled change.
-            for (var e : Map.copyOf(fragments).entrySet()) {
-                FragmentStatus f = e.getValue();
-                if (!f.state().equals("pending")) {
-                    continue;
-                }
-                boolean promoted = f.id() != null && f.id().equals(live.get(e.getKey()));
-                // PendingChange.removal ids start with "remove-"
-                boolean gone = f.id() != null && f.id().startsWith("remove-") && !live.containsKey(e.getKey());
-                if (promoted || gone) {
-                    configGeneration = Math.max(configGeneration, liveGeneration + 1);
-                    set(e.getKey(), promoted ? "assembled" : "removed", promoted ? f.id() : null, configGeneration,
-                            null);
-                }
-            }
-            restored = false;
-        }
         for (String name : removed) {
             set(name, "removed", null, generation, null);
         }
