@@ -102,6 +102,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("core", core);
         CertificateWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
+        StatusPageWiring.configure(context, core);
     }
 
     /**
