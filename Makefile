@@ -10,6 +10,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps:
 	@command -v haproxy >/dev/null && command -v pebble >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy pebble; }
+	@# The status page's test renders it in a real headless browser (StatusPageTest).
+	@command -v chromium >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 	@# Debian's package starts a system haproxy on :80; haproxy-lb runs its own on loopback high ports.
 	@if command -v systemctl >/dev/null && systemctl is-active -q haproxy 2>/dev/null; then true; fi
 
