@@ -15,7 +15,9 @@ import haproxylb.assembly.MapUpdater;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.haproxy.Reloader;
+import haproxylb.intake.CompleteFileReadLock;
 import haproxylb.intake.FragmentIntake;
+import haproxylb.intake.InboxEvents;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.status.StatusBoard;
@@ -36,6 +38,7 @@ import java.util.stream.Stream;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
 
 /**
  * Wires the fragment pipeline's beans with plain constructors and binds them under the names the YAML routes use.
@@ -88,6 +91,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("statusBoard", status);
         registry.bind("fragmentStore", store);
         registry.bind("fragmentIntake", new FragmentIntake(store, status, clock));
+        bindReadLock(context, "inboxReadLock", state.resolve("inbox"), s, clock);
+        bindReadLock(context, "certInboxReadLock", state.resolve("cert-inbox"), s, clock);
         registry.bind("assembly", assembly);
         registry.bind("reloader", reloader);
         // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
@@ -103,6 +108,21 @@ public final class DaemonConfiguration implements CamelConfiguration {
         CertificateWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
         StatusPageWiring.configure(context, core);
+    }
+
+    /** The inbox consumers' read lock (routes/*.camel.yaml), closed with the context. */
+    private static void bindReadLock(CamelContext context, String name, Path inbox, Settings s, Clock clock)
+            throws Exception {
+        Files.createDirectories(inbox);
+        CompleteFileReadLock readLock = new CompleteFileReadLock(InboxEvents.watch(inbox), s.number("lb.intake.settle"),
+                clock);
+        context.getRegistry().bind(name, readLock);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                readLock.close();
+            }
+        }, true, true);
     }
 
     /**

@@ -155,10 +155,11 @@ class FragmentPipelineTest {
     @Test
     void a_file_still_being_written_in_place_is_not_consumed_half_way() throws Exception {
         backend = new TestBackend("complete");
-        daemon = new DaemonHarness(state).with("lb.intake.settle", "1000").start();
+        daemon = new DaemonHarness(state).with("lb.intake.settle", "300").start();
         Files.writeString(daemon.inbox().resolve("slow.map"), "slow.example.test be_slow\n");
-        // Like scp: the file is created under its final name and filled in pieces, with pauses shorter than
-        // the settle time. Consumed half-way, it would be a backend without a server (503) or be rejected.
+        // Like scp: the file is created under its final name and filled in pieces, with pauses longer than the
+        // settle time: the writer has not closed it, so it is not complete (inotify). Consumed half-way, it would be
+        // a backend without a server (503) or be rejected.
         Path cfg = daemon.inbox().resolve("slow.cfg");
         try (OutputStream out = Files.newOutputStream(cfg)) {
             String[] pieces = {"backend be_slow\n", "    balance roundrobin\n", "    server s1 127.0.0.1:",
@@ -166,7 +167,7 @@ class FragmentPipelineTest {
             for (String piece : pieces) {
                 out.write(piece.getBytes());
                 out.flush();
-                Thread.sleep(400); // simulates the network between the pieces; shorter than the settle time
+                Thread.sleep(400); // simulates the network between the pieces; longer than the settle time
                 assertTrue(daemon.fragment("slow").isEmpty(), "nothing consumed while the copy runs");
             }
         }
