@@ -141,13 +141,18 @@ public final class AssemblyService {
         for (PendingChange c : outcome.accepted()) {
             store.promote(c);
         }
+        Map<String, String> mapBefore = mapOf(live);
+        Map<String, String> mapAfter = mapOf(next);
         Outcome result = switch (written) {
             case NOTHING -> Outcome.UNCHANGED;
             case CONFIG -> Outcome.RELOAD_NEEDED;
             // While a reload is owed anyway, it will load the new map file too.
-            case MAP_ONLY -> !reloadOwed && mapUpdater.apply(mapOf(live), mapOf(next))
+            case MAP_ONLY -> !reloadOwed && mapUpdater.apply(mapBefore, mapAfter)
                     ? Outcome.MAP_APPLIED : Outcome.RELOAD_NEEDED;
         };
+        // Domains that leave the map stop being served now, through the runtime API; the reload that drops their
+        // backends may wait for the rate limit (haproxy-config remove waits for this: issue 11).
+        boolean withdrawn = result == Outcome.RELOAD_NEEDED && withdraw(mapBefore, mapAfter);
         Map<String, String> ids = new TreeMap<>();
         next.forEach((name, f) -> ids.put(name, f.id()));
         Map<String, String> accepted = new TreeMap<>();
@@ -158,6 +163,8 @@ public final class AssemblyService {
         status.assembled(generation, accepted, ids, removed);
         if (result == Outcome.MAP_APPLIED) {
             status.liveWithoutReload(generation);
+        } else if (withdrawn) {
+            status.withdrawn(removed);
         }
         for (PendingChange c : outcome.accepted()) {
             LOG.info("{} accepted{}", capitalised(c.describe()), switch (result) {
@@ -172,6 +179,13 @@ public final class AssemblyService {
     }
 
     private enum Written { NOTHING, MAP_ONLY, CONFIG }
+
+    /** Takes the domains that are gone from the map out of the running haproxy's map; true when there were some. */
+    private boolean withdraw(Map<String, String> before, Map<String, String> after) {
+        Map<String, String> kept = new HashMap<>(before);
+        kept.keySet().retainAll(after.keySet());
+        return kept.size() < before.size() && mapUpdater.apply(before, kept);
+    }
 
     private static Map<String, String> mapOf(TreeMap<String, Fragment> fragments) {
         Map<String, String> map = new HashMap<>();

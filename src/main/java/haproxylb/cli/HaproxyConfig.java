@@ -131,6 +131,7 @@ public final class HaproxyConfig {
             return 2;
         }
         Path marker = stateDir.resolve("inbox").resolve(name + ".remove");
+        long sent = System.currentTimeMillis();
         AtomicFiles.write(marker, new byte[0]);
         if (!wait) {
             out.println("removal of fragment '" + name + "' handed to haproxy-lb");
@@ -140,7 +141,18 @@ public final class HaproxyConfig {
         while (Files.exists(marker) && Instant.now().isBefore(deadline)) {
             pause();
         }
-        return awaitOutcome(name, Duration.between(Instant.now(), deadline), s -> true, true);
+        // Besides the entry going, only a refusal of this removal is its outcome (a removal's id is "remove-" and the
+        // millisecond the intake took it, so an older refusal is not); a "live" entry is the version being removed.
+        return awaitOutcome(name, Duration.between(Instant.now(), deadline), s -> s.state().equals("rejected")
+                && s.id() != null && s.id().startsWith("remove-") && intakeMillis(s.id()) >= sent, true);
+    }
+
+    private static long intakeMillis(String removalId) {
+        try {
+            return Long.parseLong(removalId.substring("remove-".length()));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     private int awaitOutcome(String name, Duration timeout, java.util.function.Predicate<FragmentStatus> ours,
@@ -153,9 +165,9 @@ public final class HaproxyConfig {
                 Status status = StatusBoard.read(statusFile);
                 FragmentStatus f = status.fragments().get(name);
                 last = f;
-                if (removal && (f == null || f.state().equals("removed"))) {
-                    out.println("fragment '" + name + "' removed" + (f == null ? "" : "; haproxy reload "
-                            + (status.reloadPending() ? "scheduled for " + status.nextReloadAt() : "done")));
+                // "removed" is in the config on disk only: done once haproxy no longer serves it (the entry goes).
+                if (removal && f == null) {
+                    out.println("fragment '" + name + "' removed: its domains are no longer served");
                     return 0;
                 }
                 if (f != null && ours.test(f)) {

@@ -185,6 +185,20 @@ public final class StatusBoard {
         publish();
     }
 
+    /**
+     * Removed fragments whose domains left the running haproxy's map through its runtime API: no longer served, so
+     * done, though their backends wait for the next reload.
+     */
+    public synchronized void withdrawn(Iterable<String> removed) {
+        for (String name : removed) {
+            FragmentStatus f = fragments.get(name);
+            if (f != null && f.state().equals("removed")) {
+                fragments.remove(name);
+            }
+        }
+        publish();
+    }
+
     /** A map-only change reached the running haproxy through its runtime API: live without a reload. */
     public synchronized void liveWithoutReload(long generation) {
         liveGeneration = Math.max(liveGeneration, generation);
