@@ -74,6 +74,9 @@ public final class AcmeIssuer {
     private static final Duration MAX_NETWORK_TIMEOUT = Duration.ofSeconds(10);
     static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
     static final String SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal";
+    /** RFC 9773 section 5: the certificate named in {@code replaces} was already replaced by another order. */
+    static final String ALREADY_REPLACED = "urn:ietf:params:acme:error:alreadyReplaced";
+    static final String MALFORMED = "urn:ietf:params:acme:error:malformed";
 
     private final AcmeSettings settings;
     private final AcmeAccountStore accounts;
@@ -82,11 +85,53 @@ public final class AcmeIssuer {
     private Session session;
     private Login login;
 
+    /**
+     * What to order.
+     *
+     * @param names    the names (the first becomes the subject)
+     * @param replaces the certificate this order renews: sent as ARI's {@code replaces} (RFC 9773 section 5) when the
+     *                 CA offers renewal information, which also exempts the renewal from Let's Encrypt's rate limits
+     * @param profile  the certificate profile to ask for (draft-aaron-acme-profiles), when the CA lists it
+     */
+    public record OrderRequest(List<String> names, Optional<X509Certificate> replaces, Optional<String> profile) {
+        public OrderRequest {
+            names = List.copyOf(names);
+            Objects.requireNonNull(replaces, "replaces");
+            profile = Objects.requireNonNull(profile, "profile").map(String::strip).filter(p -> !p.isEmpty());
+        }
+
+        public static OrderRequest of(List<String> names) {
+            return new OrderRequest(names, Optional.empty(), Optional.empty());
+        }
+    }
+
+    /**
+     * How an order went, beyond the certificate: worth keeping beside it and showing in the status.
+     *
+     * @param ca              the CA's short name ({@link AcmeSettings#caName()})
+     * @param replaced        the ARI id of the certificate the CA accepted as replaced, if {@code replaces} was sent
+     * @param replacesDropped why {@code replaces} was left out after the CA refused it (alreadyReplaced, malformed)
+     * @param profile         the profile the certificate was ordered with, if any
+     * @param profileNote     why the requested profile was not sent (the CA does not list it)
+     */
+    public record OrderOutcome(String ca, Optional<String> replaced, Optional<String> replacesDropped,
+                               Optional<String> profile, Optional<String> profileNote) {
+        static OrderOutcome unknown() {
+            return new OrderOutcome("", Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+        }
+    }
+
     /** A certificate fresh from the CA. */
     public record IssuedCertificate(List<String> domains, String chainPem, String privateKeyPem,
-                                    Instant notBefore, Instant notAfter) {
+                                    Instant notBefore, Instant notAfter, OrderOutcome outcome) {
         public IssuedCertificate {
             domains = List.copyOf(domains);
+            outcome = outcome == null ? OrderOutcome.unknown() : outcome;
+        }
+
+        public IssuedCertificate(List<String> domains, String chainPem, String privateKeyPem, Instant notBefore,
+                                 Instant notAfter) {
+            this(domains, chainPem, privateKeyPem, notBefore, notAfter, OrderOutcome.unknown());
         }
 
         /** The chain parsed, leaf first. */
@@ -210,12 +255,23 @@ public final class AcmeIssuer {
      * responder when done, whatever the outcome.
      */
     public IssuedCertificate issue(List<String> domains) throws IssuanceException {
-        List<String> names = normalize(domains);
+        return issue(OrderRequest.of(domains));
+    }
+
+    /**
+     * Orders as {@link #issue(List)} does, with ARI's {@code replaces} and a profile when the request has them and the
+     * CA offers them. A CA that refuses {@code replaces} ({@code alreadyReplaced}: another order already replaced
+     * that certificate; {@code malformed}: it does not know it) gets the order once more without it, and the
+     * outcome says why.
+     */
+    public IssuedCertificate issue(OrderRequest request) throws IssuanceException {
+        List<String> names = normalize(request.names());
         Instant started = Instant.now();
         Instant deadline = started.plus(settings.timeout());
         List<String> tokens = new ArrayList<>();
         try {
-            Order order = createOrder(names);
+            OrderOutcome[] outcome = new OrderOutcome[1];
+            Order order = createOrder(names, request, outcome);
             authorize(order, names, tokens, deadline);
             KeyPair domainKey = createDomainKey();
             awaitAll(List.of(order), Set.of(Status.PENDING), deadline, "order for " + names + " to become ready");
@@ -230,7 +286,7 @@ public final class AcmeIssuer {
                 throw orderFailed(order, names, "after finalization");
             }
             List<X509Certificate> chain = order.getCertificate().getCertificateChain();
-            IssuedCertificate issued = toIssued(names, chain, domainKey);
+            IssuedCertificate issued = toIssued(names, chain, domainKey, outcome[0]);
             LOG.info("{}: issued certificate for {} (serial {}, valid until {}) in {} ms", settings.caName(), names,
                     chain.get(0).getSerialNumber().toString(16), issued.notAfter(),
                     Duration.between(started, Instant.now()).toMillis());
@@ -296,7 +352,8 @@ public final class AcmeIssuer {
 
     // ---------------------------------------------------------------- steps
 
-    private Order createOrder(List<String> names) throws AcmeException, IOException {
+    private Order createOrder(List<String> names, OrderRequest request, OrderOutcome[] outcome)
+            throws AcmeException, IOException {
         boolean cached;
         Login l;
         synchronized (this) {
@@ -304,7 +361,7 @@ public final class AcmeIssuer {
             l = login();
         }
         try {
-            return l.newOrder().domains(names).create();
+            return createOrder(l, names, request, outcome);
         } catch (AcmeServerException e) {
             boolean accountGone = e instanceof AcmeUnauthorizedException
                     || (e.getType() != null && ACCOUNT_DOES_NOT_EXIST.equals(e.getType().toString()));
@@ -317,8 +374,52 @@ public final class AcmeIssuer {
                 login = null;
                 l = login();
             }
-            return l.newOrder().domains(names).create();
+            return createOrder(l, names, request, outcome);
         }
+    }
+
+    /** newOrder with {@code replaces} and the profile where the CA offers them; without {@code replaces} if refused. */
+    private Order createOrder(Login l, List<String> names, OrderRequest request, OrderOutcome[] outcome)
+            throws AcmeException {
+        Session s = l.getSession();
+        Optional<String> profile = request.profile();
+        Optional<String> profileNote = Optional.empty();
+        if (profile.isPresent() && !s.getMetadata().isProfileAllowed(profile.get())) {
+            Set<String> offered = s.getMetadata().getProfiles();
+            profileNote = Optional.of(settings.caName() + " does not offer profile '" + profile.get() + "' ("
+                    + (offered.isEmpty() ? "it lists no profiles" : "it offers: " + String.join(", ", offered))
+                    + "); ordered with the CA's default");
+            LOG.warn("{}: {}", names, profileNote.get());
+            profile = Optional.empty();
+        }
+        Optional<X509Certificate> replaces = s.resourceUrlOptional(Resource.RENEWAL_INFO).isPresent()
+                ? request.replaces() : Optional.empty();
+        Optional<String> replacedId = replaces.map(org.shredzone.acme4j.toolbox.AcmeUtils::getRenewalUniqueIdentifier);
+        try {
+            Order order = orderBuilder(l, names, replaces, profile).create();
+            outcome[0] = new OrderOutcome(settings.caName(), replacedId, Optional.empty(), profile, profileNote);
+            return order;
+        } catch (AcmeServerException e) {
+            String type = e.getType() == null ? "" : e.getType().toString();
+            if (replaces.isEmpty() || !(ALREADY_REPLACED.equals(type) || MALFORMED.equals(type))) {
+                throw e;
+            }
+            String why = type.substring(type.lastIndexOf(':') + 1) + ": " + describe(e.getProblem());
+            LOG.warn("{}: the CA refused 'replaces' {} for {} ({}); ordering once more without it", settings.caName(),
+                    replacedId.orElse("?"), names, why);
+            Order order = orderBuilder(l, names, Optional.empty(), profile).create();
+            outcome[0] = new OrderOutcome(settings.caName(), Optional.empty(), Optional.of(why), profile, profileNote);
+            return order;
+        }
+    }
+
+    private static org.shredzone.acme4j.OrderBuilder orderBuilder(Login l, List<String> names,
+                                                                  Optional<X509Certificate> replaces,
+                                                                  Optional<String> profile) {
+        org.shredzone.acme4j.OrderBuilder b = l.newOrder().domains(names);
+        replaces.ifPresent(b::replaces);
+        profile.ifPresent(b::profile);
+        return b;
     }
 
     private void authorize(Order order, List<String> names, List<String> tokens, Instant deadline)
@@ -446,7 +547,8 @@ public final class AcmeIssuer {
                 problem.orElse(null), null, null);
     }
 
-    private IssuedCertificate toIssued(List<String> names, List<X509Certificate> chain, KeyPair key) throws IssuanceException {
+    private IssuedCertificate toIssued(List<String> names, List<X509Certificate> chain, KeyPair key, OrderOutcome outcome)
+            throws IssuanceException {
         if (chain == null || chain.isEmpty()) {
             throw new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName()
                     + ": the CA returned an empty certificate chain for " + names, names, null, null, null);
@@ -466,7 +568,7 @@ public final class AcmeIssuer {
         }
         String keyPem = pem("PRIVATE KEY", key.getPrivate().getEncoded());
         return new IssuedCertificate(names, pem.toString(), keyPem, leaf.getNotBefore().toInstant(),
-                leaf.getNotAfter().toInstant());
+                leaf.getNotAfter().toInstant(), outcome);
     }
 
     // ---------------------------------------------------------------- session, login, errors

@@ -80,6 +80,7 @@ public final class CertificateMaintenance {
     private final AtomicLong orders = new AtomicLong();
     private volatile boolean stopping;
     private boolean reportedMissingMap;
+    private Map<String, InstalledCertificate> installedByName = Map.of();
 
     /**
      * @param issuer       null when ACME is off
@@ -153,6 +154,8 @@ public final class CertificateMaintenance {
             Map<String, String> map = LiveMap.read(liveMap);
             List<CertificateGroup> groups = CertificateGroup.group(map, perDomain);
             List<InstalledCertificate> installed = store.list();
+            installedByName = new HashMap<>();
+            installed.forEach(c -> installedByName.put(c.name(), c));
             if (issuer != null && !gate.isClosed()) {
                 schedule.refresh(installed, issuer::renewalInfo);
             }
@@ -226,7 +229,9 @@ public final class CertificateMaintenance {
             boolean renewal = decision instanceof NeedsRenewal;
             LOG.info("certificate {}: ordering {} for {} from {}", certName, renewal ? "a renewal" : "a certificate",
                     String.join(", ", names), issuer.settings().caName());
-            Optional<FailureScope> failure = orderOnce(group, certName, names);
+            Optional<InstalledCertificate> replacing = decision instanceof NeedsRenewal r
+                    ? Optional.of(r.replacing()) : Optional.empty();
+            Optional<FailureScope> failure = orderOnce(group, certName, names, replacing);
             Map<String, CertificateStatus> after = CoverageStatus.of(decision, in, problems);
             if (failure.isEmpty()) {
                 CoverageStatus.replacePlanned(after, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
@@ -252,13 +257,15 @@ public final class CertificateMaintenance {
     }
 
     /** One order; empty on success, else whose failure it was (already recorded in the backoff and the ledger). */
-    private Optional<FailureScope> orderOnce(CertificateGroup group, String certName, List<String> names) {
+    private Optional<FailureScope> orderOnce(CertificateGroup group, String certName, List<String> names,
+                                             Optional<InstalledCertificate> replacing) {
         orders.incrementAndGet();
         ledger.recordOrder(accountId);
         try {
-            AcmeIssuer.IssuedCertificate issued = issuer.issue(names);
+            AcmeIssuer.IssuedCertificate issued = issuer.issue(new AcmeIssuer.OrderRequest(names,
+                    replacing.map(c -> c.bundle().leaf()), Optional.empty()));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);
-            store.recordIssued(bundle);
+            store.recordIssued(bundle, IssuedDetails.of(issued.outcome()));
             ledger.recordIssued(names);
             gate.succeeded();
             backoff.recordSuccess(group.name());
@@ -389,7 +396,8 @@ public final class CertificateMaintenance {
 
     private void publish(Map<String, CertificateStatus> statuses) {
         Map<String, CertificateStatus> changed = new LinkedHashMap<>();
-        statuses.forEach((domain, s) -> {
+        statuses.forEach((domain, plain) -> {
+            CertificateStatus s = withOrigin(plain);
             if (!s.equals(published.get(domain))) {
                 changed.put(domain, s);
             }
@@ -398,6 +406,21 @@ public final class CertificateMaintenance {
             published.put(domain, s);
             status.certificate(domain, s);
         });
+    }
+
+    /** Adds which CA issued the serving certificate, its profile, the CA's ARI window and any note on its order. */
+    private CertificateStatus withOrigin(CertificateStatus s) {
+        InstalledCertificate c = s.certificate() == null ? null : installedByName.get(s.certificate());
+        if (c == null || !c.issuedHere()) {
+            return s;
+        }
+        Optional<IssuedDetails> details = store.details(c.bundle().fingerprint());
+        Optional<RenewalSchedule.Suggestion> ari = schedule.suggestion(c);
+        return s.withOrigin(details.map(IssuedDetails::ca).filter(ca -> !ca.isEmpty()).orElse(null),
+                details.flatMap(IssuedDetails::profile).orElse(null),
+                ari.map(a -> a.start() + "/" + a.end()).orElse(null),
+                ari.flatMap(RenewalSchedule.Suggestion::explanation).map(Object::toString).orElse(null),
+                details.flatMap(IssuedDetails::note).orElse(null));
     }
 
     private void saveState() {

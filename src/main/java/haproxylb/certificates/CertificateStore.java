@@ -123,17 +123,30 @@ public final class CertificateStore {
      * the file stays small.
      */
     public synchronized void recordIssued(CertificateBundle bundle) throws IOException {
+        recordIssued(bundle, null);
+    }
+
+    /** {@link #recordIssued(CertificateBundle)}, keeping how it was obtained ({@link #details}). */
+    public synchronized void recordIssued(CertificateBundle bundle, IssuedDetails details) throws IOException {
         Map<String, JsonNode> issued = readIssued();
         ObjectNode entry = JsonState.MAPPER.createObjectNode();
         new TreeSet<>(bundle.dnsNames()).forEach(entry.putArray("names")::add);
         entry.put("notAfter", bundle.notAfter().toString());
         entry.put("recordedAt", clock.instant().toString());
+        if (details != null) {
+            details.writeTo(entry);
+        }
         issued.put(bundle.fingerprint(), entry);
         Set<String> present = installedFingerprints();
         Instant now = clock.instant();
         issued.entrySet().removeIf(e -> !present.contains(e.getKey()) && !e.getKey().equals(bundle.fingerprint())
                 && expiredEntry(e.getValue(), now));
         writeIssued(issued);
+    }
+
+    /** How the certificate with this fingerprint was obtained, if this daemon obtained it. */
+    public synchronized Optional<IssuedDetails> details(String fingerprint) {
+        return Optional.ofNullable(readIssued().get(fingerprint)).map(IssuedDetails::readFrom);
     }
 
     /** True when this daemon obtained {@code bundle} from the CA. */

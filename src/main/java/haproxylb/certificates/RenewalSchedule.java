@@ -38,7 +38,11 @@ final class RenewalSchedule {
         Optional<AcmeIssuer.RenewalInfoWindow> fetch(X509Certificate certificate);
     }
 
-    private record Entry(RenewalWindow window, Instant ariStart, Instant ariEnd, Instant askAgainAt) {}
+    private record Entry(RenewalWindow window, Instant ariStart, Instant ariEnd, Instant askAgainAt,
+                         Optional<java.net.URL> explanation) {}
+
+    /** What the CA last suggested for a certificate (ARI). */
+    record Suggestion(Instant start, Instant end, Optional<java.net.URL> explanation) {}
 
     private final Clock clock;
     private final RandomGenerator random;
@@ -74,7 +78,7 @@ final class RenewalSchedule {
             Instant askAgain = now.plus(DEFAULT_ASK_INTERVAL);
             if (suggested.isEmpty()) {
                 entries.put(fingerprint, new Entry(base, old == null ? null : old.ariStart(),
-                        old == null ? null : old.ariEnd(), askAgain));
+                        old == null ? null : old.ariEnd(), askAgain, old == null ? Optional.empty() : old.explanation()));
                 continue;
             }
             AcmeIssuer.RenewalInfoWindow w = suggested.get();
@@ -82,12 +86,20 @@ final class RenewalSchedule {
                 askAgain = clamp(w.retryAfter().get(), now);
             }
             if (old != null && w.start().equals(old.ariStart()) && w.end().equals(old.ariEnd())) {
-                entries.put(fingerprint, new Entry(old.window(), old.ariStart(), old.ariEnd(), askAgain));
+                entries.put(fingerprint, new Entry(old.window(), old.ariStart(), old.ariEnd(), askAgain,
+                        w.explanation()));
             } else {
                 entries.put(fingerprint, new Entry(c.renewalWindow().withAri(w.start(), w.end(), random), w.start(),
-                        w.end(), askAgain));
+                        w.end(), askAgain, w.explanation()));
             }
         }
+    }
+
+    /** The CA's last suggested window for the certificate, if it offers ARI and was asked. */
+    Optional<Suggestion> suggestion(InstalledCertificate certificate) {
+        Entry e = entries.get(certificate.bundle().fingerprint());
+        return e == null || e.ariStart() == null ? Optional.empty()
+                : Optional.of(new Suggestion(e.ariStart(), e.ariEnd(), e.explanation()));
     }
 
     /** The window to decide by: the one with the CA's suggestion applied, or the one-third rule. */

@@ -14,7 +14,27 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param nextAttempt  when the next attempt may be made, while backing off
  * @param lastError    the error of the last failed attempt, while backing off
  * @param reason       why nothing is ordered now (skipped, backing-off, not-covered)
+ * @param issuer       the ACME CA that issued the certificate (issued certificates only)
+ * @param profile      the ACME profile it was ordered with, if any
+ * @param ariWindow    the renewal window the CA suggests (ARI, RFC 9773), as {@code start/end}, if it offers one
+ * @param ariExplanation the page the CA links to explain an unusual window, if any
+ * @param note         something worth knowing about the last order (e.g. ARI's {@code replaces} refused and left out)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
-                                int backoffStep, String nextAttempt, String lastError, String reason) {}
+                                int backoffStep, String nextAttempt, String lastError, String reason, String issuer,
+                                String profile, String ariWindow, String ariExplanation, String note) {
+
+    public CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
+                             int backoffStep, String nextAttempt, String lastError, String reason) {
+        this(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt, lastError, reason, null, null,
+                null, null, null);
+    }
+
+    /** This status with where its certificate came from and what the CA says about its renewal. */
+    public CertificateStatus withOrigin(String issuer, String profile, String ariWindow, String ariExplanation,
+                                        String note) {
+        return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note);
+    }
+}

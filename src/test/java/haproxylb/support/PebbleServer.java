@@ -91,6 +91,7 @@ public final class PebbleServer implements AutoCloseable {
     private final int dnsPort;
     private final int challMgmtPort;
     private final SSLContext sslContext;
+    private SSLContext listenerServerContext;
     private final HttpClient https;
     private final HttpClient http;
     private final Thread shutdownHook;
@@ -178,6 +179,14 @@ public final class PebbleServer implements AutoCloseable {
     /** An SSL context trusting only the listener CA (for talking to Pebble's API or management port directly). */
     public SSLContext listenerSslContext() {
         return sslContext;
+    }
+
+    /**
+     * A server-side SSL context with Pebble's own listener certificate (127.0.0.1 and localhost, signed by
+     * {@link #listenerCaPem()}): a proxy in front of Pebble presents it, so clients trusting Pebble trust the proxy.
+     */
+    public SSLContext listenerServerSslContext() {
+        return listenerServerContext;
     }
 
     /** Where Pebble's VA connects for HTTP-01. */
@@ -429,6 +438,16 @@ public final class PebbleServer implements AutoCloseable {
             Files.writeString(dir.resolve("cert.pem"), pem("CERTIFICATE", srvCert.getEncoded()));
             Files.writeString(dir.resolve("key.pem"), pem("PRIVATE KEY", srvKey.getPrivate().getEncoded()));
             Files.setPosixFilePermissions(dir.resolve("key.pem"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
+            KeyStore serverKeys = KeyStore.getInstance("PKCS12");
+            serverKeys.load(null, null);
+            serverKeys.setKeyEntry("listener", srvKey.getPrivate(), new char[0],
+                    new java.security.cert.Certificate[] {srvCert, caCert});
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(serverKeys, new char[0]);
+            listenerServerContext = SSLContext.getInstance("TLS");
+            listenerServerContext.init(kmf.getKeyManagers(), null, null);
 
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
