@@ -23,8 +23,9 @@ build:
 	mkdir -p $(DIST)/bin && cp src/main/sh/* $(DIST)/bin/
 	cp -r conf routes systemd $(DIST)/
 
+# Not quiet: Surefire prints one line per test class and its summary ("Tests run: N, Failures: 0, ...") at the end.
 test: deps
-	$(MVN) test
+	mvn -B test
 
 # Runs the daemon in supervise mode on 127.0.0.1:18080 (http) and :18443 (https), state under run/state,
 # and drops the example fragment: curl -k --resolve hello.example.test:18443:127.0.0.1 https://hello.example.test:18443/

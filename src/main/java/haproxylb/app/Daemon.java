@@ -70,7 +70,7 @@ public final class Daemon extends ServiceSupport {
     @Override
     protected void doStop() {
         if (supervisor != null) {
-            supervisor.stop();
+            supervisor.close();
         }
     }
 }

@@ -7,6 +7,7 @@ import haproxylb.assembly.ConfigTemplate;
 import haproxylb.certificates.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.haproxy.HaproxyOutput;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
 import haproxylb.haproxy.RuntimeApi;
@@ -77,7 +78,10 @@ public final class DaemonConfiguration implements CamelConfiguration {
                         : MapUpdater.NONE);
 
         HaproxySupervisor supervisor = s.superviseMode()
-                ? new HaproxySupervisor(s.string("lb.haproxy.binary"), liveConfig, runDir) : null;
+                ? new HaproxySupervisor(s.string("lb.haproxy.binary"), liveConfig, runDir,
+                new HaproxyOutput(runDir.resolve("haproxy.log"), state.resolve("log"),
+                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")))
+                : null;
         String masterSocket = supervisor != null ? supervisor.masterSocket().toString()
                 : s.string("lb.haproxy.master-socket", "");
         MasterCli master = masterSocket.isBlank() ? null
@@ -156,6 +160,11 @@ public final class DaemonConfiguration implements CamelConfiguration {
         v.put("process-user", user.isEmpty() ? "    # workers keep the user haproxy was started as (lb.haproxy.process-user)"
                 : "    user " + user + "\n    group " + user);
         v.put("acme-responder", s.string("lb.acme.responder"));
+        String alpn = s.string("lb.edge.alpn", "h2,http/1.1").strip();
+        v.put("https-alpn", alpn.isEmpty() ? "" : " alpn " + alpn);
+        v.put("hard-stop-after", s.string("lb.haproxy.hard-stop-after", "5m"));
+        v.put("max-old-reloads", s.string("lb.haproxy.max-old-reloads", "10"));
+        v.put("log-target", HaproxyLogTarget.globalLines(s.string("lb.haproxy.log", "auto"), s.superviseMode()));
         v.put("timeout-connect", s.string("lb.edge.timeout-connect"));
         v.put("timeout-client", s.string("lb.edge.timeout-client"));
         v.put("timeout-server", s.string("lb.edge.timeout-server"));

@@ -23,16 +23,17 @@ public final class HaproxySupervisor {
     private final Path config;
     private final Path masterSocket;
     private final Path pidFile;
-    private final Path logFile;
     private Process process;
     private int starts;
 
-    public HaproxySupervisor(String binary, Path config, Path runDir) {
+    private final HaproxyOutput output;
+
+    public HaproxySupervisor(String binary, Path config, Path runDir, HaproxyOutput output) {
+        this.output = output;
         this.binary = binary;
         this.config = config.toAbsolutePath();
         this.masterSocket = runDir.toAbsolutePath().resolve("master.sock");
         this.pidFile = runDir.toAbsolutePath().resolve("haproxy.pid");
-        this.logFile = runDir.toAbsolutePath().resolve("haproxy.log");
     }
 
     public Path masterSocket() {
@@ -61,14 +62,14 @@ public final class HaproxySupervisor {
         }
         if (process != null) {
             LOG.error("haproxy (pid {}) exited with status {}; starting it again (log: {})", process.pid(),
-                    process.exitValue(), logFile);
+                    process.exitValue(), output.haproxyLog());
         }
         Files.createDirectories(masterSocket.getParent());
         Files.deleteIfExists(masterSocket);
         List<String> cmd = new ArrayList<>(List.of(binary, "-W", "-db", "-f", config.toString(),
                 "-S", masterSocket.toString(), "-p", pidFile.toString()));
-        process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+        process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        output.pump(process.getInputStream(), process.pid());
         starts++;
         LOG.info("Started haproxy (master pid {}) with {}", process.pid(), config);
     }
@@ -89,5 +90,11 @@ public final class HaproxySupervisor {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         LOG.info("Stopped haproxy");
         process = null;
+    }
+
+    /** The daemon is stopping: no haproxy will write to the access log any more. */
+    public synchronized void close() {
+        stop();
+        output.close();
     }
 }
