@@ -5,7 +5,7 @@ MVN ?= mvn -B -q
 DIST := target/dist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run demo clean bench install
+.PHONY: deps build test run demo clean bench install deb deb-deps test-deb
 
 deps:
 	@command -v haproxy >/dev/null && command -v pebble >/dev/null || \
@@ -50,7 +50,9 @@ install: build
 	install -m 0644 $(DIST)/lib/*.jar $(DESTDIR)/usr/share/haproxy-lb/lib/
 	install -m 0755 $(DIST)/bin/* $(DESTDIR)/usr/share/haproxy-lb/bin/
 	install -m 0644 README.md $(DESTDIR)/usr/share/haproxy-lb/
-	ln -sf /usr/share/haproxy-lb/bin/haproxy-config $(DESTDIR)/usr/bin/haproxy-config
+	@# Not a symlink: the launcher finds lib/ and conf/ from its own directory, which a link would make /usr.
+	printf '#!/bin/sh\n# haproxy-config of the haproxy-lb install (README).\nLB_HOME=/usr/share/haproxy-lb LB_CONF_DIR=$${LB_CONF_DIR:-/etc/haproxy-lb} exec /usr/share/haproxy-lb/bin/haproxy-config "$$@"\n' \
+	  > $(DESTDIR)/usr/bin/haproxy-config && chmod 0755 $(DESTDIR)/usr/bin/haproxy-config
 	[ -e $(DESTDIR)/etc/haproxy-lb/application.properties ] || \
 	  sed -f systemd/production.sed conf/application.properties > $(DESTDIR)/etc/haproxy-lb/application.properties
 	[ -e $(DESTDIR)/etc/haproxy-lb/haproxy.cfg.template ] || install -m 0644 conf/haproxy.cfg.template $(DESTDIR)/etc/haproxy-lb/
@@ -61,6 +63,21 @@ install: build
 	  --shell /usr/sbin/nologin haproxy-lb; chown haproxy-lb: /var/lib/haproxy-lb; \
 	  echo "Next: let haproxy-lb write /etc/haproxy (e.g. chgrp -R haproxy-lb /etc/haproxy && chmod -R g+w /etc/haproxy),"; \
 	  echo "      then systemctl daemon-reload && systemctl enable --now haproxy-lb"; }
+
+# Debian package (target/haproxy-lb_<version>_all.deb): the files of `make install`, /etc/haproxy-lb as conffiles,
+# maintainer scripts from packaging/debian; lintian must report no error.
+deb-deps:
+	@command -v dpkg-deb >/dev/null && command -v lintian >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y dpkg-dev lintian; }
+
+deb: deb-deps
+	rm -rf target/deb
+	$(MAKE) install DESTDIR=$(CURDIR)/target/deb/root
+	packaging/build-deb.sh target/deb/root
+
+# Installs the package on this machine (as root: CI), checks it, upgrades over itself, purges it.
+test-deb: deb
+	$(SUDO) packaging/test-deb.sh target/haproxy-lb_*_all.deb
 
 clean:
 	rm -rf target target-* run
