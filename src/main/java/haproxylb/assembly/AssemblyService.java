@@ -9,7 +9,6 @@ import haproxylb.intake.FragmentStore;
 import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,12 +34,9 @@ public final class AssemblyService {
 
     private final FragmentStore store;
     private final ConfigAssembler assembler;
-    private final CandidateRules rules;
-    private final HaproxyCheck haproxy;
+    private final CandidateValidator validator;
     private final Path liveConfig;
     private final Path liveMap;
-    private final Path candidateConfig;
-    private final Path candidateMap;
     private final StatusBoard status;
     private final MapUpdater mapUpdater;
     private volatile AssemblyReport lastReport;
@@ -70,18 +66,24 @@ public final class AssemblyService {
                            MapUpdater mapUpdater) {
         this.store = store;
         this.assembler = assembler;
-        this.rules = rules;
-        this.haproxy = haproxy;
+        this.validator = new CandidateValidator(rules, assembler, haproxy, candidateDir);
         this.liveConfig = liveConfig.toAbsolutePath();
         this.liveMap = liveMap.toAbsolutePath();
-        this.candidateConfig = candidateDir.toAbsolutePath().resolve("haproxy.cfg");
-        this.candidateMap = candidateDir.toAbsolutePath().resolve("backend.map");
         this.status = status;
         this.mapUpdater = mapUpdater;
     }
 
     public Path liveConfig() {
         return liveConfig;
+    }
+
+    public Path liveMap() {
+        return liveMap;
+    }
+
+    /** The daemon's validation, for operator checks; give it a candidate directory of its own ({@code in}). */
+    public CandidateValidator validator() {
+        return validator;
     }
 
     public AssemblyReport lastReport() {
@@ -211,7 +213,7 @@ public final class AssemblyService {
 
     /** Checks a complete candidate set: haproxy-lb's own rules, then haproxy -c on the rendered files. */
     Optional<String> validate(TreeMap<String, Fragment> fragments) {
-        Optional<String> ruleError = rules.check(fragments.values());
+        Optional<String> ruleError = validator.rules(fragments.values());
         if (ruleError.isPresent()) {
             return ruleError;
         }
@@ -224,19 +226,7 @@ public final class AssemblyService {
         if (liveCfg.equals(lastRefusedCfg)) {
             return Optional.of(lastRefusal);
         }
-        AssembledConfig config = assembler.assemble(fragments.values(), candidateMap.toString());
-        try {
-            AtomicFiles.write(candidateMap, config.map());
-            AtomicFiles.write(candidateConfig, config.cfg());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Optional<String> error = haproxy.check(candidateConfig).map(out -> {
-            String where = HaproxyMessages.firstOrigin(out, candidateConfig.toString(), config.sources())
-                    .map(o -> o + ": ").orElse("");
-            return where + "haproxy -c refused the config.\nhaproxy said:\n"
-                    + HaproxyMessages.translate(out, candidateConfig.toString(), config.sources());
-        });
+        Optional<String> error = validator.haproxy(fragments.values());
         if (error.isEmpty()) {
             lastAcceptedCfg = liveCfg;
         } else {
