@@ -17,6 +17,7 @@ import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.haproxy.Reloader;
 import haproxylb.intake.CompleteFileReadLock;
+import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentIntake;
 import haproxylb.intake.InboxEvents;
 import haproxylb.intake.FragmentReader;
@@ -46,7 +47,7 @@ import org.apache.camel.support.service.ServiceSupport;
  */
 public final class DaemonConfiguration implements CamelConfiguration {
     /** Backends of the base template that a map line may name (the unknown-host page, for instance). */
-    static final Set<String> BASE_BACKENDS = Set.of("lb_unknown_host");
+    public static final Set<String> BASE_BACKENDS = Set.of("lb_unknown_host");
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -62,7 +63,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
         FragmentReader reader = new FragmentReader(s.flag("lb.fragments.allow-any-section"),
                 s.number("lb.fragments.max-bytes"));
-        FragmentStore store = new FragmentStore(state, reader);
+        FragmentStore store = new FragmentStore(state, reader, new FragmentHistory(state.resolve("history"),
+                historyLength(s), clock));
         status.restore(store.stored());
 
         Path liveConfig = s.path("lb.haproxy.config");
@@ -129,6 +131,16 @@ public final class DaemonConfiguration implements CamelConfiguration {
         }, true, true);
     }
 
+    /** lb.fragments.history; optional, so a settings file from before it keeps working. */
+    public static int historyLength(Settings s) {
+        String v = s.string("lb.fragments.history", Integer.toString(FragmentHistory.DEFAULT_KEEP));
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("setting lb.fragments.history = '" + v + "' is not a whole number");
+        }
+    }
+
     /**
      * A crash (SIGKILL, power loss) can interrupt an atomic write and leave its temp file behind (status.json's in the
      * state directory, haproxy.cfg's beside it: CrashSafetyTest). Cleaned at start-up, before anything writes, in every
@@ -147,7 +159,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         }
     }
 
-    static Map<String, String> templateValues(Settings s, Path certDir) {
+    public static Map<String, String> templateValues(Settings s, Path certDir) {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("http-bind", s.string("lb.edge.http-bind"));
         v.put("https-bind", s.string("lb.edge.https-bind"));

@@ -2,6 +2,8 @@ package haproxylb.cli;
 
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.Fragment;
+import haproxylb.intake.FragmentHistory;
+import haproxylb.intake.FragmentName;
 import haproxylb.intake.FragmentProblem;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.MapEntry;
@@ -13,6 +15,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,28 +25,51 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * {@code haproxy-config}: the old role's verbs, so existing playbooks keep working, plus list and status.
- * apply and remove hand the files to the daemon through its inbox (atomically) and wait for the outcome, so an
- * Ansible task fails loudly when a fragment is rejected.
- * Exit codes: 0 done, 1 rejected, 2 usage or local error, 3 no outcome within the timeout.
+ * {@code haproxy-config}: the old role's verbs, so existing playbooks keep working, plus list and status, and the
+ * verbs for a bad day: check and diff (what the daemon would decide and change, without sending anything), history
+ * and rollback. apply, remove and rollback hand the files to the daemon through its inbox (atomically) and wait for
+ * the outcome, so an Ansible task fails loudly when a fragment is rejected.
+ * Exit codes: 0 done (check: would be accepted), 1 rejected (check: would be), 2 usage or local error, 3 no outcome
+ * within the timeout.
  */
 public final class HaproxyConfig {
     static final String USAGE = """
             usage: haproxy-config apply NAME CONFIG_FRAGMENT BACKEND_MAP_FRAGMENT [--timeout SECONDS] [--no-wait]
                    haproxy-config remove NAME [--timeout SECONDS] [--no-wait]
                    haproxy-config list
-                   haproxy-config status""";
+                   haproxy-config status
+                   haproxy-config check NAME CONFIG_FRAGMENT BACKEND_MAP_FRAGMENT [--fragments LIVE_FRAGMENTS_DIR]
+                   haproxy-config diff NAME CONFIG_FRAGMENT BACKEND_MAP_FRAGMENT [--fragments LIVE_FRAGMENTS_DIR]
+                   haproxy-config history NAME
+                   haproxy-config rollback NAME [ID] [--timeout SECONDS] [--no-wait]""";
 
     private final Path stateDir;
     private final FragmentReader reader;
+    private final CliSettings settings;
     private final PrintStream out;
     private final PrintStream err;
 
-    HaproxyConfig(Path stateDir, FragmentReader reader, PrintStream out, PrintStream err) {
+    HaproxyConfig(Path stateDir, FragmentReader reader, PrintStream out, PrintStream err) throws IOException {
+        this(stateDir, reader, new CliSettings(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv()),
+                out, err);
+    }
+
+    /** @param settings for check and diff (the template and its settings) and history (its length) */
+    HaproxyConfig(Path stateDir, FragmentReader reader, CliSettings settings, PrintStream out, PrintStream err) {
         this.stateDir = stateDir;
         this.reader = reader;
+        this.settings = settings;
         this.out = out;
         this.err = err;
+    }
+
+    /** The state directory and fragment limits from the settings, as the daemon reads them. */
+    static HaproxyConfig from(CliSettings settings, PrintStream out, PrintStream err) {
+        Path state = Path.of(settings.get("lb.state-dir").orElse("/var/lib/haproxy-lb"));
+        FragmentReader reader = new FragmentReader(
+                Boolean.parseBoolean(settings.get("lb.fragments.allow-any-section").orElse("false")),
+                Long.parseLong(settings.get("lb.fragments.max-bytes").orElse("1048576")));
+        return new HaproxyConfig(state, reader, settings, out, err);
     }
 
     public static void main(String[] args) {
@@ -53,11 +79,7 @@ public final class HaproxyConfig {
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
             CliSettings settings = new CliSettings(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
-            Path state = Path.of(settings.get("lb.state-dir").orElse("/var/lib/haproxy-lb"));
-            FragmentReader reader = new FragmentReader(
-                    Boolean.parseBoolean(settings.get("lb.fragments.allow-any-section").orElse("false")),
-                    Long.parseLong(settings.get("lb.fragments.max-bytes").orElse("1048576")));
-            return new HaproxyConfig(state, reader, out, err).dispatch(List.of(args));
+            return from(settings, out, err).dispatch(List.of(args));
         } catch (IOException | RuntimeException e) {
             err.println("haproxy-config: " + e.getMessage());
             return 2;
@@ -68,10 +90,13 @@ public final class HaproxyConfig {
         List<String> positional = new ArrayList<>();
         Duration timeout = Duration.ofSeconds(150);
         boolean wait = true;
+        Path fragments = null;
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             if (a.equals("--no-wait")) {
                 wait = false;
+            } else if (a.equals("--fragments") && i + 1 < args.size()) {
+                fragments = Path.of(args.get(++i));
             } else if (a.equals("--timeout") && i + 1 < args.size()) {
                 timeout = Duration.ofSeconds(Long.parseLong(args.get(++i)));
             } else {
@@ -86,6 +111,16 @@ public final class HaproxyConfig {
             case "remove" -> positional.size() == 2 ? remove(positional.get(1), wait, timeout) : usage();
             case "list" -> positional.size() == 1 ? list() : usage();
             case "status" -> positional.size() == 1 ? status() : usage();
+            case "check" -> positional.size() == 4
+                    ? check(positional.get(1), Path.of(positional.get(2)), Path.of(positional.get(3)), fragments)
+                    : usage();
+            case "diff" -> positional.size() == 4
+                    ? diff(positional.get(1), Path.of(positional.get(2)), Path.of(positional.get(3)), fragments)
+                    : usage();
+            case "history" -> positional.size() == 2 ? history(positional.get(1)) : usage();
+            case "rollback" -> positional.size() == 2 || positional.size() == 3
+                    ? rollback(positional.get(1), positional.stream().skip(2).findFirst(), wait, timeout)
+                    : usage();
             default -> usage();
         };
     }
@@ -113,6 +148,7 @@ public final class HaproxyConfig {
             return 1;
         }
         Path inbox = stateDir.resolve("inbox");
+        Instant sent = Instant.now();
         // Written under hidden temp names and renamed: the daemon never sees a half-written file.
         AtomicFiles.write(inbox.resolve(name + ".cfg"), cfg);
         AtomicFiles.write(inbox.resolve(name + ".map"), map);
@@ -120,7 +156,19 @@ public final class HaproxyConfig {
             out.println("fragment '" + name + "' handed to haproxy-lb (" + fragment.id() + ")");
             return 0;
         }
-        return awaitOutcome(name, timeout, s -> fragment.id().equals(s.id()), false);
+        return awaitOutcome(name, timeout, s -> fragment.id().equals(s.id()) && updatedSince(s, sent), false, null);
+    }
+
+    /**
+     * The status is about what was just sent, not an older verdict on the same bytes (a version rejected before and
+     * sent again once another fragment was fixed): the daemon records it after the files were written.
+     */
+    private static boolean updatedSince(FragmentStatus s, Instant sent) {
+        try {
+            return s.updatedAt() != null && !Instant.parse(s.updatedAt()).isBefore(sent);
+        } catch (java.time.format.DateTimeParseException e) {
+            return false;
+        }
     }
 
     int remove(String name, boolean wait, Duration timeout) throws IOException {
@@ -144,7 +192,7 @@ public final class HaproxyConfig {
         // Besides the entry going, only a refusal of this removal is its outcome (a removal's id is "remove-" and the
         // millisecond the intake took it, so an older refusal is not); a "live" entry is the version being removed.
         return awaitOutcome(name, Duration.between(Instant.now(), deadline), s -> s.state().equals("rejected")
-                && s.id() != null && s.id().startsWith("remove-") && intakeMillis(s.id()) >= sent, true);
+                && s.id() != null && s.id().startsWith("remove-") && intakeMillis(s.id()) >= sent, true, null);
     }
 
     private static long intakeMillis(String removalId) {
@@ -155,8 +203,9 @@ public final class HaproxyConfig {
         }
     }
 
+    /** @param refusal a line to print before the daemon's error when it rejects the change; null for none */
     private int awaitOutcome(String name, Duration timeout, java.util.function.Predicate<FragmentStatus> ours,
-                             boolean removal) throws IOException {
+                             boolean removal, String refusal) throws IOException {
         Instant deadline = Instant.now().plus(timeout.isNegative() ? Duration.ZERO : timeout);
         Path statusFile = stateDir.resolve("status.json");
         FragmentStatus last = null;
@@ -177,6 +226,9 @@ public final class HaproxyConfig {
                             return 0;
                         }
                         case "rejected" -> {
+                            if (refusal != null) {
+                                err.println(refusal);
+                            }
                             err.println(f.error());
                             return 1;
                         }
@@ -190,6 +242,125 @@ public final class HaproxyConfig {
                 + (last == null ? "; is the haproxy-lb daemon running (systemctl status haproxy-lb)?"
                 : "; its state is '" + last.state() + "' (see haproxy-config status)"));
         return 3;
+    }
+
+    int check(String name, Path cfgFile, Path mapFile, Path fragmentsDir) throws IOException {
+        byte[][] files = readBoth(cfgFile, mapFile);
+        if (files == null) {
+            return 2;
+        }
+        Path dir = fragmentsDir != null ? fragmentsDir : stateDir.resolve("fragments");
+        LiveFragments live = liveFragments(dir);
+        if (live == null) {
+            return 2;
+        }
+        try (DaemonValidation validation = new DaemonValidation(settings, true)) {
+            Optional<String> reason = FragmentCheck.verdict(reader, name, files[0], files[1], live.fragments(),
+                    validation.validator());
+            if (reason.isPresent()) {
+                err.println("Fragment '" + name + "' would be rejected: " + reason.get());
+                return 1;
+            }
+        }
+        out.println("fragment '" + name + "' would be accepted: it passes haproxy-lb's rules and haproxy -c together"
+                + " with the " + live.fragments().size() + " live fragment(s) in " + dir + " (nothing was sent)");
+        return 0;
+    }
+
+    int diff(String name, Path cfgFile, Path mapFile, Path fragmentsDir) throws IOException {
+        byte[][] files = readBoth(cfgFile, mapFile);
+        if (files == null) {
+            return 2;
+        }
+        Path dir = fragmentsDir != null ? fragmentsDir : stateDir.resolve("fragments");
+        LiveFragments live = liveFragments(dir);
+        if (live == null) {
+            return 2;
+        }
+        FragmentCheck.Read read = FragmentCheck.read(reader, name, files[0], files[1]);
+        if (read.problem().isPresent()) {
+            err.println("Fragment '" + name + "' would be rejected: " + read.problem().get());
+            return 1;
+        }
+        try (DaemonValidation validation = new DaemonValidation(settings, false)) {
+            out.print(FragmentDiff.describe(live.fragments(), read.fragment().orElseThrow(),
+                    validation.validator().assembler(), validation.mapPath(), validation.runtimeMapUpdates()));
+        }
+        return 0;
+    }
+
+    int history(String name) throws IOException {
+        if (!FragmentName.isValid(name)) {
+            return invalidName(name);
+        }
+        FragmentHistory history = history();
+        Path statusFile = stateDir.resolve("status.json");
+        FragmentStatus now = Files.exists(statusFile) ? StatusBoard.read(statusFile).fragments().get(name) : null;
+        out.print(HistoryReport.format(name, history.entries(name), history.keep(), now));
+        return 0;
+    }
+
+    int rollback(String name, Optional<String> id, boolean wait, Duration timeout) throws IOException {
+        if (!FragmentName.isValid(name)) {
+            return invalidName(name);
+        }
+        Instant sent = Instant.now();
+        Rollback.Handover handover;
+        try {
+            handover = Rollback.handOver(history(), stateDir, name, id);
+        } catch (FragmentProblem p) {
+            err.println("haproxy-config: " + p.getMessage());
+            return 2;
+        }
+        String version = "version " + handover.target().id() + " (live from " + handover.target().at() + ")";
+        if (handover.alreadyLive()) {
+            out.println("fragment '" + name + "' runs " + version + " already: nothing to roll back");
+            return 0;
+        }
+        out.println("fragment '" + name + "': " + version + " handed to haproxy-lb (" + handover.id() + ")");
+        if (!wait) {
+            return 0;
+        }
+        return awaitOutcome(name, timeout, s -> handover.id().equals(s.id()) && updatedSince(s, sent), false,
+                "haproxy-config: the rollback of fragment '" + name + "' to " + version + " was refused;"
+                        + " what is live now stays:");
+    }
+
+    private FragmentHistory history() {
+        int keep = Integer.parseInt(settings.get("lb.fragments.history")
+                .orElse(Integer.toString(FragmentHistory.DEFAULT_KEEP)));
+        return new FragmentHistory(stateDir.resolve("history"), keep, Clock.systemUTC());
+    }
+
+    private int invalidName(String name) {
+        try {
+            FragmentName.check(name);
+        } catch (FragmentProblem p) {
+            err.println("haproxy-config: " + p.getMessage());
+        }
+        return 2;
+    }
+
+    /** Both files, or null after saying which one cannot be read. */
+    private byte[][] readBoth(Path cfgFile, Path mapFile) {
+        try {
+            return new byte[][] {Files.readAllBytes(cfgFile), Files.readAllBytes(mapFile)};
+        } catch (IOException e) {
+            err.println("haproxy-config: cannot read " + e.getMessage());
+            return null;
+        }
+    }
+
+    private LiveFragments liveFragments(Path dir) {
+        try {
+            LiveFragments live = LiveFragments.read(dir, reader);
+            live.skipped().forEach(s -> err.println("haproxy-config: note: skipping live fragment " + s
+                    + " (the daemon skips it too)"));
+            return live;
+        } catch (IOException e) {
+            err.println("haproxy-config: " + e.getMessage() + "; is lb.state-dir right? (or give --fragments DIR)");
+            return null;
+        }
     }
 
     int list() throws IOException {

@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
  *   pending/   NAME.json: accepted at intake, waiting for assembly (a new version or a removal)
  *   fragments/ NAME.cfg, NAME.map, NAME.id: the versions in the last validated haproxy config
  *   rejected/  NAME.cfg, NAME.map, NAME.error: what haproxy-lb refused, and why
+ *   history/   NAME/: the last versions that went live and the last rejected attempts ({@link FragmentHistory})
  * </pre>
  * Every write is atomic, so a crash at any moment leaves each file old or new; a pending change is deleted only
  * after its promotion, so a crash between the two repeats an idempotent promotion rather than losing it.
@@ -42,13 +43,20 @@ public final class FragmentStore {
     private final Path live;
     private final Path rejected;
     private final FragmentReader reader;
+    private final FragmentHistory history;
 
     public FragmentStore(Path stateDir, FragmentReader reader) throws IOException {
+        this(stateDir, reader, new FragmentHistory(stateDir.resolve("history"), FragmentHistory.DEFAULT_KEEP,
+                java.time.Clock.systemUTC()));
+    }
+
+    public FragmentStore(Path stateDir, FragmentReader reader, FragmentHistory history) throws IOException {
         this.staging = stateDir.resolve("staging");
         this.pending = stateDir.resolve("pending");
         this.live = stateDir.resolve("fragments");
         this.rejected = stateDir.resolve("rejected");
         this.reader = reader;
+        this.history = history;
         for (Path dir : List.of(staging, pending, live, rejected)) {
             Files.createDirectories(dir);
             int stray = AtomicFiles.removeStrayTempFiles(dir);
@@ -68,6 +76,10 @@ public final class FragmentStore {
 
     public FragmentReader reader() {
         return reader;
+    }
+
+    public FragmentHistory history() {
+        return history;
     }
 
     // ---- staging: the first half of a pair waits here for the second ----
@@ -174,6 +186,13 @@ public final class FragmentStore {
             AtomicFiles.write(live.resolve(change.name() + ".id"), change.id() + "\n");
             AtomicFiles.write(live.resolve(change.name() + ".cfg"), change.cfg());
         }
+        record(() -> {
+            if (change.remove()) {
+                history.recordRemoved(change.name());
+            } else {
+                history.recordLive(change.name(), change.cfg(), change.map(), change.id());
+            }
+        });
         Files.deleteIfExists(rejected.resolve(change.name() + ".error"));
         Files.deleteIfExists(rejected.resolve(change.name() + ".id"));
         donePending(change);
@@ -239,6 +258,20 @@ public final class FragmentStore {
             AtomicFiles.write(rejected.resolve(name + ".map"), map);
         }
         AtomicFiles.write(rejected.resolve(name + ".error"), error.endsWith("\n") ? error : error + "\n");
+        record(() -> history.recordRejected(name, id, error));
+    }
+
+    private interface HistoryWrite {
+        void run() throws IOException;
+    }
+
+    /** The history is a record, not the truth: failing to write it must not stop a promotion or a rejection. */
+    private static void record(HistoryWrite write) {
+        try {
+            write.run();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("Could not record the fragment history: {}", e.toString());
+        }
     }
 
     /**
