@@ -86,6 +86,11 @@ public final class AssemblyService {
         return validator;
     }
 
+    /** Whether a change of map lines only goes live through the runtime API (lb.haproxy.runtime-map-updates). */
+    public boolean appliesMapChangesLive() {
+        return mapUpdater != MapUpdater.NONE;
+    }
+
     public AssemblyReport lastReport() {
         return lastReport;
     }

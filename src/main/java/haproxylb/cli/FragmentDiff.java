@@ -111,12 +111,12 @@ public final class FragmentDiff {
             if (i < n && j < m && a[head + i].equals(b[head + j])) {
                 i++;
                 j++;
-            } else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-                out.add("+ " + (head + j + 1) + ": " + b[head + j]);
-                j++;
-            } else {
+            } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
                 out.add("- " + (head + i + 1) + ": " + a[head + i]);
                 i++;
+            } else {
+                out.add("+ " + (head + j + 1) + ": " + b[head + j]);
+                j++;
             }
         }
         return out;

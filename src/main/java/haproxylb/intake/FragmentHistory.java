@@ -93,10 +93,15 @@ public final class FragmentHistory {
         if (newest.isPresent() && newest.get().sameContent(cfg, map)) {
             return; // the same version promoted again (a repeated promotion after a crash)
         }
-        Long previous = accepted.stream().filter(e -> e.sameContent(cfg, map)).findFirst()
-                .map(Entry::previous)
-                .orElseGet(() -> newest.map(n -> LIVE.equals(n.kind()) ? Long.valueOf(n.seq()) : n.previous())
-                        .orElse(null));
+        Optional<Entry> earlier = accepted.stream().filter(e -> e.sameContent(cfg, map)).findFirst();
+        Long previous;
+        if (earlier.isPresent()) {
+            previous = earlier.get().previous(); // a version back again (a rollback): its own past comes with it
+        } else if (newest.isPresent()) {
+            previous = LIVE.equals(newest.get().kind()) ? Long.valueOf(newest.get().seq()) : newest.get().previous();
+        } else {
+            previous = null;
+        }
         append(name, new Entry(0, LIVE, id, clock.instant().toString(), previous, cfg, map, null));
     }
 

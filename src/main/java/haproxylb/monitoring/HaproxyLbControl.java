@@ -1,7 +1,14 @@
 package haproxylb.monitoring;
 
+import haproxylb.cli.FragmentCheck;
+import haproxylb.cli.FragmentDiff;
+import haproxylb.cli.HistoryReport;
+import haproxylb.cli.Rollback;
 import haproxylb.common.AtomicFiles;
+import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentName;
+import haproxylb.intake.FragmentProblem;
+import haproxylb.intake.FragmentStore;
 import haproxylb.status.FragmentStatus;
 import haproxylb.status.Status;
 
@@ -10,9 +17,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanInfo;
@@ -254,6 +263,106 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
                 + "; follow it in FragmentStates or with haproxy-config status.";
     }
 
+    @Override
+    public String checkFragment(String name, String cfgFile, String mapFile) {
+        byte[][] files = readBoth(cfgFile, mapFile);
+        FragmentStore store = daemon.fragments();
+        Path work = tempDir();
+        try {
+            Optional<String> reason = FragmentCheck.verdict(store.reader(), name, files[0], files[1],
+                    store.liveFragments(), daemon.assembly().validator().in(work));
+            return reason.map(r -> "Fragment '" + name + "' would be rejected: " + r)
+                    .orElse("fragment '" + name + "' would be accepted: it passes haproxy-lb's rules and haproxy -c"
+                            + " with the live fragments (nothing was sent)");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the live fragments: " + e.getMessage(), e);
+        } finally {
+            delete(work);
+        }
+    }
+
+    @Override
+    public String diffFragment(String name, String cfgFile, String mapFile) {
+        byte[][] files = readBoth(cfgFile, mapFile);
+        FragmentStore store = daemon.fragments();
+        FragmentCheck.Read read = FragmentCheck.read(store.reader(), name, files[0], files[1]);
+        if (read.problem().isPresent()) {
+            return "Fragment '" + name + "' would be rejected: " + read.problem().get();
+        }
+        try {
+            return FragmentDiff.describe(store.liveFragments(), read.fragment().orElseThrow(),
+                    daemon.assembly().validator().assembler(), daemon.assembly().liveMap().toString(),
+                    daemon.assembly().appliesMapChangesLive());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the live fragments: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String fragmentHistory(String name) {
+        checkName(name);
+        FragmentHistory history = daemon.fragments().history();
+        try {
+            return HistoryReport.format(name, history.entries(name), history.keep(), status().fragments().get(name));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + history.dir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String rollbackFragment(String name, String id) {
+        checkName(name);
+        try {
+            Rollback.Handover h = Rollback.handOver(daemon.fragments().history(), daemon.stateDir(), name,
+                    Optional.ofNullable(id).map(String::strip).filter(s -> !s.isEmpty()));
+            String version = "version " + h.target().id() + " (live from " + h.target().at() + ")";
+            if (h.alreadyLive()) {
+                return "Fragment '" + name + "' runs " + version + " already: nothing to roll back.";
+            }
+            LOG.info("Fragment '{}': rollback to {} requested over JMX", name, version);
+            return "Fragment '" + name + "': " + version + " is in the inbox as " + h.id() + "; it goes through"
+                    + " validation and the rate-limited reload like any change: follow it in FragmentStates or with"
+                    + " haproxy-config status.";
+        } catch (FragmentProblem p) {
+            throw new IllegalArgumentException(p.getMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException("rollback of '" + name + "' failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkName(String name) {
+        if (!FragmentName.isValid(name)) {
+            throw new IllegalArgumentException("'" + name + "' is not a fragment name: see FragmentStates");
+        }
+    }
+
+    private static byte[][] readBoth(String cfgFile, String mapFile) {
+        try {
+            return new byte[][] {Files.readAllBytes(Path.of(cfgFile)), Files.readAllBytes(Path.of(mapFile))};
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("cannot read " + e.getMessage() + " (give paths on the daemon's"
+                    + " machine that its user can read)");
+        }
+    }
+
+    private static Path tempDir() {
+        try {
+            return Files.createTempDirectory("haproxy-lb-check-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temp directory for the check: " + e.getMessage(), e);
+        }
+    }
+
+    private static void delete(Path dir) {
+        try (Stream<Path> tree = Files.walk(dir)) {
+            for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warn("could not delete the check's temp directory {}: {}", dir, e.getMessage());
+        }
+    }
+
     private ProducerTemplate producer() {
         if (producer == null) {
             synchronized (this) {
@@ -297,13 +406,18 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
 
             @Override
             protected String getParameterName(MBeanOperationInfo op, MBeanParameterInfo param, int sequence) {
-                return op.getName().equals("retryRejectedFragment") ? "name" : param.getName();
+                String[] names = PARAMETERS.get(op.getName());
+                return names != null && sequence < names.length ? names[sequence] : param.getName();
             }
 
             @Override
             protected String getDescription(MBeanOperationInfo op, MBeanParameterInfo param, int sequence) {
-                return op.getName().equals("retryRejectedFragment") ? "the fragment's name, as in RejectedFragmentNames"
-                        : param.getDescription();
+                if (op.getName().equals("retryRejectedFragment")) {
+                    return "the fragment's name, as in RejectedFragmentNames";
+                }
+                String[] names = PARAMETERS.get(op.getName());
+                return names == null || sequence >= names.length ? param.getDescription()
+                        : PARAMETER_DESCRIPTIONS.getOrDefault(names[sequence], names[sequence]);
             }
 
             @Override
@@ -340,7 +454,24 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
     private static final Map<String, String> OPERATIONS = Map.of(
             "forceReload", "reload haproxy with the config on disk; the rate limit still applies",
             "recheckCertificates", "run the certificate coverage check now",
-            "retryRejectedFragment", "move a rejected fragment back into the inbox to go through intake again");
+            "retryRejectedFragment", "move a rejected fragment back into the inbox to go through intake again",
+            "checkFragment", "would the daemon accept these files? its rules and haproxy -c, nothing is sent",
+            "diffFragment", "config lines and domains these files would change, and whether that takes a reload",
+            "fragmentHistory", "kept versions of a fragment (when each went live, its id) and rejected attempts",
+            "rollbackFragment", "put the previous (or the given) version of a fragment back through the inbox");
+
+    private static final Map<String, String[]> PARAMETERS = Map.of(
+            "retryRejectedFragment", new String[] {"name"},
+            "checkFragment", new String[] {"name", "cfgFile", "mapFile"},
+            "diffFragment", new String[] {"name", "cfgFile", "mapFile"},
+            "fragmentHistory", new String[] {"name"},
+            "rollbackFragment", new String[] {"name", "id"});
+
+    private static final Map<String, String> PARAMETER_DESCRIPTIONS = Map.of(
+            "name", "the fragment's name",
+            "cfgFile", "path of NAME.cfg on the daemon's machine",
+            "mapFile", "path of NAME.map on the daemon's machine",
+            "id", "a version id from fragmentHistory; empty for the version before the live one");
 
     private static ObjectName objectName(String name) {
         try {

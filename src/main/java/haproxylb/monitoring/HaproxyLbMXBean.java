@@ -82,4 +82,24 @@ public interface HaproxyLbMXBean {
      * now defines, a changed base template).
      */
     String retryRejectedFragment(String name);
+
+    /**
+     * {@code haproxy-config check}: what the daemon would decide about NAME.cfg and NAME.map at these paths (on the
+     * daemon's machine, readable by its user), with the live fragments, without sending them: "would be accepted"
+     * or "would be rejected" with the error naming the file and line.
+     */
+    String checkFragment(String name, String cfgFile, String mapFile);
+
+    /** {@code haproxy-config diff}: config lines and domains that would change, and whether it takes a reload. */
+    String diffFragment(String name, String cfgFile, String mapFile);
+
+    /** {@code haproxy-config history}: the kept versions (when each went live, its id) and rejected attempts. */
+    String fragmentHistory(String name);
+
+    /**
+     * {@code haproxy-config rollback} without the wait: drops the previous version (or the version with this id;
+     * empty for the previous) into the inbox, where it goes through validation and the rate-limited reload like
+     * any change; follow it in FragmentStates.
+     */
+    String rollbackFragment(String name, String id);
 }
