@@ -296,7 +296,8 @@ public final class HaproxyConfig {
         FragmentHistory history = history();
         Path statusFile = stateDir.resolve("status.json");
         FragmentStatus now = Files.exists(statusFile) ? StatusBoard.read(statusFile).fragments().get(name) : null;
-        out.print(HistoryReport.format(name, history.entries(name), history.keep(), now));
+        out.print(HistoryReport.format(name, history.entries(name), history.keep(),
+                HistoryReport.liveId(stateDir.resolve("fragments"), name), now));
         return 0;
     }
 

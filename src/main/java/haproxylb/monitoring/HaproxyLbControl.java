@@ -303,7 +303,8 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
         checkName(name);
         FragmentHistory history = daemon.fragments().history();
         try {
-            return HistoryReport.format(name, history.entries(name), history.keep(), status().fragments().get(name));
+            return HistoryReport.format(name, history.entries(name), history.keep(),
+                    HistoryReport.liveId(daemon.fragments().liveDir(), name), status().fragments().get(name));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + history.dir() + ": " + e.getMessage(), e);
         }
