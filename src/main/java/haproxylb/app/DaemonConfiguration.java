@@ -8,6 +8,7 @@ import haproxylb.certificates.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.HaproxyOutput;
+import haproxylb.haproxy.OldWorkerSampler;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
 import haproxylb.haproxy.RuntimeApi;
@@ -103,6 +104,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("reloader", reloader);
         // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
         registry.bind("haproxyWatchdog", new HaproxyWatchdog(daemon));
+        registry.bind("oldWorkerSampler", master == null ? OldWorkerSampler.NONE : new OldWorkerSampler(master, status));
         if (supervisor != null) {
             registry.bind("haproxySupervisor", supervisor);
         }

@@ -398,6 +398,8 @@ public final class HaproxyConfig {
         Optional.ofNullable(s.lastReload()).ifPresent(r -> out.println("last reload: " + r.at() + " "
                 + (r.ok() ? "ok" : "FAILED: " + r.message())));
         out.println("reloads: " + s.reloads() + " (changes coalesced by the rate limit: " + s.reloadsCoalesced() + ")");
+        Optional.ofNullable(s.oldWorkers()).ifPresent(w -> out.println("old haproxy workers still draining: "
+                + w.workers() + " (" + w.connections() + " connections)"));
         out.println();
         out.println("FRAGMENT\tSTATE\tID\tGENERATION");
         for (Map.Entry<String, FragmentStatus> e : s.fragments().entrySet()) {

@@ -47,6 +47,16 @@ public final class MasterCli {
         return answer;
     }
 
+    /** Runs {@code line} on the process {@code pid} ("@!pid line"), old workers included. */
+    public String processCommand(long pid, String line) throws IOException {
+        String answer = masterSocket.command("@!" + pid + " " + line);
+        if (answer.startsWith("Can't find the target") || answer.startsWith("Unknown command")) {
+            throw new IOException("haproxy master " + masterSocket.path() + " refused '@!" + pid + " " + line + "': "
+                    + firstLine(answer));
+        }
+        return answer;
+    }
+
     private static String firstLine(String text) {
         String stripped = text.strip();
         int nl = stripped.indexOf('\n');

@@ -92,6 +92,10 @@ final class DaemonMetrics {
         meters.add(assembly);
         counter("haproxylb.assembly.validations", "haproxy -c runs (one per assembly, more while bisecting)",
                 StatusTally::validations);
+        gauge("haproxylb.haproxy.old.workers", "haproxy workers still draining connections after a reload",
+                t -> t.last().oldWorkers() == null ? 0 : t.last().oldWorkers().workers());
+        gauge("haproxylb.haproxy.old.connections", "connections held by haproxy's old workers",
+                t -> t.last().oldWorkers() == null ? 0 : t.last().oldWorkers().connections());
         meters.add(Gauge.builder("haproxylb.haproxy.up", daemon.haproxy(), p -> p.probe().up() ? 1 : 0)
                 .description("1 while haproxy runs and answers on its stats socket").register(registry));
         if (daemon.supervisor() != null) {

@@ -5,4 +5,5 @@ import java.util.Map;
 /** The daemon's state as the CLI, monitoring and people read it from status.json. */
 public record Status(String updatedAt, long configGeneration, long liveGeneration, boolean reloadPending,
                      String nextReloadAt, long reloads, long reloadsCoalesced, ReloadStatus lastReload,
-                     Map<String, FragmentStatus> fragments, Map<String, Object> certificates) {}
+                     Map<String, FragmentStatus> fragments, Map<String, Object> certificates,
+                     OldWorkers oldWorkers) {}

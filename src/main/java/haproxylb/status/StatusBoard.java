@@ -36,6 +36,7 @@ public final class StatusBoard {
     private long reloads;
     private long reloadsCoalesced;
     private ReloadStatus lastReload;
+    private OldWorkers oldWorkers = OldWorkers.NONE;
 
     public StatusBoard(Path file, Clock clock) {
         this.file = file;
@@ -208,6 +209,14 @@ public final class StatusBoard {
         publish();
     }
 
+    /** Sampled from haproxy's master; published only when it changed, so a quiet daemon writes nothing. */
+    public synchronized void oldWorkers(OldWorkers now) {
+        if (!now.equals(oldWorkers)) {
+            oldWorkers = now;
+            publish();
+        }
+    }
+
     public synchronized void certificate(String domain, Object state) {
         certificates.put(domain, state);
         publish();
@@ -224,7 +233,7 @@ public final class StatusBoard {
     public synchronized Status snapshot() {
         return new Status(clock.instant().toString(), configGeneration, liveGeneration, reloadPending,
                 nextReloadAt == null ? null : nextReloadAt.toString(), reloads, reloadsCoalesced, lastReload,
-                new TreeMap<>(fragments), new TreeMap<>(certificates));
+                new TreeMap<>(fragments), new TreeMap<>(certificates), oldWorkers);
     }
 
     private void put(String name, String state, String id, long generation, String error) {

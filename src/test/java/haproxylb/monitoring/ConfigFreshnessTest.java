@@ -19,7 +19,7 @@ class ConfigFreshnessTest {
     private final ConfigFreshness freshness = new ConfigFreshness(Duration.ofSeconds(60), Duration.ofSeconds(30));
 
     private static Status status(long config, long live, ReloadStatus lastReload, Map<String, FragmentStatus> fragments) {
-        return new Status(T0.toString(), config, live, config > live, null, 3, 0, lastReload, fragments, Map.of());
+        return new Status(T0.toString(), config, live, config > live, null, 3, 0, lastReload, fragments, Map.of(), null);
     }
 
     private static FragmentStatus assembled(long generation, Instant at) {

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class StatusTallyTest {
     private static Status status(ReloadStatus lastReload, Map<String, FragmentStatus> fragments,
                                  Map<String, Object> certificates) {
-        return new Status("t", 1, 1, false, null, 1, 0, lastReload, fragments, certificates);
+        return new Status("t", 1, 1, false, null, 1, 0, lastReload, fragments, certificates, null);
     }
 
     private static FragmentStatus rejected(String at) {
