@@ -11,6 +11,7 @@ import haproxylb.certificates.ChallengeResponder;
 import haproxylb.certificates.CoverageDecision;
 import haproxylb.certificates.DnsServerResolver;
 import haproxylb.certificates.HaproxyCertificates;
+import haproxylb.certificates.ProfileChoice;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.certificates.ReachabilityCheck;
 import haproxylb.haproxy.HaproxySocket;
@@ -114,7 +115,8 @@ final class CertificateWiring {
 
         CertificateMaintenance maintenance = new CertificateMaintenance(
                 new CertificateMaintenance.Locations(core.liveMap(), inbox, backoffFile, ledgerFile),
-                store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s));
+                store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s),
+                ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")));
         context.getRegistry().bind("certificateMaintenance", maintenance);
         context.getRegistry().bind("certificateInstaller", installer);
         // Graceful shut-down waits for a running check: let it stop after the current order instead of after all.

@@ -72,6 +72,7 @@ public final class CertificateMaintenance {
     private final Clock clock;
     private final boolean perDomain;
     private final String accountId;
+    private final ProfileChoice profiles;
 
     private final ReentrantLock running = new ReentrantLock();
     private final Map<String, CertificateStatus> published = new TreeMap<>();
@@ -91,6 +92,15 @@ public final class CertificateMaintenance {
     public CertificateMaintenance(Locations files, CertificateStore store, AcmeIssuer issuer,
                                   CoverageDecision.Reachability reachability, Backoff backoff, RateLimitLedger ledger,
                                   HaproxyCertificates haproxy, StatusBoard status, Clock clock, boolean perDomain) {
+        this(files, store, issuer, reachability, backoff, ledger, haproxy, status, clock, perDomain, ProfileChoice.none());
+    }
+
+    /** @param profiles the ACME profile each certificate is ordered with (and renewed with) */
+    public CertificateMaintenance(Locations files, CertificateStore store, AcmeIssuer issuer,
+                                  CoverageDecision.Reachability reachability, Backoff backoff, RateLimitLedger ledger,
+                                  HaproxyCertificates haproxy, StatusBoard status, Clock clock, boolean perDomain,
+                                  ProfileChoice profiles) {
+        this.profiles = Objects.requireNonNull(profiles, "profiles");
         this.liveMap = files.liveMap();
         this.inbox = files.inbox();
         this.backoffFile = files.backoffFile();
@@ -263,7 +273,7 @@ public final class CertificateMaintenance {
         ledger.recordOrder(accountId);
         try {
             AcmeIssuer.IssuedCertificate issued = issuer.issue(new AcmeIssuer.OrderRequest(names,
-                    replacing.map(c -> c.bundle().leaf()), Optional.empty()));
+                    replacing.map(c -> c.bundle().leaf()), profiles.forNames(group.domains())));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);
             store.recordIssued(bundle, IssuedDetails.of(issued.outcome()));
             ledger.recordIssued(names);

@@ -13,6 +13,9 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
  * DOWN while a certificate in the status expires within {@code minDays} (or has expired): renewal starts when a
  * third of the lifetime is left (30 days of Let's Encrypt's 90), so a week left means renewals keep failing.
  * Readiness only: restarting the daemon would not fix it.
+ *
+ * <p>A certificate whose renewal time ({@code nextRenewal}) has not come yet is not expiring, however close its expiry:
+ * a fresh 6-day certificate (Let's Encrypt's {@code shortlived}) renews at 4 days and is healthy until then.
  */
 public final class CertificateHealthCheck extends AbstractHealthCheck {
     private final Monitored daemon;
@@ -32,7 +35,8 @@ public final class CertificateHealthCheck extends AbstractHealthCheck {
                 .stream().filter(d -> d.expires().isPresent())
                 .sorted(Comparator.comparing(d -> d.expires().get())).toList();
         builder.detail("certificates", dated.size());
-        List<CertificateView.Domain> expiring = dated.stream().filter(d -> d.expires().get().isBefore(limit)).toList();
+        List<CertificateView.Domain> expiring = dated.stream().filter(d -> d.expires().get().isBefore(limit))
+                .filter(d -> d.nextRenewal().map(r -> !now.isBefore(r)).orElse(true)).toList();
         if (expiring.isEmpty()) {
             builder.message(dated.isEmpty() ? "no certificate with a known expiry yet"
                     : "no certificate expires within " + minDays + " days; the first is " + describe(dated.get(0), now));

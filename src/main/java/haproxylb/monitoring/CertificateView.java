@@ -19,7 +19,11 @@ final class CertificateView {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] EXPIRY_FIELDS = {"expires", "notAfter", "expiresAt", "not_after", "expiry"};
 
-    record Domain(String domain, Optional<Instant> expires, String state, int backoffStep) {}
+    record Domain(String domain, Optional<Instant> expires, String state, int backoffStep, Optional<Instant> nextRenewal) {
+        Domain(String domain, Optional<Instant> expires, String state, int backoffStep) {
+            this(domain, expires, state, backoffStep, Optional.empty());
+        }
+    }
 
     private CertificateView() {}
 
@@ -40,7 +44,7 @@ final class CertificateView {
             Object state = fields.get("state");
             Object step = fields.get("backoffStep");
             domains.put(domain, new Domain(domain, expires, state == null ? "" : state.toString(),
-                    step instanceof Number n ? n.intValue() : 0));
+                    step instanceof Number n ? n.intValue() : 0, instant(fields.get("nextRenewal"))));
         });
         return domains;
     }

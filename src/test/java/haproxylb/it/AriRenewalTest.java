@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
@@ -69,15 +70,7 @@ class AriRenewalTest {
         pebble = PebbleServer.start(daemon.httpPort());
         current = pebble;
         proxy = AcmeRecordingProxy.start(pebble);
-        return daemon.with("lb.acme.directory-url", proxy.directoryUrl())
-                .with("lb.acme.trust-ca", pebble.listenerCaPem().toString())
-                .with("lb.acme.agree-terms", "true")
-                .with("lb.acme.dns-resolver", "127.0.0.1:" + pebble.dnsAddress().getPort())
-                .with("lb.acme.loopback-is-here", "true")
-                .with("lb.acme.limits", "unlimited")
-                .with("lb.acme.poll", "100")
-                .with("lb.acme.timeout", "30000")
-                .with("lb.acme.first-check-delay", "100");
+        return AcmeDaemonSettings.orderingFrom(daemon, proxy.directoryUrl(), pebble);
     }
 
     private Optional<X509Certificate> servedLeaf(String host) {

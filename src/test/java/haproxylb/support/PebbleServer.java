@@ -109,7 +109,16 @@ public final class PebbleServer implements AutoCloseable {
      *                     {@code PEBBLE_AUTHZREUSE=0}; a null value removes a variable
      */
     public static PebbleServer start(int httpPort, Map<String, String> envOverrides) {
-        PebbleServer p = new PebbleServer(httpPort, envOverrides);
+        return start(httpPort, envOverrides, Map.of());
+    }
+
+    /**
+     * @param config more keys of Pebble's JSON config ({@code certificateValidityPeriod} in seconds,
+     *               {@code externalAccountBindingRequired}, {@code externalAccountMACKeys} as a map key id → base64url
+     *               HMAC key, ...); they win over the defaults
+     */
+    public static PebbleServer start(int httpPort, Map<String, String> envOverrides, Map<String, Object> config) {
+        PebbleServer p = new PebbleServer(httpPort, envOverrides, config);
         try {
             p.startChalltestsrv();
             p.start();
@@ -121,7 +130,7 @@ public final class PebbleServer implements AutoCloseable {
         }
     }
 
-    private PebbleServer(int httpPort, Map<String, String> envOverrides) {
+    private PebbleServer(int httpPort, Map<String, String> envOverrides, Map<String, Object> config) {
         if (!Files.isExecutable(Path.of(PEBBLE)) || !Files.isExecutable(Path.of(CHALLTESTSRV))) {
             throw new IllegalStateException("Pebble is not installed (" + PEBBLE + ", " + CHALLTESTSRV + "): apt-get install pebble");
         }
@@ -141,20 +150,18 @@ public final class PebbleServer implements AutoCloseable {
             this.challMgmtPort = ports[3];
             int tlsPort = freePorts(1)[0];
             this.sslContext = writeListenerCertificates();
-            Files.writeString(dir.resolve("pebble-config.json"), """
-                    {
-                      "pebble": {
-                        "listenAddress": "127.0.0.1:%d",
-                        "managementListenAddress": "127.0.0.1:%d",
-                        "certificate": "%s",
-                        "privateKey": "%s",
-                        "httpPort": %d,
-                        "tlsPort": %d,
-                        "ocspResponderURL": "",
-                        "externalAccountBindingRequired": false
-                      }
-                    }
-                    """.formatted(listenPort, managementPort, dir.resolve("cert.pem"), dir.resolve("key.pem"), httpPort, tlsPort));
+            Map<String, Object> pebbleConfig = new LinkedHashMap<>();
+            pebbleConfig.put("listenAddress", "127.0.0.1:" + listenPort);
+            pebbleConfig.put("managementListenAddress", "127.0.0.1:" + managementPort);
+            pebbleConfig.put("certificate", dir.resolve("cert.pem").toString());
+            pebbleConfig.put("privateKey", dir.resolve("key.pem").toString());
+            pebbleConfig.put("httpPort", httpPort);
+            pebbleConfig.put("tlsPort", tlsPort);
+            pebbleConfig.put("ocspResponderURL", "");
+            pebbleConfig.put("externalAccountBindingRequired", false);
+            pebbleConfig.putAll(config);
+            Files.writeString(dir.resolve("pebble-config.json"), new com.fasterxml.jackson.databind.ObjectMapper()
+                    .writerWithDefaultPrettyPrinter().writeValueAsString(Map.of("pebble", pebbleConfig)));
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
