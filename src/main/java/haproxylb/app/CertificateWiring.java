@@ -1,5 +1,6 @@
 package haproxylb.app;
 
+import haproxylb.common.Settings;
 import haproxylb.certificates.AcmeAccountStore;
 import haproxylb.certificates.AcmeIssuer;
 import haproxylb.certificates.AcmeSettings;

@@ -1,5 +1,6 @@
 package haproxylb.app;
 
+import haproxylb.common.Settings;
 import haproxylb.assembly.AssemblyService;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.Reloader;

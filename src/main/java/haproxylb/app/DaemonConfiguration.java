@@ -1,11 +1,13 @@
 package haproxylb.app;
 
 import haproxylb.assembly.AssemblyService;
+import haproxylb.assembly.TemplateValues;
 import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
 import haproxylb.certificates.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Settings;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.HaproxyOutput;
 import haproxylb.haproxy.OldWorkerSampler;
@@ -13,7 +15,7 @@ import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.haproxy.RuntimeMapUpdater;
-import haproxylb.assembly.MapUpdater;
+import haproxylb.haproxy.MapUpdater;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.haproxy.Reloader;
@@ -31,11 +33,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 
 import org.apache.camel.CamelConfiguration;
@@ -47,8 +46,6 @@ import org.apache.camel.support.service.ServiceSupport;
  * Wires the fragment pipeline's beans with plain constructors and binds them under the names the YAML routes use.
  */
 public final class DaemonConfiguration implements CamelConfiguration {
-    /** Backends of the base template that a map line may name (the unknown-host page, for instance). */
-    public static final Set<String> BASE_BACKENDS = Set.of("lb_unknown_host");
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -71,11 +68,11 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Path liveConfig = s.path("lb.haproxy.config");
         Path certDir = s.path("lb.haproxy.cert-dir");
         ConfigAssembler assembler = new ConfigAssembler(ConfigTemplate.load(s.path("lb.haproxy.template")),
-                templateValues(s, certDir));
+                TemplateValues.of(s, certDir));
         HaproxyCheck check = new HaproxyCheck(s.string("lb.haproxy.binary"), s.number("lb.haproxy.check-timeout"));
         Path liveMap = s.path("lb.haproxy.map");
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
-        AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(BASE_BACKENDS), check,
+        AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS), check,
                 liveConfig, liveMap, state.resolve("candidate"), status,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
                         : MapUpdater.NONE);
@@ -161,29 +158,4 @@ public final class DaemonConfiguration implements CamelConfiguration {
         }
     }
 
-    public static Map<String, String> templateValues(Settings s, Path certDir) {
-        Map<String, String> v = new LinkedHashMap<>();
-        v.put("http-bind", s.string("lb.edge.http-bind"));
-        v.put("https-bind", s.string("lb.edge.https-bind"));
-        String publicPort = s.string("lb.edge.https-public-port", "443");
-        v.put("https-port-suffix", publicPort.equals("443") ? "" : ":" + publicPort);
-        v.put("cert-dir", certDir.toString());
-        v.put("stats-socket", s.path("lb.haproxy.stats-socket").toString());
-        v.put("stats-socket-options", s.string("lb.haproxy.stats-socket-options", "mode 600"));
-        String user = s.string("lb.haproxy.process-user", "");
-        v.put("process-user", user.isEmpty() ? "    # workers keep the user haproxy was started as (lb.haproxy.process-user)"
-                : "    user " + user + "\n    group " + user);
-        v.put("acme-responder", s.string("lb.acme.responder"));
-        String alpn = s.string("lb.edge.alpn", "h2,http/1.1").strip();
-        v.put("https-alpn", alpn.isEmpty() ? "" : " alpn " + alpn);
-        v.put("hard-stop-after", s.string("lb.haproxy.hard-stop-after", "5m"));
-        v.put("max-old-reloads", s.string("lb.haproxy.max-old-reloads", "10"));
-        v.put("log-target", HaproxyLogTarget.globalLines(s.string("lb.haproxy.log", "auto"), s.superviseMode()));
-        v.put("timeout-connect", s.string("lb.edge.timeout-connect"));
-        v.put("timeout-client", s.string("lb.edge.timeout-client"));
-        v.put("timeout-server", s.string("lb.edge.timeout-server"));
-        v.put("maxconn", s.string("lb.edge.maxconn"));
-        v.put("host-routing", HostRouting.rules(s.string("lb.routing.match", "exact")));
-        return v;
-    }
 }

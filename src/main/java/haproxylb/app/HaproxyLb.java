@@ -1,5 +1,6 @@
 package haproxylb.app;
 
+import haproxylb.common.Settings;
 import org.apache.camel.main.Main;
 
 /**

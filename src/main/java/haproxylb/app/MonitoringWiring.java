@@ -1,5 +1,6 @@
 package haproxylb.app;
 
+import haproxylb.common.Settings;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;

@@ -1,5 +1,6 @@
 package haproxylb.app;
 
+import haproxylb.common.Settings;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
 import haproxylb.haproxy.RuntimeApi;

@@ -2,6 +2,7 @@ package haproxylb.assembly;
 
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.haproxy.MapUpdater;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentProblem;
 import haproxylb.intake.PendingChange;

@@ -1,7 +1,7 @@
 package haproxylb.cli;
 
-import haproxylb.app.DaemonConfiguration;
-import haproxylb.app.Settings;
+import haproxylb.assembly.TemplateValues;
+import haproxylb.common.Settings;
 import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.CandidateValidator;
 import haproxylb.assembly.ConfigAssembler;
@@ -43,10 +43,10 @@ final class DaemonValidation implements AutoCloseable {
             this.certDir = !runsHaproxy || readable(daemonCerts) ? daemonCerts
                     : fallbackCertDir(workDir.resolve("certs"));
             ConfigAssembler assembler = new ConfigAssembler(ConfigTemplate.load(s.path("lb.haproxy.template")),
-                    DaemonConfiguration.templateValues(s, certDir));
+                    TemplateValues.of(s, certDir));
             HaproxyCheck haproxy = new HaproxyCheck(s.string("lb.haproxy.binary", "haproxy"),
                     Long.parseLong(s.string("lb.haproxy.check-timeout", "60")));
-            this.validator = new CandidateValidator(new CandidateRules(DaemonConfiguration.BASE_BACKENDS), assembler,
+            this.validator = new CandidateValidator(new CandidateRules(TemplateValues.BASE_BACKENDS), assembler,
                     haproxy, workDir.resolve("candidate"));
             this.runtimeMapUpdates = Boolean.parseBoolean(s.string("lb.haproxy.runtime-map-updates", "true"));
             this.mapPath = s.path("lb.haproxy.map").toString();

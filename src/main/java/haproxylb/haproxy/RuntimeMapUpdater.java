@@ -1,6 +1,5 @@
 package haproxylb.haproxy;
 
-import haproxylb.assembly.MapUpdater;
 
 import java.io.IOException;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package haproxylb.assembly;
+package haproxylb.haproxy;
 
 import java.util.Map;
 

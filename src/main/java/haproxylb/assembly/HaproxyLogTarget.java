@@ -1,4 +1,4 @@
-package haproxylb.app;
+package haproxylb.assembly;
 
 /**
  * Where haproxy sends its access log and its own messages (setting {@code lb.haproxy.log}): "journal" is Debian's

@@ -1,4 +1,4 @@
-package haproxylb.app;
+package haproxylb.assembly;
 
 /**
  * The HTTPS frontend's rules choosing a backend from the Host header, per setting {@code lb.routing.match}.

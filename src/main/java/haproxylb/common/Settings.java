@@ -1,4 +1,4 @@
-package haproxylb.app;
+package haproxylb.common;
 
 import java.nio.file.Path;
 import java.time.Duration;
