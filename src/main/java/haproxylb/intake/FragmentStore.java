@@ -3,6 +3,8 @@ package haproxylb.intake;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
 import haproxylb.status.StoredFragment;
+import haproxylb.storage.LocalStorage;
+import haproxylb.storage.Storage;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +35,9 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * Every write is atomic, so a crash at any moment leaves each file old or new; a pending change is deleted only
  * after its promotion, so a crash between the two repeats an idempotent promotion rather than losing it.
+ *
+ * <p>fragments/ and rejected/ are written through the {@link Storage} seam (the state directory here); a cluster
+ * listens to {@link FragmentEvents} to share the same promotions and rejections with its other nodes.
  */
 public final class FragmentStore {
     private static final Logger LOG = LoggerFactory.getLogger(FragmentStore.class);
@@ -44,6 +49,8 @@ public final class FragmentStore {
     private final Path rejected;
     private final FragmentReader reader;
     private final FragmentHistory history;
+    private final Storage storage;
+    private volatile FragmentEvents events = FragmentEvents.NONE;
 
     public FragmentStore(Path stateDir, FragmentReader reader) throws IOException {
         this(stateDir, reader, new FragmentHistory(stateDir.resolve("history"), FragmentHistory.DEFAULT_KEEP,
@@ -57,6 +64,7 @@ public final class FragmentStore {
         this.rejected = stateDir.resolve("rejected");
         this.reader = reader;
         this.history = history;
+        this.storage = new LocalStorage(stateDir);
         for (Path dir : List.of(staging, pending, live, rejected)) {
             Files.createDirectories(dir);
             int stray = AtomicFiles.removeStrayTempFiles(dir);
@@ -80,6 +88,11 @@ public final class FragmentStore {
 
     public FragmentHistory history() {
         return history;
+    }
+
+    /** Who hears of every promotion and rejection once it is on disk (the cluster, when there is one). */
+    public void listen(FragmentEvents events) {
+        this.events = events;
     }
 
     // ---- staging: the first half of a pair waits here for the second ----
@@ -177,14 +190,13 @@ public final class FragmentStore {
 
     public synchronized void promote(PendingChange change) throws IOException {
         if (change.remove()) {
-            Files.deleteIfExists(live.resolve(change.name() + ".cfg"));
-            Files.deleteIfExists(live.resolve(change.name() + ".map"));
-            Files.deleteIfExists(live.resolve(change.name() + ".id"));
-            AtomicFiles.syncDirectory(live);
+            storage.delete("fragments/" + change.name() + ".cfg");
+            storage.delete("fragments/" + change.name() + ".map");
+            storage.delete("fragments/" + change.name() + ".id");
         } else {
-            AtomicFiles.write(live.resolve(change.name() + ".map"), change.map());
-            AtomicFiles.write(live.resolve(change.name() + ".id"), change.id() + "\n");
-            AtomicFiles.write(live.resolve(change.name() + ".cfg"), change.cfg());
+            storage.store("fragments/" + change.name() + ".map", bytes(change.map()));
+            storage.store("fragments/" + change.name() + ".id", bytes(change.id() + "\n"));
+            storage.store("fragments/" + change.name() + ".cfg", bytes(change.cfg()));
         }
         record(() -> {
             if (change.remove()) {
@@ -193,9 +205,10 @@ public final class FragmentStore {
                 history.recordLive(change.name(), change.cfg(), change.map(), change.id());
             }
         });
-        Files.deleteIfExists(rejected.resolve(change.name() + ".error"));
-        Files.deleteIfExists(rejected.resolve(change.name() + ".id"));
+        storage.delete("rejected/" + change.name() + ".error");
+        storage.delete("rejected/" + change.name() + ".id");
         donePending(change);
+        events.promoted(change);
     }
 
     /**
@@ -247,18 +260,19 @@ public final class FragmentStore {
      */
     public synchronized void reject(String name, byte[] cfg, byte[] map, String id, String error) throws IOException {
         if (id != null) {
-            AtomicFiles.write(rejected.resolve(name + ".id"), id + "\n");
+            storage.store("rejected/" + name + ".id", bytes(id + "\n"));
         } else {
-            Files.deleteIfExists(rejected.resolve(name + ".id"));
+            storage.delete("rejected/" + name + ".id");
         }
         if (cfg != null) {
-            AtomicFiles.write(rejected.resolve(name + ".cfg"), cfg);
+            storage.store("rejected/" + name + ".cfg", cfg);
         }
         if (map != null) {
-            AtomicFiles.write(rejected.resolve(name + ".map"), map);
+            storage.store("rejected/" + name + ".map", map);
         }
-        AtomicFiles.write(rejected.resolve(name + ".error"), error.endsWith("\n") ? error : error + "\n");
+        storage.store("rejected/" + name + ".error", bytes(error.endsWith("\n") ? error : error + "\n"));
         record(() -> history.recordRejected(name, id, error));
+        events.rejected(name, cfg, map, id, error);
     }
 
     private interface HistoryWrite {
