@@ -5,7 +5,7 @@ MVN ?= mvn -B -q
 DIST := target/dist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run demo clean bench install deb deb-deps test-deb
+.PHONY: deps build test run demo clean bench bench-deps install deb deb-deps test-deb
 
 deps:
 	@command -v haproxy >/dev/null && command -v pebble >/dev/null || \
@@ -38,7 +38,14 @@ run: deps build
 demo: deps build
 	$(DIST)/bin/haproxy-lb-demo
 
-bench: deps build
+# The load generators and the peer the benches compare with, installed with apt when missing: wrk (HTTP/1.1
+# load), h2load from nghttp2-client (HTTP/2 load), socat (haproxy's master CLI), caddy (bench/caddy-compare.sh).
+bench-deps:
+	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v socat >/dev/null && command -v caddy >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nghttp2-client socat caddy; }
+	@# Debian's caddy package enables a system Caddy on :80; the benches run their own on loopback high ports.
+
+bench: deps bench-deps build
 	bench/run-all.sh
 
 # FHS install (DESTDIR for staging): jar and launchers in /usr/share, settings and routes in /etc/haproxy-lb

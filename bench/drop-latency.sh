@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# drop→served latency of the real daemon, idle: how long after a fragment lands in the inbox its domain answers
-# through HTTPS. Starts bin/haproxy-lb in supervise mode (it runs haproxy itself) with a fresh state dir on free
-# loopback ports, drops DROPS fragments one at a time (each NAME.cfg + NAME.map written as a dot-file, then
-# renamed into the inbox with mv), and polls `curl -sk --resolve DOMAIN:PORT:127.0.0.1 https://DOMAIN:PORT/` every
-# ~10 ms until it returns that fragment's own string. Does this once with the intake/assembly settings of
-# conf/application.properties and once with lower ones, and prints every sample, p50, p95 and max.
+# drop→served latency of the real daemon, idle: how long after a fragment is handed over its domain answers through
+# HTTPS. Starts bin/haproxy-lb in supervise mode (it runs haproxy itself) with a fresh state dir on free loopback
+# ports and hands it fragments one at a time, in three ways taken in turn (every mode gets DROPS samples):
+#   rename   NAME.cfg and NAME.map written complete outside the inbox (same file system), then each `mv`ed in;
+#            the clock starts when the second mv returns
+#   apply    `haproxy-config apply NAME CFG MAP` (the operator's verb: it writes both atomically and waits for the
+#            outcome); the clock starts before the command, "returned" is when it exits 0
+#   ansible  as Ansible's copy module does it, one file after the other: a hidden temp file in the inbox
+#            (.ansible_tmpXXXXNAME.cfg), written, then renamed over NAME.cfg; same for NAME.map
+# and polls `curl -sk --resolve DOMAIN:PORT:127.0.0.1 https://DOMAIN:PORT/` every ~10 ms until it returns that
+# fragment's own string. Does this for two builds with each one's own default settings, in the same run:
+#   before   the commit before the inotify intake (BEFORE_COMMIT, default ee4b85b: Camel readLock=changed, poll 500 /
+#            settle 1000 / batch 300), exported with git archive into $BENCH_TMP and built there once (cached)
+#   now      the working tree's build ($BUILD_DIR) with conf/application.properties
+# The settings alone cannot reproduce "before": the read lock (routes/intake.camel.yaml) changed too.
 #
 # Environment (all optional):
-#   BUILD_DIR=target        build to run (uses $BUILD_DIR/dist, or assembles one from $BUILD_DIR/lib)
-#   DROPS=20                measured drops per run (plus WARMUP unmeasured ones first)
-#   WARMUP=1                drops made before measuring (the first one after start-up pays for JIT and class loading)
-#   MIN_INTERVAL=250        lb.reload.min-interval (ms) for both runs; drops are spaced further apart than this
+#   BUILD_DIR=target        build to run as "now" (uses $BUILD_DIR/dist, or assembles one from $BUILD_DIR/lib)
+#   VARIANTS="before now"   which builds to run, in this order
+#   MODES="rename apply ansible"   hand-over modes, taken in turn
+#   BEFORE_COMMIT=ee4b85b   the "before" commit; BEFORE_DIR (default $BENCH_TMP/haproxy-lb-before-COMMIT) its build
+#   DROPS=20                measured drops per mode and build (plus WARMUP unmeasured rounds first)
+#   WARMUP=1                rounds (one drop per mode) before measuring: the first ones pay for JIT and class loading
+#   MIN_INTERVAL=250        lb.reload.min-interval (ms); drops are spaced further apart, so each one is "the first
+#                           change after a quiet period" (the default 60 s would make that a minute per drop)
 #   PACE=250                extra ms between "previous drop served" and the next drop, on top of MIN_INTERVAL
-#   LOW_POLL=100 LOW_SETTLE=200 LOW_BATCH=50   the second run's lb.intake.poll / lb.intake.settle / lb.assembly.batch
-#   BENCH_TIMEOUT=600       total seconds for the whole script
+#   BENCH_TIMEOUT=1500      total seconds for the whole script (the first run also builds "before": ~2-5 min)
 #   DROP_TIMEOUT=30         seconds one drop may take before the run fails
 #   READY_TIMEOUT=120       seconds the daemon may take to serve HTTPS after launch
 #   KEEP=1                  keep the temp dir (state dirs and daemon logs) instead of deleting it
@@ -22,20 +34,22 @@ cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
+VARIANTS=${VARIANTS:-before now}
+MODES=${MODES:-rename apply ansible}
+BEFORE_COMMIT=${BEFORE_COMMIT:-ee4b85b}
+BEFORE_DIR=${BEFORE_DIR:-$BENCH_TMP/haproxy-lb-before-$BEFORE_COMMIT}
 DROPS=${DROPS:-20}
 WARMUP=${WARMUP:-1}
 MIN_INTERVAL=${MIN_INTERVAL:-250}
 PACE=${PACE:-250}
-LOW_POLL=${LOW_POLL:-100}
-LOW_SETTLE=${LOW_SETTLE:-200}
-LOW_BATCH=${LOW_BATCH:-50}
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-1500}
 DROP_TIMEOUT=${DROP_TIMEOUT:-30}
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 
-for tool in curl haproxy java openssl ss awk; do
+for tool in curl haproxy java openssl ss awk git mvn; do
     command -v "$tool" >/dev/null || bench_die "$tool is not installed (make deps installs haproxy)"
 done
+read -r -a MODE_LIST <<<"$MODES"
 
 WORK=$(mktemp -d "$BENCH_TMP/haproxy-lb-bench.XXXXXX")
 DAEMON_PID=
@@ -102,18 +116,71 @@ trap 'exit 130' INT
 trap 'exit 124' TERM
 start_watchdog "$BENCH_TIMEOUT"
 
-find_dist "$WORK"
+# The "before" build: the commit's tree exported (git archive: no worktree to clean up) and built offline once;
+# a dist like `make build` makes, with that commit's launchers. Sets DIST_before, CONF_before, ROUTES_before.
+prepare_before() {
+    local dir=$BEFORE_DIR
+    if [[ ! -f $dir/.built ]]; then
+        bench_log "building $BEFORE_COMMIT into $dir (once; reused by later runs)"
+        rm -rf "$dir" && mkdir -p "$dir"
+        git archive "$BEFORE_COMMIT" | tar -x -C "$dir"
+        (cd "$dir" && mvn -B -q -o -DskipTests package) >"$dir/build.log" 2>&1 \
+            || (cd "$dir" && mvn -B -q -DskipTests package) >"$dir/build.log" 2>&1 \
+            || bench_die "building $BEFORE_COMMIT failed, see $dir/build.log"
+        mkdir -p "$dir/dist/lib" "$dir/dist/bin"
+        cp "$dir"/target/lib/*.jar "$dir"/target/haproxy-lb-*.jar "$dir/dist/lib/"
+        cp "$dir"/src/main/sh/* "$dir/dist/bin/"
+        touch "$dir/.built"
+    fi
+    DIST_before=$dir/dist CONF_before=$dir/conf ROUTES_before=$dir/routes
+}
+prepare_now() {
+    find_dist "$WORK"
+    DIST_now=$DIST CONF_now=conf ROUTES_now=routes
+}
 
-# Atomic drop as an operator's tool would do it: dot-files (never picked up) first, then rename into place.
-# Sets DROP_T0 (µs) to the moment the second rename returned, i.e. when the pair is complete in the inbox.
-drop_fragment() {
-    local name=$1 domain=$2 answer=$3 inbox=$STATE/inbox
-    printf 'backend be_%s\n    http-request return status 200 content-type text/plain string "%s"\n' \
-        "$name" "$answer" >"$inbox/.$name.cfg.tmp"
-    printf '# bench fragment\n%s be_%s\n' "$domain" "$name" >"$inbox/.$name.map.tmp"
-    mv "$inbox/.$name.cfg.tmp" "$inbox/$name.cfg"
-    mv "$inbox/.$name.map.tmp" "$inbox/$name.map"
-    now_us_into DROP_T0
+# One value from a conf dir's application.properties.
+conf_value_in() {
+    sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" "$1/application.properties" | tail -n 1 | tr -d '[:space:]'
+}
+
+fragment_cfg() { printf 'backend be_%s\n    http-request return status 200 content-type text/plain string "%s"\n' "$1" "$2"; }
+fragment_map() { printf '# bench fragment\n%s be_%s\n' "$2" "$1"; }
+
+# Hands fragment $name over in mode $mode. Sets DROP_T0 (µs, when the clock starts) and RETURNED_US (apply only:
+# µs after DROP_T0 when haproxy-config returned; "-" otherwise).
+hand_over() {
+    local mode=$1 name=$2 domain=$3 answer=$4 inbox=$STATE/inbox out=$WORK/out t rc=0 ext tmp
+    mkdir -p "$out"
+    RETURNED_US=-
+    case $mode in
+        rename)
+            fragment_cfg "$name" "$answer" >"$out/$name.cfg"
+            fragment_map "$name" "$domain" >"$out/$name.map"
+            mv "$out/$name.cfg" "$inbox/$name.cfg"
+            mv "$out/$name.map" "$inbox/$name.map"
+            now_us_into DROP_T0
+            ;;
+        apply)
+            fragment_cfg "$name" "$answer" >"$out/$name.cfg"
+            fragment_map "$name" "$domain" >"$out/$name.map"
+            now_us_into DROP_T0
+            LB_CONF_DIR=$CONF LB_STATE_DIR=$STATE "$DIST/bin/haproxy-config" apply "$name" "$out/$name.cfg" \
+                "$out/$name.map" >"$WORK/apply.out" 2>&1 || rc=$?
+            now_us_into t
+            (( rc == 0 )) || bench_die "haproxy-config apply $name exited $rc: $(cat "$WORK/apply.out")"
+            RETURNED_US=$((t - DROP_T0))
+            ;;
+        ansible)
+            for ext in cfg map; do
+                tmp=$inbox/.ansible_tmp$RANDOM$RANDOM$name.$ext
+                if [[ $ext == cfg ]]; then fragment_cfg "$name" "$answer" >"$tmp"; else fragment_map "$name" "$domain" >"$tmp"; fi
+                [[ $ext == map ]] || now_us_into DROP_T0   # from the first byte the tool wrote into the inbox
+                mv "$tmp" "$inbox/$name.$ext"
+            done
+            ;;
+        *) bench_die "unknown mode $mode" ;;
+    esac
 }
 
 https_get() { # domain → body (empty on any error)
@@ -151,41 +218,50 @@ log_ms() {
         END { if (!found) print "-" }' "$DAEMON_LOG"
 }
 
-ms() { awk -v us="$1" 'BEGIN { printf "%.0f", us / 1000 }'; }
+ms() { [[ $1 == - ]] && { printf -- -; return; }; awk -v us="$1" 'BEGIN { printf "%.0f", us / 1000 }'; }
 median_of() { printf '%s\n' "$@" | grep -v '^-$' | percentile 50 || echo "-"; }
+stats_ms() { # µs samples → "p50 p95 max" in ms
+    printf '%s %s %s' "$(ms "$(printf '%s\n' "$@" | percentile 50)")" "$(ms "$(printf '%s\n' "$@" | percentile 95)")" \
+        "$(ms "$(printf '%s\n' "$@" | percentile 100)")"
+}
 
-# run_series LABEL POLL SETTLE BATCH: one daemon, WARMUP + DROPS drops; appends a line to SUMMARY.
+# run_series VARIANT: one daemon of that build with its own default settings, WARMUP rounds + DROPS rounds of
+# MODES; appends one line per mode to SUMMARY.
 SUMMARY=()
 run_series() {
-    local label=$1 poll=$2 settle=$3 batch=$4 i name domain answer t now ready_us last_served=0 wait_us
-    local queued accepted reloaded gen row
-    local -a samples=() q_ms=() a_ms=() r_ms=()
-    STATE=$WORK/$label/state
-    DAEMON_LOG=$WORK/$label/daemon.log
+    local variant=$1 i r m mode name domain answer t now ready_us last_served=0 wait_us
+    local queued accepted reloaded gen row poll settle batch
+    local -A served=() returned=() q_ms=() a_ms=() r_ms=()
+    local dv=DIST_$variant cv=CONF_$variant rv=ROUTES_$variant
+    DIST=${!dv} CONF=${!cv} ROUTES=${!rv}
+    poll=$(conf_value_in "$CONF" lb.intake.poll) settle=$(conf_value_in "$CONF" lb.intake.settle)
+    batch=$(conf_value_in "$CONF" lb.assembly.batch)
+    STATE=$WORK/$variant/state
+    DAEMON_LOG=$WORK/$variant/daemon.log
     mkdir -p "$STATE"
     HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); ACME_PORT=$(free_port); MGMT_PORT=$(free_port)
 
     echo
-    echo "== drop→served latency, run '$label' =="
-    echo "settings: lb.intake.poll=$poll ms  lb.intake.settle=$settle ms  lb.assembly.batch=$batch ms" \
-        " lb.reload.min-interval=$MIN_INTERVAL ms"
-    echo "daemon:   $DIST/bin/haproxy-lb, supervise mode, https 127.0.0.1:$HTTPS_PORT, http 127.0.0.1:$HTTP_PORT," \
-        "management 127.0.0.1:$MGMT_PORT"
+    echo "== drop→served latency, build '$variant' ($DIST) =="
+    echo "settings: its defaults: lb.intake.poll=$poll ms  lb.intake.settle=$settle ms  lb.assembly.batch=$batch ms;" \
+        "lb.reload.min-interval=$MIN_INTERVAL ms"
+    echo "intake:   $(grep -Eo 'readLock: changed|exclusiveReadLockStrategy: "[^"]*"' "$ROUTES/intake.camel.yaml" | head -n 1)" \
+        "(routes/intake.camel.yaml)"
     echo "pacing:   each drop starts >= $((MIN_INTERVAL + PACE)) ms after the previous one was served, so each" \
         "is the first change after a quiet period (reloaded at once, never coalesced)"
     echo "load:     $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') (1/5/15-min load average before start)"
 
-    # Time-stamped log lines (UTC) give the phases.
     now_us_into t
-    # The management server (health, metrics) gets a free port too; -D because Camel reads no env variable for it.
+    # Time-stamped log lines (UTC) give the phases. The management server gets a free port too (-D: Camel reads no
+    # env variable for it in the older build).
     TZ=UTC JAVA_OPTS="${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.showDateTime=true
         -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS
         -Dcamel.management.host=127.0.0.1 -Dcamel.management.port=$MGMT_PORT" \
-    LB_HOME=$DIST LB_CONF_DIR=conf LB_ROUTES_DIR=routes \
-    LB_STATE_DIR=$STATE LB_RELOAD_MODE=supervise \
+    LB_HOME=$DIST LB_CONF_DIR=$CONF LB_ROUTES_DIR=$ROUTES \
+    LB_STATE_DIR=$STATE LB_RELOAD_MODE=supervise LB_MANAGEMENT_PORT=$MGMT_PORT \
     LB_EDGE_HTTP_BIND=127.0.0.1:$HTTP_PORT LB_EDGE_HTTPS_BIND=127.0.0.1:$HTTPS_PORT \
     LB_ACME_RESPONDER=127.0.0.1:$ACME_PORT LB_EDGE_HTTPS_PUBLIC_PORT=$HTTPS_PORT \
-    LB_RELOAD_MIN_INTERVAL=$MIN_INTERVAL LB_INTAKE_POLL=$poll LB_INTAKE_SETTLE=$settle LB_ASSEMBLY_BATCH=$batch \
+    LB_RELOAD_MIN_INTERVAL=$MIN_INTERVAL \
         "$DIST/bin/haproxy-lb" >"$DAEMON_LOG" 2>&1 &
     DAEMON_PID=$!
 
@@ -204,43 +280,48 @@ run_series() {
     ready_us=$((now - t))
     echo "daemon ready (HTTPS answers 404 for an unknown host) $(ms "$ready_us") ms after launch"
     echo
-    echo "ms after the pair was renamed into the inbox; queued/accepted/reloaded: time stamps of the daemon's log lines"
-    printf '%6s  %-7s %9s %9s %9s %9s\n' drop name queued accepted reloaded served
-    printf '%6s  %-7s %9s %9s %9s %9s\n' "" "" "(intake)" "(assembly)" "(logged)" "(HTTPS)"
+    echo "ms after the hand-over started; queued/accepted/reloaded: time stamps of the daemon's log lines"
+    printf '%6s  %-8s %-7s %9s %9s %9s %9s %9s\n' drop mode name queued accepted reloaded returned served
+    printf '%6s  %-8s %-7s %9s %9s %9s %9s %9s\n' "" "" "" "(intake)" "(assembly)" "(logged)" "(apply)" "(HTTPS)"
 
-    for i in $(seq 1 $((WARMUP + DROPS))); do
-        name=$(printf 'lat%02d' "$i")
-        domain=$name.bench.test
-        answer="bench $label drop $i ($name)"
-        [[ $(https_get "$domain") != "$answer" ]] || bench_die "$domain answers before its drop"
-        if (( last_served > 0 )); then   # pacing, so that every drop meets a quiet reload gate
-            now_us_into now
-            wait_us=$((last_served + (MIN_INTERVAL + PACE) * 1000 - now))
-            (( wait_us <= 0 )) || sleep "$(awk -v u="$wait_us" 'BEGIN { printf "%.3f", u / 1e6 }')"
-        fi
-        drop_fragment "$name" "$domain" "$answer"
-        wait_served "$name" "$domain" "$answer"
-        last_served=$((DROP_T0 + SERVED_US))
-        queued=$(log_ms "Fragment '$name' (")
-        accepted=$(log_ms "Fragment '$name' accepted")
-        gen=$(sed -n "s/.*Fragment '$name' accepted into config generation \([0-9]*\).*/\1/p" "$DAEMON_LOG" | head -n 1)
-        reloaded=-
-        if [[ -n $gen ]]; then   # the daemon logs the reload once it has confirmed it: that can come after "served"
-            now_us_into t
-            while ! grep -Eq "haproxy reloaded with config generation $gen\$" "$DAEMON_LOG"; do
+    i=0
+    for r in $(seq 1 $((WARMUP + DROPS))); do
+        for mode in "${MODE_LIST[@]}"; do
+            i=$((i + 1))
+            name=$(printf 'lat%03d' "$i")
+            domain=$name.bench.test
+            answer="bench $variant $mode drop $i ($name)"
+            [[ $(https_get "$domain") != "$answer" ]] || bench_die "$domain answers before its drop"
+            if (( last_served > 0 )); then   # pacing, so that every drop meets a quiet reload gate
                 now_us_into now
-                (( now - t < 5000000 )) || break
-                sleep 0.02
-            done
-            reloaded=$(log_ms "haproxy reloaded with config generation $gen" numeric)
-        fi
-        row=$(printf '%9s %9s %9s %9s' "$queued" "$accepted" "$reloaded" "$(ms "$SERVED_US")")
-        if (( i <= WARMUP )); then
-            printf '%6s  %-7s %s  (warm-up, not counted)\n' "w$i" "$name" "$row"
-        else
-            printf '%6s  %-7s %s\n' "$((i - WARMUP))" "$name" "$row"
-            samples+=("$SERVED_US"); q_ms+=("$queued"); a_ms+=("$accepted"); r_ms+=("$reloaded")
-        fi
+                wait_us=$((last_served + (MIN_INTERVAL + PACE) * 1000 - now))
+                (( wait_us <= 0 )) || sleep "$(awk -v u="$wait_us" 'BEGIN { printf "%.3f", u / 1e6 }')"
+            fi
+            hand_over "$mode" "$name" "$domain" "$answer"
+            wait_served "$name" "$domain" "$answer"
+            last_served=$((DROP_T0 + SERVED_US))
+            queued=$(log_ms "Fragment '$name' (")
+            accepted=$(log_ms "Fragment '$name' accepted")
+            gen=$(sed -n "s/.*Fragment '$name' accepted into config generation \([0-9]*\).*/\1/p" "$DAEMON_LOG" | head -n 1)
+            reloaded=-
+            if [[ -n $gen ]]; then   # the daemon logs the reload once it has confirmed it: that can come after "served"
+                now_us_into t
+                while ! grep -Eq "haproxy reloaded with config generation $gen\$" "$DAEMON_LOG"; do
+                    now_us_into now
+                    (( now - t < 5000000 )) || break
+                    sleep 0.02
+                done
+                reloaded=$(log_ms "haproxy reloaded with config generation $gen" numeric)
+            fi
+            row=$(printf '%9s %9s %9s %9s %9s' "$queued" "$accepted" "$reloaded" "$(ms "$RETURNED_US")" "$(ms "$SERVED_US")")
+            if (( r <= WARMUP )); then
+                printf '%6s  %-8s %-7s %s  (warm-up, not counted)\n' "w$i" "$mode" "$name" "$row"
+            else
+                printf '%6s  %-8s %-7s %s\n' "$i" "$mode" "$name" "$row"
+                served[$mode]+=" $SERVED_US"; returned[$mode]+=" $RETURNED_US"
+                q_ms[$mode]+=" $queued"; a_ms[$mode]+=" $accepted"; r_ms[$mode]+=" $reloaded"
+            fi
+        done
     done
 
     # What one probe costs (a curl process + TLS handshake); each sample includes one, at its end.
@@ -251,48 +332,56 @@ run_series() {
         now_us_into now
         probe+=($((now - t)))
     done
-
-    local p50 p95 max min q50 a50 r50 probe50 reloads coalesced
-    p50=$(printf '%s\n' "${samples[@]}" | percentile 50)
-    p95=$(printf '%s\n' "${samples[@]}" | percentile 95)
-    max=$(printf '%s\n' "${samples[@]}" | percentile 100)
-    min=$(printf '%s\n' "${samples[@]}" | percentile 0)
-    q50=$(median_of "${q_ms[@]}"); a50=$(median_of "${a_ms[@]}"); r50=$(median_of "${r_ms[@]}")
+    local probe50 reloads coalesced total=$(( (WARMUP + DROPS) * ${#MODE_LIST[@]} ))
     probe50=$(printf '%s\n' "${probe[@]}" | percentile 50)
     reloads=$(grep -c 'haproxy reloaded with config generation' "$DAEMON_LOG" || true)
     coalesced=$(sed -n 's/.*"reloadsCoalesced" *: *\([0-9]*\).*/\1/p' "$STATE/status.json" | head -n 1)
 
     echo
-    echo "sorted (ms): $(printf '%s\n' "${samples[@]}" | sort -g | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1000 }')"
-    echo "drop→served over $DROPS drops: p50 $(ms "$p50") ms, p95 $(ms "$p95") ms, max $(ms "$max") ms" \
-        "(min $(ms "$min") ms)"
-    echo "phase medians: queued $q50 ms, accepted $a50 ms, reloaded $r50 ms, served $(ms "$p50") ms"
+    for mode in "${MODE_LIST[@]}"; do
+        # shellcheck disable=SC2086
+        echo "$mode sorted (ms): $(printf '%s\n' ${served[$mode]} | sort -g | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1000 }')"
+        local ret="-" a
+        # shellcheck disable=SC2086
+        [[ $mode != apply ]] || ret=$(stats_ms ${returned[$mode]})
+        # shellcheck disable=SC2086
+        a=$(stats_ms ${served[$mode]})
+        # shellcheck disable=SC2086
+        SUMMARY+=("$(printf '%-7s %-8s %5s %7s %6s %7s %9s %9s %-17s %s' "$variant" "$mode" "$poll" "$settle" "$batch" \
+            "$(median_of ${q_ms[$mode]})" "$(median_of ${a_ms[$mode]})" "$(median_of ${r_ms[$mode]})" "$ret" "$a")")
+    done
     echo "each sample ends with one probe: curl + TLS handshake ≈ $(ms "$probe50") ms (median of 10);" \
         "the poll step adds up to ~10 ms more"
-    echo "reloads: $reloads for $((WARMUP + DROPS)) drops (status.json reloadsCoalesced=${coalesced:-?})"
-    (( reloads == WARMUP + DROPS )) || echo "NOTE: expected exactly one immediate reload per drop"
+    echo "reloads: $reloads for $total drops (status.json reloadsCoalesced=${coalesced:-?})"
+    (( reloads == total )) || echo "NOTE: expected exactly one immediate reload per drop"
 
     local t_stop
     now_us_into t
     stop_daemon
     now_us_into t_stop
     echo "daemon stopped $(ms $((t_stop - t))) ms after SIGTERM; haproxy processes it left behind: $LEFTOVER_HAPROXY"
-    SUMMARY+=("$(printf '%-9s %5s %7s %6s %9s %7s %9s %9s %7s %7s %7s' "$label" "$poll" "$settle" "$batch" \
-        "$MIN_INTERVAL" "$q50" "$a50" "$r50" "$(ms "$p50")" "$(ms "$p95")" "$(ms "$max")")")
 }
 
-echo "haproxy-lb drop→served latency: $DROPS drops per run (after $WARMUP warm-up), idle, $(nproc) CPU(s)," \
-    "$(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), build $BUILD_DIR"
-run_series defaults "$(conf_value lb.intake.poll)" "$(conf_value lb.intake.settle)" "$(conf_value lb.assembly.batch)"
-run_series low "$LOW_POLL" "$LOW_SETTLE" "$LOW_BATCH"
+for v in $VARIANTS; do
+    case $v in
+        before) prepare_before ;;
+        now) prepare_now ;;
+        *) bench_die "unknown variant $v (before, now)" ;;
+    esac
+done
+echo "haproxy-lb drop→served latency: $DROPS drops per mode and build (after $WARMUP warm-up round), idle," \
+    "$(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), now = $BUILD_DIR," \
+    "before = $BEFORE_COMMIT"
+for v in $VARIANTS; do run_series "$v"; done
 
 echo
-echo "== drop→served summary: ms, $DROPS drops per run; queued/accepted/reload = medians of those phases =="
-printf '%-9s %5s %7s %6s %9s %7s %9s %9s %7s %7s %7s\n' run poll settle batch min-intvl queued accepted reload \
-    p50 p95 max
+echo "== drop→served summary: ms, $DROPS drops per mode and build; queued/accepted/reload = medians of those phases =="
+printf '%-7s %-8s %5s %7s %6s %7s %9s %9s %-17s %s\n' build mode poll settle batch queued accepted reload \
+    "apply returned" "served p50 p95 max"
+printf '%-7s %-8s %5s %7s %6s %7s %9s %9s %-17s %s\n' "" "" "" "" "" "" "" "" "p50 p95 max" ""
 printf '%s\n' "${SUMMARY[@]}"
-echo "queued: intake done (the next inbox poll, then the file must stay unchanged for lb.intake.settle, checked every"
-echo "lb.intake.poll). accepted: + the lb.assembly.batch window + assembly (haproxy -c, atomic writes, promotion)."
+echo "queued: intake done. accepted: + the lb.assembly.batch window + assembly (haproxy -c, atomic writes, promotion)."
 echo "reload: the daemon logged 'haproxy reloaded' (after SIGUSR2 and its own check that the new worker runs; it can"
 echo "land after 'served'). served: the first curl that got the fragment's answer returned (includes that probe)."
+echo "apply returned: haproxy-config apply exited (it starts a JVM, writes both files and waits for the outcome)."
 (( STOP_TIMEOUTS == 0 && LEFTOVER_HAPROXY == 0 )) || echo "WARNING: daemon stop problems (see above)"

@@ -111,3 +111,17 @@ start_loopback_daemon() {
         "$@" "$DIST/bin/haproxy-lb" > "$log" 2>&1 &
     DAEMON_PID=$!
 }
+
+# The scale layout (bench/scale.sh, bench/h2.sh): N fragments fI put in $1/fragments as a previous run would have
+# left them, each one backend be_I answering "I" by itself and two domains aI.scale.test and bI.scale.test; the
+# 2·N domains are appended to $3, one per line. Start-up assembles them all.
+write_scale_fragments() {
+    local state=$1 n=$2 hosts=$3 i
+    mkdir -p "$state/fragments" "$state/inbox"
+    for i in $(seq 1 "$n"); do
+        printf 'backend be_%d\n    http-request return status 200 content-type text/plain string %d\n' "$i" "$i" \
+            > "$state/fragments/f$i.cfg"
+        printf 'a%d.scale.test be_%d\nb%d.scale.test be_%d\n' "$i" "$i" "$i" "$i" > "$state/fragments/f$i.map"
+        printf 'a%d.scale.test\nb%d.scale.test\n' "$i" "$i" >> "$hosts"
+    done
+}

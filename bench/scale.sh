@@ -22,15 +22,9 @@ find_dist "$scratch"
 command -v wrk >/dev/null || bench_die "wrk is missing (apt-get install -y wrk)"
 
 state=$scratch/state
-mkdir -p "$state/fragments" "$state/inbox"
 # The fragments are put where a previous run left them (fragments/): start-up re-assembles them all.
 : > "$scratch/hosts.txt"
-for i in $(seq 1 "$FRAGMENTS"); do
-    printf 'backend be_%d\n    http-request return status 200 content-type text/plain string %d\n' "$i" "$i" \
-        > "$state/fragments/f$i.cfg"
-    printf 'a%d.scale.test be_%d\nb%d.scale.test be_%d\n' "$i" "$i" "$i" "$i" > "$state/fragments/f$i.map"
-    printf 'a%d.scale.test\nb%d.scale.test\n' "$i" "$i" >> "$scratch/hosts.txt"
-done
+write_scale_fragments "$state" "$FRAGMENTS" "$scratch/hosts.txt"
 domains=$(wc -l < "$scratch/hosts.txt")
 
 now_us_into t0
