@@ -39,10 +39,11 @@ demo: deps build
 	$(DIST)/bin/haproxy-lb-demo
 
 # The load generators and the peer the benches compare with, installed with apt when missing: wrk (HTTP/1.1
-# load), h2load from nghttp2-client (HTTP/2 load), socat (haproxy's master CLI), caddy (bench/caddy-compare.sh).
+# load), h2load from nghttp2-client (HTTP/2 load), socat (haproxy's master CLI), caddy (bench/caddy-compare.sh),
+# golang-go (builds bench/h2hosts, an HTTP/2 client that spreads :authority over many hosts, for bench/h2.sh).
 bench-deps:
-	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v socat >/dev/null && command -v caddy >/dev/null || \
-	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nghttp2-client socat caddy; }
+	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v socat >/dev/null && command -v caddy >/dev/null && command -v go >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nghttp2-client socat caddy golang-go; }
 	@# Debian's caddy package enables a system Caddy on :80; the benches run their own on loopback high ports.
 
 bench: deps bench-deps build

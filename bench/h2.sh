@@ -7,10 +7,10 @@
 # the same run, ROUNDS times, DURATION seconds per cell (keep-alive, the request answered by haproxy itself):
 #   h2load  -c4 -m8        HTTP/2, one host                       (h2load sends one :authority only)
 #   h2load --h1 -c32       HTTP/1.1, one host
-#   wrk -c32               HTTP/1.1: one host | 10,000 hosts → 5,000 backends | 10,000 hosts → ONE backend |
+#   wrk -c32               HTTP/1.1: one host | 10,000 hosts -> 5,000 backends | 10,000 hosts -> ONE backend |
 #                          one host, 10,000 distinct paths (the client's working set without the routing spread)
 #   h2hosts -c4 -m8        HTTP/2, the same four cells (bench/h2hosts: Go's HTTP/2 client, :authority per request)
-# The spread costs in the map lookup if "10,000 hosts → one backend" falls as far as "→ 5,000 backends"; in the
+# The spread costs in the map lookup if "10,000 hosts -> one backend" falls as far as "→ 5,000 backends"; in the
 # backends' cold state if it stays with "one host".
 #
 # Environment: BUILD_DIR (default target), FRAGMENTS (5000), DURATION (10 s), ROUNDS (2), H1_CONNS (32),
@@ -111,12 +111,12 @@ describe() {
         h2load-h2) echo "h2load      HTTP/2   -c$H2_CONNS -m$H2_STREAMS  1 host                        " ;;
         h2load-h1) echo "h2load --h1 HTTP/1.1 -c$H1_CONNS     1 host                        " ;;
         wrk-one) echo "wrk         HTTP/1.1 -c$H1_CONNS     1 host                        " ;;
-        wrk-spread) echo "wrk         HTTP/1.1 -c$H1_CONNS     $domains hosts → $FRAGMENTS backends" ;;
-        wrk-spread-one-be) echo "wrk         HTTP/1.1 -c$H1_CONNS     $domains hosts → 1 backend   " ;;
+        wrk-spread) echo "wrk         HTTP/1.1 -c$H1_CONNS     $domains hosts -> $FRAGMENTS backends" ;;
+        wrk-spread-one-be) echo "wrk         HTTP/1.1 -c$H1_CONNS     $domains hosts -> 1 backend   " ;;
         wrk-paths) echo "wrk         HTTP/1.1 -c$H1_CONNS     1 host, $domains paths       " ;;
         h2-one) echo "h2hosts     HTTP/2   -c$H2_CONNS -m$H2_STREAMS  1 host                        " ;;
-        h2-spread) echo "h2hosts     HTTP/2   -c$H2_CONNS -m$H2_STREAMS  $domains hosts → $FRAGMENTS backends" ;;
-        h2-spread-one-be) echo "h2hosts     HTTP/2   -c$H2_CONNS -m$H2_STREAMS  $domains hosts → 1 backend   " ;;
+        h2-spread) echo "h2hosts     HTTP/2   -c$H2_CONNS -m$H2_STREAMS  $domains hosts -> $FRAGMENTS backends" ;;
+        h2-spread-one-be) echo "h2hosts     HTTP/2   -c$H2_CONNS -m$H2_STREAMS  $domains hosts -> 1 backend   " ;;
         h2-paths) echo "h2hosts     HTTP/2   -c$H2_CONNS -m$H2_STREAMS  1 host, $domains paths       " ;;
     esac
 }
@@ -137,8 +137,8 @@ run_cell() {
 
 echo "h2: HTTPS edge, $FRAGMENTS fragments + 1, $domains hosts over $FRAGMENTS backends and $domains more on one backend;" \
     "$(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), build $BUILD_DIR (bench/h2.sh)"
-echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults" \
-    "${extra[*]:+plus ${extra[*]}}; lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
+echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults${extra[*]:+ plus ${extra[*]}};" \
+    "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
 echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop)"
 for round in $(seq 1 "$ROUNDS"); do
     echo
