@@ -137,7 +137,7 @@ run_cell() {
 
 echo "h2: HTTPS edge, $FRAGMENTS fragments + 1, $domains hosts over $FRAGMENTS backends and $domains more on one backend;" \
     "$(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), build $BUILD_DIR (bench/h2.sh)"
-echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults${extra[*]:+ plus ${extra[*]}};" \
+echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults, lb.reload.min-interval=1000${extra[*]:+, ${extra[*]}};" \
     "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
 echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop)"
 for round in $(seq 1 "$ROUNDS"); do
