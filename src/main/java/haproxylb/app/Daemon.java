@@ -44,9 +44,17 @@ public final class Daemon extends ServiceSupport {
     protected void doStart() throws Exception {
         Files.createDirectories(certDir);
         fallback.ensure(certDir);
+        // Started before Camel (HaproxyLb.main), from the config on disk: that config is live.
+        boolean startedEarly = supervisor != null && supervisor.isRunning();
+        if (startedEarly) {
+            reloader.started();
+        }
         boolean changed = assembly.assemble();
         if (supervisor != null) {
             watchdog();
+            if (startedEarly && changed) {
+                reloader.request();
+            }
         } else if (changed || reloader.owed()) {
             // Also when a previous run assembled a config and stopped (or was killed) before haproxy reloaded it.
             reloader.request();

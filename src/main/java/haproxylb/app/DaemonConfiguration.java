@@ -77,11 +77,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
                         : MapUpdater.NONE);
 
-        HaproxySupervisor supervisor = s.superviseMode()
-                ? new HaproxySupervisor(s.string("lb.haproxy.binary"), liveConfig, runDir,
-                new HaproxyOutput(runDir.resolve("haproxy.log"), state.resolve("log"),
-                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")))
-                : null;
+        HaproxySupervisor supervisor = s.superviseMode() ? supervisor(context, s, liveConfig) : null;
         String masterSocket = supervisor != null ? supervisor.masterSocket().toString()
                 : s.string("lb.haproxy.master-socket", "");
         MasterCli master = masterSocket.isBlank() ? null
@@ -113,6 +109,20 @@ public final class DaemonConfiguration implements CamelConfiguration {
         CertificateWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
         StatusPageWiring.configure(context, core);
+    }
+
+    /** The haproxy started before Camel (HaproxyLb.main) when it runs this config, else a new supervisor. */
+    private static HaproxySupervisor supervisor(CamelContext context, Settings s, Path liveConfig) throws IOException {
+        HaproxySupervisor early = context.getRegistry().lookupByNameAndType(HaproxyLb.EARLY_HAPROXY,
+                HaproxySupervisor.class);
+        return early != null && early.config().equals(liveConfig.toAbsolutePath()) ? early : newSupervisor(s);
+    }
+
+    static HaproxySupervisor newSupervisor(Settings s) throws IOException {
+        Path runDir = s.stateDir().resolve("run");
+        return new HaproxySupervisor(s.string("lb.haproxy.binary"), s.path("lb.haproxy.config"), runDir,
+                new HaproxyOutput(runDir.resolve("haproxy.log"), s.stateDir().resolve("log"),
+                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")));
     }
 
     /** The inbox consumers' read lock (routes/*.camel.yaml), closed with the context. */

@@ -1,5 +1,15 @@
 package haproxylb.app;
 
+import haproxylb.certificates.FallbackCertificate;
+import haproxylb.common.SettingsFile;
+import haproxylb.haproxy.HaproxySupervisor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import haproxylb.common.Settings;
 import org.apache.camel.main.Main;
 
@@ -11,8 +21,39 @@ import org.apache.camel.main.Main;
 public final class HaproxyLb {
     private HaproxyLb() {}
 
+    /** The supervisor of a haproxy started before Camel, in the registry for DaemonConfiguration to take over. */
+    static final String EARLY_HAPROXY = "earlyHaproxy";
+    private static final Logger LOG = LoggerFactory.getLogger(HaproxyLb.class);
+
     public static void main(String[] args) throws Exception {
-        newMain().run(args);
+        Main main = newMain();
+        try {
+            SettingsFile file = new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
+            startHaproxyEarly(main, new Settings(file::get));
+        } catch (Exception e) {
+            LOG.warn("haproxy starts after the daemon's start-up instead of before it: {}", e.toString());
+        }
+        main.run(args);
+    }
+
+    /**
+     * Supervise mode: haproxy starts from the last good config on disk first, so the edge serves within a second of
+     * start-up (issue 11) while Camel boots (seconds); the daemon then takes this haproxy over, re-assembles and
+     * reloads it if anything changed. Anything unexpected here only means the usual start, after Camel.
+     */
+    public static void startHaproxyEarly(Main main, Settings s) {
+        try {
+            if (!s.superviseMode() || !s.flag("lb.haproxy.start-early")
+                    || !Files.isRegularFile(s.path("lb.haproxy.config"))
+                    || !Files.isRegularFile(FallbackCertificate.path(s.path("lb.haproxy.cert-dir")))) {
+                return;
+            }
+            HaproxySupervisor supervisor = DaemonConfiguration.newSupervisor(s);
+            supervisor.ensureRunning();
+            main.bind(EARLY_HAPROXY, supervisor);
+        } catch (Exception | LinkageError e) {
+            LOG.warn("haproxy starts after the daemon's start-up instead of before it: {}", e.toString());
+        }
     }
 
     public static Main newMain() {

@@ -1,5 +1,6 @@
 package haproxylb.cli;
 
+import haproxylb.common.SettingsFile;
 import haproxylb.assembly.TemplateValues;
 import haproxylb.common.Settings;
 import haproxylb.assembly.CandidateRules;
@@ -35,7 +36,7 @@ final class DaemonValidation implements AutoCloseable {
      * @param runsHaproxy whether haproxy -c will run (check); diff only compares rendered configs, where any cert
      *                    directory path does, so it needs no stand-in certificate
      */
-    DaemonValidation(CliSettings cli, boolean runsHaproxy) throws IOException {
+    DaemonValidation(SettingsFile cli, boolean runsHaproxy) throws IOException {
         Settings s = new Settings(cli::get);
         this.workDir = Files.createTempDirectory("haproxy-config-check-");
         try {

@@ -1,5 +1,6 @@
 package haproxylb.cli;
 
+import haproxylb.common.SettingsFile;
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentHistory;
@@ -45,17 +46,17 @@ public final class HaproxyConfig {
 
     private final Path stateDir;
     private final FragmentReader reader;
-    private final CliSettings settings;
+    private final SettingsFile settings;
     private final PrintStream out;
     private final PrintStream err;
 
     HaproxyConfig(Path stateDir, FragmentReader reader, PrintStream out, PrintStream err) throws IOException {
-        this(stateDir, reader, new CliSettings(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv()),
+        this(stateDir, reader, new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv()),
                 out, err);
     }
 
     /** @param settings for check and diff (the template and its settings) and history (its length) */
-    HaproxyConfig(Path stateDir, FragmentReader reader, CliSettings settings, PrintStream out, PrintStream err) {
+    HaproxyConfig(Path stateDir, FragmentReader reader, SettingsFile settings, PrintStream out, PrintStream err) {
         this.stateDir = stateDir;
         this.reader = reader;
         this.settings = settings;
@@ -64,7 +65,7 @@ public final class HaproxyConfig {
     }
 
     /** The state directory and fragment limits from the settings, as the daemon reads them. */
-    static HaproxyConfig from(CliSettings settings, PrintStream out, PrintStream err) {
+    static HaproxyConfig from(SettingsFile settings, PrintStream out, PrintStream err) {
         Path state = Path.of(settings.get("lb.state-dir").orElse("/var/lib/haproxy-lb"));
         FragmentReader reader = new FragmentReader(
                 Boolean.parseBoolean(settings.get("lb.fragments.allow-any-section").orElse("false")),
@@ -78,7 +79,7 @@ public final class HaproxyConfig {
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         try {
-            CliSettings settings = new CliSettings(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
+            SettingsFile settings = new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
             return from(settings, out, err).dispatch(List.of(args));
         } catch (IOException | RuntimeException e) {
             err.println("haproxy-config: " + e.getMessage());

@@ -36,6 +36,10 @@ public final class HaproxySupervisor {
         this.pidFile = runDir.toAbsolutePath().resolve("haproxy.pid");
     }
 
+    public Path config() {
+        return config;
+    }
+
     public Path masterSocket() {
         return masterSocket;
     }

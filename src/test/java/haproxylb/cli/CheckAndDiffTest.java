@@ -1,5 +1,6 @@
 package haproxylb.cli;
 
+import haproxylb.common.SettingsFile;
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentName;
@@ -73,7 +74,7 @@ class CheckAndDiffTest {
     static Run cli(Path stateDir, String... args) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        CliSettings settings = new CliSettings(Path.of("conf"), Map.of("LB_STATE_DIR", stateDir.toString()));
+        SettingsFile settings = new SettingsFile(Path.of("conf"), Map.of("LB_STATE_DIR", stateDir.toString()));
         int exit = HaproxyConfig.from(settings, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8)).dispatch(List.of(args));
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));

@@ -1,5 +1,7 @@
 package haproxylb.support;
 
+import haproxylb.common.Settings;
+import haproxylb.common.SettingsFile;
 import haproxylb.app.HaproxyLb;
 import haproxylb.common.AtomicFiles;
 import haproxylb.status.FragmentStatus;
@@ -61,6 +63,27 @@ public final class DaemonHarness implements AutoCloseable {
     public DaemonHarness start() throws Exception {
         main = HaproxyLb.newMain();
         overrides.forEach(main::addOverrideProperty);
+        return boot();
+    }
+
+    /**
+     * As the launcher starts (HaproxyLb.main): haproxy from the config on disk first, then {@code beforeCamel} runs
+     * (haproxy serves, the daemon's routes do not exist yet), then Camel boots and takes haproxy over.
+     */
+    public DaemonHarness startLikeTheLauncher(ThrowingRunnable beforeCamel) throws Exception {
+        main = HaproxyLb.newMain();
+        overrides.forEach(main::addOverrideProperty);
+        SettingsFile file = new SettingsFile(Path.of("conf"), Map.of(), overrides);
+        HaproxyLb.startHaproxyEarly(main, new Settings(file::get));
+        beforeCamel.run();
+        return boot();
+    }
+
+    public interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    private DaemonHarness boot() throws Exception {
         main.start();
         await("the daemon's CamelContext to start", Duration.ofSeconds(30),
                 () -> main.getCamelContext() != null && main.getCamelContext().isStarted());
@@ -92,6 +115,11 @@ public final class DaemonHarness implements AutoCloseable {
     @Override
     public void close() {
         stop();
+    }
+
+    /** null before Camel has booted */
+    public CamelContext contextOrNull() {
+        return main == null ? null : main.getCamelContext();
     }
 
     public CamelContext context() {

@@ -1,4 +1,4 @@
-package haproxylb.cli;
+package haproxylb.common;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -12,16 +12,24 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The few settings the CLI needs, read the way the daemon reads them: -D system property, then environment
- * variable (lb.state-dir → LB_STATE_DIR), then conf/application.properties, with {{key}} references resolved.
+ * Settings read the way Camel reads them for the daemon, without Camel: -D system property, then environment
+ * variable (lb.state-dir → LB_STATE_DIR), then conf/application.properties, with {{key}} references resolved. For
+ * haproxy-config, and for the daemon's first step (starting haproxy before Camel boots: HaproxyLb).
  */
-final class CliSettings {
+public final class SettingsFile {
     private static final Pattern REF = Pattern.compile("\\{\\{([^}]+)}}");
     private final Properties file = new Properties();
     private final Map<String, String> env;
+    private final Map<String, String> overrides;
 
-    CliSettings(Path confDir, Map<String, String> env) throws IOException {
+    public SettingsFile(Path confDir, Map<String, String> env) throws IOException {
+        this(confDir, env, Map.of());
+    }
+
+    /** @param overrides win over everything else, as Camel Main's override properties do */
+    public SettingsFile(Path confDir, Map<String, String> env, Map<String, String> overrides) throws IOException {
         this.env = env;
+        this.overrides = Map.copyOf(overrides);
         Path props = confDir.resolve("application.properties");
         if (Files.exists(props)) {
             try (Reader r = Files.newBufferedReader(props)) {
@@ -31,8 +39,11 @@ final class CliSettings {
         file.putIfAbsent("lb.conf-dir", confDir.toString());
     }
 
-    Optional<String> get(String key) {
-        String v = System.getProperty(key);
+    public Optional<String> get(String key) {
+        String v = overrides.get(key);
+        if (v == null) {
+            v = System.getProperty(key);
+        }
         if (v == null) {
             v = env.get(key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_'));
         }
