@@ -117,7 +117,9 @@ final class CertificateWiring {
         CertificateMaintenance maintenance = new CertificateMaintenance(
                 new CertificateMaintenance.Locations(core.liveMap(), inbox, backoffFile, ledgerFile),
                 store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s),
-                ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")));
+                ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")))
+                .withFallbacks(issuer == null ? List.of() : fallbackCas(s, issuer.settings(),
+                        new AcmeAccountStore(state.resolve("acme")), issuer.responder(), certState, core));
         context.getRegistry().bind("certificateMaintenance", maintenance);
         context.getRegistry().bind("certificateInstaller", installer);
         // Graceful shut-down waits for a running check: let it stop after the current order instead of after all.
@@ -135,13 +137,61 @@ final class CertificateWiring {
     }
 
     static RateLimitLedger.Limits limits(Settings s) {
-        String limits = s.string("lb.acme.limits", "letsencrypt").toLowerCase(Locale.ROOT);
+        return limits("lb.acme.limits", s.string("lb.acme.limits", "letsencrypt"));
+    }
+
+    static RateLimitLedger.Limits limits(String key, String value) {
+        String limits = value.strip().toLowerCase(Locale.ROOT);
         return switch (limits) {
             case "letsencrypt" -> RateLimitLedger.Limits.LETS_ENCRYPT;
             case "unlimited" -> RateLimitLedger.Limits.unlimited();
-            default -> throw new IllegalArgumentException("setting lb.acme.limits = '" + limits
+            default -> throw new IllegalArgumentException("setting " + key + " = '" + limits
                     + "' must be 'letsencrypt' or 'unlimited' (private CAs without rate limits)");
         };
+    }
+
+    /**
+     * The CAs of {@code lb.acme.fallback-cas} (names, in order), each from {@code lb.acme.ca.NAME.*}: its
+     * directory-url (required), eab-kid and eab-hmac (External Account Binding, both or neither), limits and trust-ca
+     * (default: the first CA's); contact, terms, key type and timing are the first CA's.
+     */
+    static List<CertificateMaintenance.FallbackCa> fallbackCas(Settings s, AcmeSettings first, AcmeAccountStore accounts,
+                                                               ChallengeResponder responder, Path certState, Core core) {
+        List<CertificateMaintenance.FallbackCa> result = new java.util.ArrayList<>();
+        for (String name : s.string("lb.acme.fallback-cas", "").strip().split("[,\\s]+")) {
+            if (name.isEmpty()) {
+                continue;
+            }
+            if (!name.matches("[a-z0-9][a-z0-9-]{0,30}")) {
+                throw new IllegalArgumentException("setting lb.acme.fallback-cas: '" + name + "' is not a CA name "
+                        + "(lower-case letters, digits, '-')");
+            }
+            String prefix = "lb.acme.ca." + name + ".";
+            String directory = s.string(prefix + "directory-url", "");
+            if (directory.isBlank()) {
+                throw new IllegalArgumentException("setting " + prefix + "directory-url is missing: fallback CA '"
+                        + name + "' (lb.acme.fallback-cas) needs its ACME directory");
+            }
+            String kid = s.string(prefix + "eab-kid", "");
+            String hmac = s.string(prefix + "eab-hmac", "");
+            if (kid.isBlank() != hmac.isBlank()) {
+                throw new IllegalArgumentException("settings " + prefix + "eab-kid and " + prefix + "eab-hmac go "
+                        + "together: set both (the CA's External Account Binding) or neither");
+            }
+            AcmeSettings settings = AcmeSettings.of(directory, first.email().orElse(""), first.agreeToTerms(),
+                    first.keyType().settingName(), s.string(prefix + "trust-ca", first.extraTrustedCaPem()
+                            .map(Path::toString).orElse("")), first.pollInterval(), first.timeout())
+                    .asNamed(name, kid.isBlank() ? java.util.Optional.empty()
+                            : java.util.Optional.of(new AcmeSettings.ExternalAccountBinding(kid, hmac)));
+            Path ledgerFile = certState.resolve("rate-limits-" + name + ".json");
+            RateLimitLedger ledger = RateLimitLedger.load(ledgerFile, core.clock(),
+                    limits(prefix + "limits", s.string(prefix + "limits", s.string("lb.acme.limits", "letsencrypt"))));
+            result.add(new CertificateMaintenance.FallbackCa(new AcmeIssuer(settings, accounts, responder), ledger,
+                    ledgerFile));
+            LOG.info("certificates: fallback CA {} ({}){}, tried in order after the first", name,
+                    settings.directoryUrl(), kid.isBlank() ? "" : " with External Account Binding " + kid);
+        }
+        return result;
     }
 
     static boolean perDomain(Settings s) {

@@ -151,6 +151,7 @@ public final class AcmeAccountStore {
         }
         AccountBuilder builder = new AccountBuilder().agreeToTermsOfService().useKeyPair(kp);
         settings.email().ifPresent(builder::addEmail);
+        settings.eab().ifPresent(b -> builder.withKeyIdentifier(b.keyId(), b.hmacKey()));
         Login login = builder.createLogin(session);
         save(url, login.getAccountLocation());
         if (stored.isPresent()) {

@@ -249,6 +249,11 @@ public final class AcmeIssuer {
         return settings;
     }
 
+    /** The HTTP-01 responder this issuer answers challenges through (shared by every CA's issuer). */
+    public ChallengeResponder responder() {
+        return responder;
+    }
+
     /**
      * Orders one certificate for {@code domains} (the first becomes the subject; all are SANs), answers every
      * HTTP-01 challenge through the responder and downloads the chain. Challenge tokens are removed from the

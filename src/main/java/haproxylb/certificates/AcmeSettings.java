@@ -22,6 +22,10 @@ import java.util.Optional;
  * @param pollInterval      how often an authorization or order is polled (100–500 ms is sensible; a longer
  *                          Retry-After from the CA wins)
  * @param timeout           upper bound for one whole issuance (order, validation, finalization, download)
+ * @param label             the CA's name in logs, the status and issued.json (a fallback CA's setting name); empty:
+ *                          derived from the directory URL ({@link #caName()})
+ * @param eab               External Account Binding for CAs that require it (key id and HMAC key), used when the
+ *                          account is created
  */
 public record AcmeSettings(
         String directoryUrl,
@@ -30,7 +34,33 @@ public record AcmeSettings(
         KeyType keyType,
         Optional<Path> extraTrustedCaPem,
         Duration pollInterval,
-        Duration timeout) {
+        Duration timeout,
+        Optional<String> label,
+        Optional<ExternalAccountBinding> eab) {
+
+    /**
+     * RFC 8555 section 7.3.4: the key id and the base64url HMAC key the CA handed out for binding a new account.
+     */
+    public record ExternalAccountBinding(String keyId, String hmacKey) {
+        public ExternalAccountBinding {
+            if (keyId == null || keyId.isBlank() || hmacKey == null || !hmacKey.strip().matches("[A-Za-z0-9_-]+=*")) {
+                throw new IllegalArgumentException("an External Account Binding needs a key id and a base64url HMAC key");
+            }
+            keyId = keyId.strip();
+            hmacKey = hmacKey.strip();
+        }
+
+        @Override
+        public String toString() {
+            return "EAB key id " + keyId; // never the HMAC key
+        }
+    }
+
+    public AcmeSettings(String directoryUrl, Optional<String> email, boolean agreeToTerms, KeyType keyType,
+                        Optional<Path> extraTrustedCaPem, Duration pollInterval, Duration timeout) {
+        this(directoryUrl, email, agreeToTerms, keyType, extraTrustedCaPem, pollInterval, timeout, Optional.empty(),
+                Optional.empty());
+    }
 
     public static final String LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
     public static final String LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -99,6 +129,8 @@ public record AcmeSettings(
         extraTrustedCaPem = Objects.requireNonNull(extraTrustedCaPem, "extraTrustedCaPem");
         pollInterval = pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval;
         timeout = timeout == null ? DEFAULT_TIMEOUT : timeout;
+        label = label == null ? Optional.empty() : label.map(String::strip).filter(l -> !l.isEmpty());
+        eab = eab == null ? Optional.empty() : eab;
         if (pollInterval.isNegative() || pollInterval.isZero() || pollInterval.compareTo(Duration.ofSeconds(30)) > 0) {
             throw new IllegalArgumentException("ACME poll interval must be between 1 ms and 30 s, was " + pollInterval);
         }
@@ -135,27 +167,33 @@ public record AcmeSettings(
     }
 
     public AcmeSettings withDirectoryUrl(String url) {
-        return new AcmeSettings(url, email, agreeToTerms, keyType, extraTrustedCaPem, pollInterval, timeout);
+        return new AcmeSettings(url, email, agreeToTerms, keyType, extraTrustedCaPem, pollInterval, timeout, label, eab);
     }
 
     public AcmeSettings withAgreeToTerms(boolean agree) {
-        return new AcmeSettings(directoryUrl, email, agree, keyType, extraTrustedCaPem, pollInterval, timeout);
+        return new AcmeSettings(directoryUrl, email, agree, keyType, extraTrustedCaPem, pollInterval, timeout, label, eab);
     }
 
     public AcmeSettings withKeyType(KeyType type) {
-        return new AcmeSettings(directoryUrl, email, agreeToTerms, type, extraTrustedCaPem, pollInterval, timeout);
+        return new AcmeSettings(directoryUrl, email, agreeToTerms, type, extraTrustedCaPem, pollInterval, timeout, label, eab);
     }
 
     public AcmeSettings withEmail(String mail) {
-        return new AcmeSettings(directoryUrl, Optional.ofNullable(mail), agreeToTerms, keyType, extraTrustedCaPem, pollInterval, timeout);
+        return new AcmeSettings(directoryUrl, Optional.ofNullable(mail), agreeToTerms, keyType, extraTrustedCaPem, pollInterval, timeout, label, eab);
     }
 
     public AcmeSettings withTimeout(Duration t) {
-        return new AcmeSettings(directoryUrl, email, agreeToTerms, keyType, extraTrustedCaPem, pollInterval, t);
+        return new AcmeSettings(directoryUrl, email, agreeToTerms, keyType, extraTrustedCaPem, pollInterval, t, label, eab);
     }
 
     public AcmeSettings withPollInterval(Duration p) {
-        return new AcmeSettings(directoryUrl, email, agreeToTerms, keyType, extraTrustedCaPem, p, timeout);
+        return new AcmeSettings(directoryUrl, email, agreeToTerms, keyType, extraTrustedCaPem, p, timeout, label, eab);
+    }
+
+    /** This CA under another name (a fallback CA's setting name), with an External Account Binding if given. */
+    public AcmeSettings asNamed(String name, Optional<ExternalAccountBinding> binding) {
+        return new AcmeSettings(directoryUrl, email, agreeToTerms, keyType, extraTrustedCaPem, pollInterval, timeout,
+                Optional.of(name), binding);
     }
 
     public URI directoryUri() {
@@ -164,6 +202,9 @@ public record AcmeSettings(
 
     /** A short name for log lines and error messages: the CA's host name ("pebble" for a local Pebble). */
     public String caName() {
+        if (label.isPresent()) {
+            return label.get();
+        }
         URI u = directoryUri();
         if (LETSENCRYPT.equals(directoryUrl)) {
             return "letsencrypt";

@@ -21,10 +21,26 @@ final class CaGate {
     static final String KEY = "@ca";
 
     private final Backoff backoff;
+    private final String key;
     private boolean unreachable;
 
     CaGate(Backoff backoff) {
+        this(backoff, KEY);
+    }
+
+    /** The gate of a fallback CA: its own backoff key ({@link #keyOf}). */
+    CaGate(Backoff backoff, String key) {
         this.backoff = Objects.requireNonNull(backoff, "backoff");
+        this.key = Objects.requireNonNull(key, "key");
+    }
+
+    /** The backoff key of the fallback CA called {@code name}. */
+    static String keyOf(String name) {
+        return KEY + ":" + name;
+    }
+
+    String key() {
+        return key;
     }
 
     /**
@@ -32,7 +48,7 @@ final class CaGate {
      * CA was unreachable (one cheap GET per check), never otherwise.
      */
     boolean mayOrder(BooleanSupplier directoryAnswers) {
-        if (backoff.mayAttempt(KEY)) {
+        if (backoff.mayAttempt(key)) {
             return true;
         }
         return unreachable && directoryAnswers.getAsBoolean();
@@ -41,28 +57,28 @@ final class CaGate {
     /** The CA failed an order; {@code unreachable} when it could not be reached at all. */
     void failed(String reason, boolean unreachable) {
         this.unreachable = unreachable;
-        backoff.recordFailure(KEY, reason);
+        backoff.recordFailure(key, reason);
     }
 
     void succeeded() {
         unreachable = false;
-        backoff.recordSuccess(KEY);
+        backoff.recordSuccess(key);
     }
 
     boolean isClosed() {
-        return !backoff.mayAttempt(KEY);
+        return !backoff.mayAttempt(key);
     }
 
     int failures() {
-        return backoff.failures(KEY);
+        return backoff.failures(key);
     }
 
     Optional<String> lastError() {
-        return backoff.lastError(KEY);
+        return backoff.lastError(key);
     }
 
     Optional<Instant> nextAttempt() {
-        return backoff.nextAttempt(KEY);
+        return backoff.nextAttempt(key);
     }
 
     /** Why no order goes out now, for the status of every domain waiting for one. */

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -56,6 +57,9 @@ public final class CertificateMaintenance {
     /** Where the check reads and writes. */
     public record Locations(Path liveMap, Path inbox, Path backoffFile, Path ledgerFile) {}
 
+    /** A CA tried after the first when it cannot issue (lb.acme.fallback-cas), with its own ledger. */
+    public record FallbackCa(AcmeIssuer issuer, RateLimitLedger ledger, Path ledgerFile) {}
+
     private final Path liveMap;
     private final Path inbox;
     private final Path backoffFile;
@@ -73,6 +77,10 @@ public final class CertificateMaintenance {
     private final boolean perDomain;
     private final String accountId;
     private final ProfileChoice profiles;
+    /** Every CA in the order they are tried; the first is {@link #issuer} with {@link #ledger} and {@link #gate}. */
+    private final List<CertificateAuthority> cas = new ArrayList<>();
+    /** The gate of the CA an order last failed at as a whole, for the status of the names waiting for it. */
+    private CaGate lastClosedGate;
 
     private final ReentrantLock running = new ReentrantLock();
     private final Map<String, CertificateStatus> published = new TreeMap<>();
@@ -118,6 +126,29 @@ public final class CertificateMaintenance {
         this.perDomain = perDomain;
         // One account per directory URL (AcmeAccountStore), so the URL identifies the account in the ledger.
         this.accountId = issuer == null ? "none" : issuer.settings().directoryUrl();
+        if (issuer != null) {
+            cas.add(new CertificateAuthority(issuer, ledger, ledgerFile, gate));
+        }
+        this.lastClosedGate = gate;
+    }
+
+    /**
+     * Adds CAs tried, in this order, after the first when it is unreachable, rate limits or has paused the names;
+     * each has its own account, ledger and backoff. The first CA is tried again for every later order.
+     */
+    public CertificateMaintenance withFallbacks(List<FallbackCa> fallbacks) {
+        if (issuer == null && !fallbacks.isEmpty()) {
+            throw new IllegalArgumentException("fallback CAs need a first CA (lb.acme.directory-url)");
+        }
+        for (FallbackCa f : fallbacks) {
+            String name = f.issuer().settings().caName();
+            if (cas.stream().anyMatch(c -> c.name().equals(name))) {
+                throw new IllegalArgumentException("two CAs are called '" + name + "': give each a name of its own");
+            }
+            cas.add(new CertificateAuthority(f.issuer(), f.ledger(), f.ledgerFile(),
+                    new CaGate(backoff, CaGate.keyOf(name))));
+        }
+        return this;
     }
 
     /** One coverage check, now. Called by the certificate-check route (one at a time); waits if one is running. */
@@ -166,8 +197,8 @@ public final class CertificateMaintenance {
             List<InstalledCertificate> installed = store.list();
             installedByName = new HashMap<>();
             installed.forEach(c -> installedByName.put(c.name(), c));
-            if (issuer != null && !gate.isClosed()) {
-                schedule.refresh(installed, issuer::renewalInfo);
+            if (!cas.isEmpty()) {
+                schedule.refresh(installed, ariOfIssuingCa(installed));
             }
             Map<String, Optional<String>> problems = new HashMap<>();
             CoverageDecision.Reachability memo = domain -> problems.computeIfAbsent(domain, reachability::problem);
@@ -175,12 +206,22 @@ public final class CertificateMaintenance {
                     schedule::window, decisionClock);
 
             Map<String, CertificateStatus> statuses = new TreeMap<>();
-            Boolean caOpen = null;
+            Map<CertificateAuthority, Boolean> open = new HashMap<>();
             for (CertificateGroup group : groups) {
                 if (stopping) {
                     return;
                 }
                 CoverageDecision decision = CoverageDecision.decide(group, in);
+                int firstCa = 0;
+                for (int i = 1; i < cas.size() && decision instanceof CoverageDecision.Skipped; i++) {
+                    // the first CA's ledger may refuse what a fallback CA's allows
+                    CoverageDecision withOwnLedger = CoverageDecision.decide(group,
+                            in.withLedger(cas.get(i).ledger(), cas.get(i).accountId()));
+                    if (withOwnLedger instanceof NeedsIssue || withOwnLedger instanceof NeedsRenewal) {
+                        decision = withOwnLedger;
+                        firstCa = i;
+                    }
+                }
                 logOnce(decision);
                 Map<String, CertificateStatus> s = CoverageStatus.of(decision, in, problems);
                 if (decision instanceof NeedsIssue || decision instanceof NeedsRenewal) {
@@ -197,15 +238,11 @@ public final class CertificateMaintenance {
                         CoverageStatus.replacePlanned(s, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
                                 "issued; waiting for the certificate inbox to install " + certName + ".pem"));
                     } else {
-                        if (caOpen == null) {
-                            caOpen = gate.mayOrder(this::caAnswers);
-                        }
-                        if (!caOpen) {
+                        if (!anyOpen(firstCa, open)) {
                             CoverageStatus.replacePlanned(s, st -> CoverageStatus.waitingForCa(st, gate));
                         } else {
                             publish(s);
-                            s = order(group, decision, certName, in, problems);
-                            caOpen = !gate.isClosed();
+                            s = order(group, decision, certName, in, problems, firstCa, open);
                         }
                     }
                 }
@@ -233,15 +270,13 @@ public final class CertificateMaintenance {
      * check. Returns the group's status afterwards.
      */
     private Map<String, CertificateStatus> order(CertificateGroup group, CoverageDecision decision, String certName,
-                                                 CoverageDecision.Inputs in, Map<String, Optional<String>> problems) {
+                                                 CoverageDecision.Inputs in, Map<String, Optional<String>> problems,
+                                                 int firstCa, Map<CertificateAuthority, Boolean> open) {
         for (int round = 1; ; round++) {
             List<String> names = decision instanceof NeedsIssue i ? i.names() : ((NeedsRenewal) decision).names();
-            boolean renewal = decision instanceof NeedsRenewal;
-            LOG.info("certificate {}: ordering {} for {} from {}", certName, renewal ? "a renewal" : "a certificate",
-                    String.join(", ", names), issuer.settings().caName());
             Optional<InstalledCertificate> replacing = decision instanceof NeedsRenewal r
                     ? Optional.of(r.replacing()) : Optional.empty();
-            Optional<FailureScope> failure = orderOnce(group, certName, names, replacing);
+            Optional<FailureScope> failure = orderFromCas(group, certName, names, replacing, firstCa, open);
             Map<String, CertificateStatus> after = CoverageStatus.of(decision, in, problems);
             if (failure.isEmpty()) {
                 CoverageStatus.replacePlanned(after, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
@@ -249,7 +284,8 @@ public final class CertificateMaintenance {
                 return after;
             }
             if (failure.get().kind() == FailureScope.Kind.CA || failure.get().kind() == FailureScope.Kind.CA_UNREACHABLE) {
-                CoverageStatus.replacePlanned(after, st -> CoverageStatus.waitingForCa(st, gate));
+                CaGate closed = lastClosedGate;
+                CoverageStatus.replacePlanned(after, st -> CoverageStatus.waitingForCa(st, closed));
                 return after;
             }
             CoverageDecision again = CoverageDecision.decide(group, in);
@@ -266,14 +302,98 @@ public final class CertificateMaintenance {
         }
     }
 
-    /** One order; empty on success, else whose failure it was (already recorded in the backoff and the ledger). */
-    private Optional<FailureScope> orderOnce(CertificateGroup group, String certName, List<String> names,
-                                             Optional<InstalledCertificate> replacing) {
+    /**
+     * Orders from the CAs in turn, starting at {@code firstCa}, skipping those whose gate is closed or whose ledger
+     * refuses, until one issues or fails for a reason another CA would not change. Empty on success.
+     */
+    private Optional<FailureScope> orderFromCas(CertificateGroup group, String certName, List<String> names,
+                                                Optional<InstalledCertificate> replacing, int firstCa,
+                                                Map<CertificateAuthority, Boolean> open) {
+        boolean renewal = replacing.isPresent();
+        for (int i = firstCa; i < cas.size(); i++) {
+            CertificateAuthority ca = cas.get(i);
+            if (!isOpen(ca, open)) {
+                continue;
+            }
+            if (i > firstCa) {
+                boolean sameNames = replacing.map(c -> c.dnsNames().equals(new HashSet<>(names))).orElse(false);
+                Optional<RateLimitLedger.Refusal> refusal = ca.ledger().check(ca.accountId(), names, renewal && sameNames);
+                if (refusal.isPresent()) {
+                    LOG.info("certificate {}: not ordered from {}: {}", certName, ca.name(), refusal.get().message());
+                    continue;
+                }
+            }
+            boolean another = cas.subList(i + 1, cas.size()).stream().anyMatch(c -> isOpen(c, open));
+            LOG.info("certificate {}: ordering {} for {} from {}", certName, renewal ? "a renewal" : "a certificate",
+                    String.join(", ", names), ca.name());
+            Attempt attempt = orderOnce(ca, group, certName, names, replacing, another);
+            if (!attempt.fellThrough()) {
+                return attempt.failure();
+            }
+            open.put(ca, false);
+        }
+        return Optional.of(new FailureScope(FailureScope.Kind.CA, List.of()));
+    }
+
+    private boolean anyOpen(int firstCa, Map<CertificateAuthority, Boolean> open) {
+        return cas.subList(firstCa, cas.size()).stream().anyMatch(c -> isOpen(c, open));
+    }
+
+    private boolean isOpen(CertificateAuthority ca, Map<CertificateAuthority, Boolean> open) {
+        return open.computeIfAbsent(ca, c -> c.gate().mayOrder(() -> caAnswers(c)));
+    }
+
+    /** How one order at one CA went: issued (no failure), failed (recorded), or handed on to the next CA. */
+    private record Attempt(Optional<FailureScope> failure, boolean fellThrough) {}
+
+    /**
+     * Whether another CA could issue what this one did not: this one is unreachable or failing, rate limits, needs
+     * the operator (terms, EAB), or has paused the names (Let's Encrypt's "paused" identifiers). A failed
+     * authorization is the name's own problem, and goes to no other CA.
+     */
+    static boolean otherCaMayHelp(IssuanceException e) {
+        return switch (e.kind()) {
+            case CA_UNREACHABLE, RATE_LIMITED, CONFIGURATION -> true;
+            case CA_REJECTED -> e.caProblem().orElse(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
+                    .contains("paused");
+            case AUTHORIZATION_FAILED, TIMEOUT, LOCAL -> false;
+        };
+    }
+
+    /** The CA that issued a certificate, by the name kept in issued.json; the first CA when unknown. */
+    private String issuingCa(InstalledCertificate c) {
+        return store.details(c.bundle().fingerprint()).map(IssuedDetails::ca).filter(n -> !n.isEmpty())
+                .orElse(cas.isEmpty() ? "" : cas.get(0).name());
+    }
+
+    /** ARI questions go to the CA that issued the certificate, while its gate is open. */
+    private RenewalSchedule.Ari ariOfIssuingCa(List<InstalledCertificate> installed) {
+        Map<java.security.cert.X509Certificate, CertificateAuthority> byLeaf = new HashMap<>();
+        for (InstalledCertificate c : installed) {
+            if (c.issuedHere() && !c.isFallback()) {
+                String name = issuingCa(c);
+                cas.stream().filter(ca -> ca.name().equals(name)).findFirst()
+                        .ifPresent(ca -> byLeaf.put(c.bundle().leaf(), ca));
+            }
+        }
+        return leaf -> Optional.ofNullable(byLeaf.get(leaf)).filter(ca -> !ca.gate().isClosed())
+                .flatMap(ca -> ca.issuer().renewalInfo(leaf));
+    }
+
+    /** One order at {@code ca}; the failure is recorded in the backoff and that CA's ledger. */
+    private Attempt orderOnce(CertificateAuthority ca, CertificateGroup group, String certName, List<String> names,
+                              Optional<InstalledCertificate> replacing, boolean anotherCa) {
+        AcmeIssuer issuer = ca.issuer();
+        RateLimitLedger ledger = ca.ledger();
+        CaGate gate = ca.gate();
         orders.incrementAndGet();
-        ledger.recordOrder(accountId);
+        ledger.recordOrder(ca.accountId());
         try {
-            AcmeIssuer.IssuedCertificate issued = issuer.issue(new AcmeIssuer.OrderRequest(names,
-                    replacing.map(c -> c.bundle().leaf()), profiles.forNames(group.domains())));
+            // 'replaces' names a certificate of this CA's: another CA does not know it
+            Optional<java.security.cert.X509Certificate> replaces = replacing
+                    .filter(c -> issuingCa(c).equals(ca.name())).map(c -> c.bundle().leaf());
+            AcmeIssuer.IssuedCertificate issued = issuer.issue(new AcmeIssuer.OrderRequest(names, replaces,
+                    profiles.forNames(group.domains())));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);
             store.recordIssued(bundle, IssuedDetails.of(issued.outcome()));
             ledger.recordIssued(names);
@@ -282,12 +402,22 @@ public final class CertificateMaintenance {
             names.forEach(backoff::recordSuccess);
             AtomicFiles.writePrivate(inbox.resolve(certName + ".pem"),
                     bundle.toHaproxyPem().getBytes(StandardCharsets.US_ASCII));
-            LOG.info("certificate {}: issued for {} (valid until {}); handed to the certificate inbox", certName,
-                    String.join(", ", names), bundle.notAfter());
-            return Optional.empty();
+            LOG.info("certificate {}: issued by {} for {} (valid until {}); handed to the certificate inbox", certName,
+                    ca.name(), String.join(", ", names), bundle.notAfter());
+            return new Attempt(Optional.empty(), false);
         } catch (IssuanceException e) {
             FailureScope scope = FailureScope.of(e, names);
             String reason = e.getMessage();
+            if (anotherCa && otherCaMayHelp(e)) {
+                gate.failed(reason, scope.kind() == FailureScope.Kind.CA_UNREACHABLE);
+                lastClosedGate = gate;
+                LOG.warn("certificate {}: {} cannot issue for {} ({}); trying the next CA", certName, ca.name(),
+                        String.join(", ", names), reason);
+                return new Attempt(Optional.empty(), true);
+            }
+            if (scope.kind() == FailureScope.Kind.CA || scope.kind() == FailureScope.Kind.CA_UNREACHABLE) {
+                lastClosedGate = gate;
+            }
             switch (scope.kind()) {
                 case DOMAINS -> {
                     gate.succeeded(); // the CA answered: the names failed, not the CA
@@ -308,12 +438,12 @@ public final class CertificateMaintenance {
                 LOG.warn("certificate {}: the order for {} failed ({}); {}", certName, String.join(", ", names),
                         reason, backsOff(scope, group));
             }
-            return Optional.of(scope);
+            return new Attempt(Optional.of(scope), false);
         } catch (CertificateProblem | IOException | RuntimeException e) {
             backoff.recordFailure(group.name(), e.getMessage());
             LOG.error("certificate {}: could not store the certificate issued for {}: {}; retried after the backoff",
                     certName, String.join(", ", names), e.toString());
-            return Optional.of(new FailureScope(FailureScope.Kind.GROUP, List.of()));
+            return new Attempt(Optional.of(new FailureScope(FailureScope.Kind.GROUP, List.of())), false);
         } finally {
             saveState();
         }
@@ -325,7 +455,7 @@ public final class CertificateMaintenance {
                     + scope.domains().stream().map(backoff::nextAttempt).flatMap(Optional::stream).max(Instant::compareTo)
                     .map(Instant::toString).orElse("the next check");
             case GROUP -> "next attempt at " + backoff.nextAttempt(group.name()).map(Instant::toString).orElse("?");
-            case CA, CA_UNREACHABLE -> "no orders to the CA until " + gate.nextAttempt().map(Instant::toString)
+            case CA, CA_UNREACHABLE -> "no orders to the CA until " + lastClosedGate.nextAttempt().map(Instant::toString)
                     .orElse("?") + (scope.kind() == FailureScope.Kind.CA_UNREACHABLE
                     ? " or until its directory answers again (checked at every check)" : "");
             case NONE -> "";
@@ -339,6 +469,7 @@ public final class CertificateMaintenance {
     private void forgetWaitedOut(List<CertificateGroup> groups) {
         Set<String> current = new HashSet<>();
         current.add(CaGate.KEY);
+        cas.forEach(ca -> current.add(ca.gate().key()));
         groups.forEach(g -> {
             current.add(g.name());
             current.addAll(g.domains());
@@ -356,14 +487,12 @@ public final class CertificateMaintenance {
     }
 
     /** A GET of the CA's directory: creates nothing at the CA and counts against no limit. */
-    private boolean caAnswers() {
-        try {
-            issuer.supportsRenewalInfo();
-            LOG.info("the CA {} answers again: resuming orders", issuer.settings().caName());
-            return true;
-        } catch (IssuanceException e) {
+    private boolean caAnswers(CertificateAuthority ca) {
+        if (!ca.answers()) {
             return false;
         }
+        LOG.info("the CA {} answers again: resuming orders", ca.name());
+        return true;
     }
 
     private void archiveOrphans(Set<String> mapDomains, List<InstalledCertificate> installed) {
@@ -437,6 +566,9 @@ public final class CertificateMaintenance {
         try {
             backoff.save(backoffFile);
             ledger.save(ledgerFile);
+            for (CertificateAuthority ca : cas.subList(Math.min(1, cas.size()), cas.size())) {
+                ca.saveLedger();
+            }
         } catch (IOException e) {
             LOG.error("could not save the certificate backoff or rate-limit ledger ({}): {}", backoffFile.getParent(),
                     e.getMessage());

@@ -142,6 +142,11 @@ public sealed interface CoverageDecision
             return new Inputs(installed, backoff, ledger, accountId, r, windows, clock);
         }
 
+        /** The same inputs judged by another CA's ledger and account. */
+        public Inputs withLedger(RateLimitLedger otherLedger, String otherAccountId) {
+            return new Inputs(installed, backoff, otherLedger, otherAccountId, reachability, windows, clock);
+        }
+
         public Inputs withWindows(Function<InstalledCertificate, RenewalWindow> w) {
             return new Inputs(installed, backoff, ledger, accountId, reachability, w, clock);
         }

@@ -63,9 +63,9 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     private volatile AriAnswer ari;
     private volatile Refusal refusal;
 
-    private AcmeRecordingProxy(PebbleServer upstream) throws IOException {
+    private AcmeRecordingProxy(PebbleServer upstream, int port) throws IOException {
         this.upstream = upstream;
-        this.server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        this.server = HttpsServer.create(new InetSocketAddress("127.0.0.1", port), 16);
         server.setHttpsConfigurator(new HttpsConfigurator(upstream.listenerServerSslContext()));
         this.executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "acme-recording-proxy");
@@ -79,11 +79,20 @@ public final class AcmeRecordingProxy implements AutoCloseable {
 
     /** A proxy listening on a free port of 127.0.0.1. */
     public static AcmeRecordingProxy start(PebbleServer upstream) {
+        return start(upstream, 0);
+    }
+
+    /** A proxy on {@code port} of 127.0.0.1: the same directory URL again after {@link #close()} (a CA back up). */
+    public static AcmeRecordingProxy start(PebbleServer upstream, int port) {
         try {
-            return new AcmeRecordingProxy(upstream);
+            return new AcmeRecordingProxy(upstream, port);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the ACME proxy", e);
         }
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
     }
 
     public String directoryUrl() {

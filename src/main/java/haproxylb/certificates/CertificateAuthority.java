@@ -1,0 +1,65 @@
+package haproxylb.certificates;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * One ACME CA the daemon may order from, with what is its own: the issuer (its account, and EAB if it needs one),
+ * its rate-limit ledger (saved to {@code ledgerFile}) and its gate (its backoff when it fails as a whole). The first
+ * of the list ({@code lb.acme.directory-url}) is tried first for every order; the others ({@code lb.acme.fallback-cas})
+ * only when those before them are unreachable, rate limit, or have paused the names.
+ */
+final class CertificateAuthority {
+    private final AcmeIssuer issuer;
+    private final RateLimitLedger ledger;
+    private final Path ledgerFile;
+    private final CaGate gate;
+
+    CertificateAuthority(AcmeIssuer issuer, RateLimitLedger ledger, Path ledgerFile, CaGate gate) {
+        this.issuer = Objects.requireNonNull(issuer, "issuer");
+        this.ledger = Objects.requireNonNull(ledger, "ledger");
+        this.ledgerFile = Objects.requireNonNull(ledgerFile, "ledgerFile");
+        this.gate = Objects.requireNonNull(gate, "gate");
+    }
+
+    String name() {
+        return issuer.settings().caName();
+    }
+
+    /** One account per directory URL (AcmeAccountStore), so the URL identifies the account in the ledger. */
+    String accountId() {
+        return issuer.settings().directoryUrl();
+    }
+
+    AcmeIssuer issuer() {
+        return issuer;
+    }
+
+    RateLimitLedger ledger() {
+        return ledger;
+    }
+
+    CaGate gate() {
+        return gate;
+    }
+
+    void saveLedger() throws IOException {
+        ledger.save(ledgerFile);
+    }
+
+    /** A GET of the CA's directory: creates nothing at the CA and counts against no limit. */
+    boolean answers() {
+        try {
+            issuer.supportsRenewalInfo();
+            return true;
+        } catch (AcmeIssuer.IssuanceException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name() + " (" + accountId() + ")";
+    }
+}
