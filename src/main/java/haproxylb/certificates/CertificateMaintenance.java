@@ -327,10 +327,11 @@ public final class CertificateMaintenance {
             LOG.info("certificate {}: ordering {} for {} from {}", certName, renewal ? "a renewal" : "a certificate",
                     String.join(", ", names), ca.name());
             Attempt attempt = orderOnce(ca, group, certName, names, replacing, another);
+            // a failure that closed the gate holds back the rest of this check's groups too
+            open.put(ca, !attempt.fellThrough() && !ca.gate().isClosed());
             if (!attempt.fellThrough()) {
                 return attempt.failure();
             }
-            open.put(ca, false);
         }
         return Optional.of(new FailureScope(FailureScope.Kind.CA, List.of()));
     }
