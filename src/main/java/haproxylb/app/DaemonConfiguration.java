@@ -22,9 +22,10 @@ import haproxylb.haproxy.Reloader;
 import haproxylb.intake.CompleteFileReadLock;
 import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentIntake;
-import haproxylb.intake.InboxEvents;
+import haproxylb.intake.FragmentPolicy;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
+import haproxylb.intake.InboxEvents;
 import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
@@ -53,14 +54,19 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Clock clock = Clock.systemUTC();
         Path state = s.stateDir();
         Path runDir = state.resolve("run");
-        Files.createDirectories(state.resolve("inbox"));
-        Files.createDirectories(runDir);
+        // Least privilege (README, "Threat model"): the daemon's group reads the state, writes the inboxes.
+        AtomicFiles.directory(state, AtomicFiles.STATE_DIR);
+        AtomicFiles.directory(state.resolve("inbox"), AtomicFiles.INBOX_DIR);
+        AtomicFiles.directory(state.resolve("cert-inbox"), AtomicFiles.INBOX_DIR);
+        AtomicFiles.directory(runDir, AtomicFiles.STATE_DIR);
         removeStrayTempFiles(state, List.of(s.path("lb.haproxy.config").getParent(),
                 s.path("lb.haproxy.map").getParent(), s.path("lb.haproxy.cert-dir")));
 
         StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
         FragmentReader reader = new FragmentReader(s.flag("lb.fragments.allow-any-section"),
-                s.number("lb.fragments.max-bytes"));
+                s.number("lb.fragments.max-bytes"), (int) s.number("lb.fragments.max-line-length"),
+                (int) s.number("lb.fragments.max-map-lines"),
+                FragmentPolicy.of(s.string("lb.fragments.policy", "strict"), s.string("lb.fragments.file-dirs", "")));
         FragmentStore store = new FragmentStore(state, reader, new FragmentHistory(state.resolve("history"),
                 historyLength(s), clock));
         status.restore(store.stored());
@@ -90,7 +96,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("settings", s);
         registry.bind("statusBoard", status);
         registry.bind("fragmentStore", store);
-        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock));
+        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, state.resolve("claimed"),
+                state.resolve("inbox")));
         bindReadLock(context, "inboxReadLock", state.resolve("inbox"), s, clock);
         bindReadLock(context, "certInboxReadLock", state.resolve("cert-inbox"), s, clock);
         registry.bind("assembly", assembly);

@@ -1,6 +1,8 @@
 package haproxylb.certificates;
 
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Excerpt;
+import haproxylb.common.InboxEntry;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +38,7 @@ public final class CertificateInstaller {
     private final HaproxyCertificates haproxy;
     private final Path inbox;
     private final Path rejectedDir;
+    private final Path claimDir;
     private final Clock clock;
 
     public CertificateInstaller(CertificateStore store, HaproxyCertificates haproxy, Path inbox, Path rejectedDir,
@@ -43,6 +47,8 @@ public final class CertificateInstaller {
         this.haproxy = Objects.requireNonNull(haproxy, "haproxy");
         this.inbox = Objects.requireNonNull(inbox, "inbox");
         this.rejectedDir = Objects.requireNonNull(rejectedDir, "rejectedDir");
+        // Inbox entries are checked and read here, where only the daemon writes (InboxEntry).
+        this.claimDir = inbox.resolveSibling("claimed-certs");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -66,19 +72,46 @@ public final class CertificateInstaller {
                     + " directly; to add a certificate, drop it under another name into " + inbox + ".");
             return;
         }
-        if (file.length() > MAX_BYTES) {
+        Optional<InboxEntry> claimed;
+        try {
+            claimed = InboxEntry.claim(file.toPath(), claimDir, shown);
+        } catch (InboxEntry.Refused refused) {
+            reject(name, null, refused.getMessage() + " Nothing was installed.");
+            return;
+        }
+        if (claimed.isEmpty()) {
+            return;
+        }
+        InboxEntry entry = claimed.get();
+        try {
+            install(name, shown, entry);
+        } catch (IOException e) {
+            entry.putBack(file.toPath()); // as before claiming: Camel retries the inbox file
+            throw e;
+        }
+        entry.discard();
+    }
+
+    private void install(String name, String shown, InboxEntry entry) throws IOException {
+        if (entry.size() > MAX_BYTES) {
             // Not copied to rejected-certs/: keeping a copy of an oversized file is exactly what the limit prevents.
-            reject(name, null, shown + " is " + file.length() + " bytes; a certificate file (certificate, "
+            reject(name, null, shown + " is " + entry.size() + " bytes; a certificate file (certificate, "
                     + "intermediates, key) is a few KiB, at most " + MAX_BYTES + " bytes are accepted. Drop the right file.");
             return;
         }
-        byte[] content = Files.readAllBytes(file.toPath());
+        byte[] content;
+        try {
+            content = entry.read(MAX_BYTES, shown);
+        } catch (InboxEntry.Refused refused) {
+            reject(name, null, refused.getMessage() + " Nothing was installed.");
+            return;
+        }
         CertificateBundle bundle;
         try {
             bundle = CertificateBundle.parse(shown, new String(content, StandardCharsets.US_ASCII), clock);
         } catch (CertificateProblem p) {
-            reject(name, content, p.getMessage() + " Nothing was installed; fix the file and drop it into " + inbox
-                    + " again.");
+            reject(name, content, Excerpt.controlsEscaped(p.getMessage()) + " Nothing was installed; fix the file and"
+                    + " drop it into " + inbox + " again.");
             return;
         }
         Path installed = store.install(name, bundle);
@@ -108,14 +141,6 @@ public final class CertificateInstaller {
     }
 
     private static String printable(String s) {
-        StringBuilder out = new StringBuilder();
-        s.codePoints().limit(200).forEach(c -> {
-            if (c < 0x20 || c == 0x7f) {
-                out.append(String.format("\\x%02x", c));
-            } else {
-                out.appendCodePoint(c);
-            }
-        });
-        return out.toString();
+        return Excerpt.of(s);
     }
 }

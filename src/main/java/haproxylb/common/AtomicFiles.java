@@ -5,12 +5,15 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.Set;
 import java.util.UUID;
 
@@ -20,8 +23,19 @@ import java.util.UUID;
  * Temp files start with a dot so Camel's file consumers (which skip hidden files) never pick them up.
  */
 public final class AtomicFiles {
+    /** Private keys, the ACME account, anything that may hold one (a rejected certificate file). */
     public static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rw-------");
-    public static final Set<PosixFilePermission> SHARED = PosixFilePermissions.fromString("rw-r--r--");
+    /**
+     * Everything else: the daemon's group (the deploy group, see the README's threat model) may read status, rejected
+     * copies and live fragments; other users of the machine may not. Operators' fragments are not public knowledge.
+     */
+    public static final Set<PosixFilePermission> SHARED = PosixFilePermissions.fromString("rw-r-----");
+    /** The state directory: the daemon writes, its group reads, nobody else gets in. */
+    public static final Set<PosixFilePermission> STATE_DIR = PosixFilePermissions.fromString("rwxr-x---");
+    /** Inboxes: the daemon and its group (the deploy group) drop files; nobody else. */
+    public static final Set<PosixFilePermission> INBOX_DIR = PosixFilePermissions.fromString("rwxrwx---");
+    /** Directories only the daemon itself uses (entries claimed from an inbox are checked there). */
+    public static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
     static final String TEMP_PREFIX = ".tmp-";
 
     private AtomicFiles() {}
@@ -77,6 +91,35 @@ public final class AtomicFiles {
         } catch (IOException ignored) {
             // Some file systems refuse fsync on a directory; the rename itself is still atomic there.
         }
+    }
+
+    /**
+     * Creates {@code dir} with {@code permissions} if it is missing, and tightens an existing one the daemon owns
+     * to them (never loosens: bits outside {@code permissions}, such as a setgid bit an installer set, are kept only
+     * if they are in the allowed set). A directory owned by someone else is left alone: the installer decided.
+     */
+    public static Path directory(Path dir, Set<PosixFilePermission> permissions) throws IOException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(dir.toAbsolutePath().getParent());
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(permissions));
+            } catch (FileAlreadyExistsException raced) {
+                // another start-up step made it meanwhile; fall through to the mode check
+            }
+        }
+        Set<PosixFilePermission> now = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        if (!permissions.containsAll(now) && ownedByUs(dir)) {
+            Set<PosixFilePermission> tightened = EnumSet.noneOf(PosixFilePermission.class);
+            tightened.addAll(now);
+            tightened.retainAll(permissions);
+            Files.setPosixFilePermissions(dir, tightened);
+        }
+        return dir;
+    }
+
+    private static boolean ownedByUs(Path dir) throws IOException {
+        return Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName()
+                .equals(System.getProperty("user.name"));
     }
 
     /** Leftovers of a write interrupted by a crash: removed at start-up so nothing stray accumulates. */

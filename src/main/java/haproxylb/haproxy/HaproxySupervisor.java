@@ -71,7 +71,8 @@ public final class HaproxySupervisor {
         Files.createDirectories(masterSocket.getParent());
         Files.deleteIfExists(masterSocket);
         List<String> cmd = new ArrayList<>(List.of(binary, "-W", "-db", "-f", config.toString(),
-                "-S", masterSocket.toString(), "-p", pidFile.toString()));
+                // The master CLI can stop, reload and inspect everything: only the daemon's user may connect.
+                "-S", masterSocket + ",mode,600", "-p", pidFile.toString()));
         process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         output.pump(process.getInputStream(), process.pid());
         starts++;

@@ -1,11 +1,12 @@
 package haproxylb.intake;
 
-import haproxylb.common.AtomicFiles;
+import haproxylb.common.Excerpt;
+import haproxylb.common.InboxEntry;
 import haproxylb.status.StatusBoard;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
 
@@ -29,11 +30,25 @@ public final class FragmentIntake {
     private final FragmentStore store;
     private final StatusBoard status;
     private final Clock clock;
+    private final Path claimDir;
 
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
+        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null);
+    }
+
+    /**
+     * @param claimDir where inbox entries are checked and read ({@link InboxEntry}); only the daemon writes it
+     * @param inbox    where entries claimed before a crash go back to at start-up; null: leave them
+     */
+    public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock, Path claimDir, Path inbox)
+            throws IOException {
         this.store = store;
         this.status = status;
         this.clock = clock;
+        this.claimDir = claimDir;
+        if (inbox != null) {
+            InboxEntry.giveBack(claimDir, inbox); // a crash came between claiming and staging
+        }
         for (String file : store.stagedFiles()) {
             if (file.endsWith(".cfg")) {
                 pairUp(file.substring(0, file.length() - 4), file); // a crash came between staging and queueing
@@ -50,6 +65,13 @@ public final class FragmentIntake {
             String safe = FragmentName.safe(name);
             String error = "inbox/" + FragmentName.printable(fileName) + ": " + problemText(name);
             LOG.warn("Rejected {}", error);
+            try {
+                // Not read, whatever it is; removed so a bad name does not sit in the inbox for ever.
+                InboxEntry.claim(file.toPath(), claimDir, "inbox/" + FragmentName.printable(fileName))
+                        .ifPresent(this::discardQuietly);
+            } catch (InboxEntry.Refused alsoNotAFile) {
+                LOG.warn("Rejected {}", alsoNotAFile.getMessage());
+            }
             store.reject(safe, null, null, null, error);
             status.rejected(safe, null, error);
             return;
@@ -62,33 +84,67 @@ public final class FragmentIntake {
     }
 
     private void queueRemoval(String name, File file) throws IOException {
+        Optional<InboxEntry> entry;
+        try {
+            entry = InboxEntry.claim(file.toPath(), claimDir, "inbox/" + file.getName());
+        } catch (InboxEntry.Refused refused) {
+            store.clearStaged(name);
+            rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
+            return;
+        }
+        if (entry.isEmpty()) {
+            return;
+        }
         store.clearStaged(name);
         PendingChange removal = PendingChange.removal(name, clock.millis());
         store.putPending(removal);
-        consumed(file);
+        entry.get().discard();
         status.pending(name, removal.id());
         LOG.info("Fragment '{}': removal queued for assembly", name);
     }
 
-    /** The file's content is durable in staging/ or pending/: it must not be delivered again after a crash. */
-    private static void consumed(File file) throws IOException {
-        Files.deleteIfExists(file.toPath());
-        AtomicFiles.syncDirectory(file.toPath().toAbsolutePath().getParent());
-    }
-
+    /**
+     * The entry is claimed (out of the inbox) before it is read, and discarded once its content is durable in
+     * staging/: a crash in between finds it in the claim directory, which goes back to the inbox at start-up.
+     */
     private void stage(String name, String fileName, File file) throws IOException {
-        long size = file.length();
+        String shown = "inbox/" + fileName;
         try {
-            store.reader().checkSize(name, fileName, size);
-        } catch (FragmentProblem tooBig) {
-            // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
+            Optional<InboxEntry> claimed = InboxEntry.claim(file.toPath(), claimDir, shown);
+            if (claimed.isEmpty()) {
+                return;
+            }
+            InboxEntry entry = claimed.get();
+            try {
+                store.reader().checkSize(name, fileName, entry.size());
+            } catch (FragmentProblem tooBig) {
+                // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
+                entry.discard();
+                store.clearStaged(name);
+                rejectAtIntake(name, null, null, tooBig);
+                return;
+            }
+            try {
+                store.stage(fileName, entry.read(store.reader().maxBytes(), shown));
+            } catch (IOException e) {
+                entry.putBack(file.toPath()); // as before claiming: Camel retries the inbox file
+                throw e;
+            }
+            entry.discard();
+        } catch (InboxEntry.Refused refused) {
             store.clearStaged(name);
-            rejectAtIntake(name, null, null, tooBig);
+            rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
             return;
         }
-        store.stage(fileName, Files.readAllBytes(file.toPath()));
-        consumed(file);
         pairUp(name, fileName);
+    }
+
+    private void discardQuietly(InboxEntry entry) {
+        try {
+            entry.discard();
+        } catch (IOException e) {
+            LOG.warn("Could not remove {}: {}", entry.path(), e.getMessage());
+        }
     }
 
     private void pairUp(String name, String fileName) throws IOException {
@@ -113,7 +169,7 @@ public final class FragmentIntake {
     }
 
     private void rejectAtIntake(String name, byte[] cfg, byte[] map, FragmentProblem problem) throws IOException {
-        String error = "Fragment '" + name + "' was rejected: " + problem.getMessage() + "\n"
+        String error = "Fragment '" + name + "' was rejected: " + Excerpt.controlsEscaped(problem.getMessage()) + "\n"
                 + "Nothing live was changed. Fix the file and send both " + name + ".cfg and " + name
                 + ".map again.";
         String id = cfg == null || map == null ? null : Fragment.idOf(cfg, map);

@@ -1,5 +1,7 @@
 package haproxylb.intake;
 
+import haproxylb.common.Excerpt;
+
 import java.util.regex.Pattern;
 
 /** The name shared by NAME.cfg, NAME.map and NAME.remove; it becomes a file name, so no path tricks. */
@@ -35,7 +37,8 @@ public final class FragmentName {
         return "_" + (s.length() > 100 ? s.substring(0, 100) : s);
     }
 
+    /** Operator-supplied text inside an error: short, with control characters escaped (see {@link Excerpt}). */
     static String printable(String s) {
-        return s == null ? "" : s.replaceAll("\\p{Cntrl}", "?");
+        return Excerpt.of(s);
     }
 }

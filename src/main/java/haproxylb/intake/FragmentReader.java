@@ -5,16 +5,36 @@ import java.util.Map;
 
 /** Turns the two files an operator sent into a {@link Fragment}, or says precisely why they cannot be one. */
 public final class FragmentReader {
+    /** haproxy's own config lines are short; a longer one is junk or an attempt to make the parsers work hard. */
+    public static final int DEFAULT_MAX_LINE_CHARS = 8192;
+    /** Ten times the domains per fragment of the largest set-up measured (bench/scale.sh). */
+    public static final int DEFAULT_MAX_MAP_LINES = 20_000;
+
     private final boolean allowAnySection;
     private final long maxBytes;
+    private final int maxLineChars;
+    private final int maxMapLines;
+    private final FragmentPolicy policy;
 
     public FragmentReader(boolean allowAnySection, long maxBytes) {
+        this(allowAnySection, maxBytes, DEFAULT_MAX_LINE_CHARS, DEFAULT_MAX_MAP_LINES, FragmentPolicy.DEFAULT);
+    }
+
+    public FragmentReader(boolean allowAnySection, long maxBytes, int maxLineChars, int maxMapLines,
+                          FragmentPolicy policy) {
         this.allowAnySection = allowAnySection;
         this.maxBytes = maxBytes;
+        this.maxLineChars = maxLineChars;
+        this.maxMapLines = maxMapLines;
+        this.policy = policy;
     }
 
     public long maxBytes() {
         return maxBytes;
+    }
+
+    public FragmentPolicy policy() {
+        return policy;
     }
 
     public Fragment read(String name, byte[] cfgBytes, byte[] mapBytes) throws FragmentProblem {
@@ -23,7 +43,10 @@ public final class FragmentReader {
         checkSize(name, name + ".map", mapBytes.length);
         String cfg = TextDecoder.decode(name, name + ".cfg", cfgBytes);
         String map = TextDecoder.decode(name, name + ".map", mapBytes);
+        checkLines(name, name + ".cfg", cfg, Integer.MAX_VALUE);
+        checkLines(name, name + ".map", map, maxMapLines);
         Map<String, Integer> backends = ConfigFragmentParser.backends(name, name + ".cfg", cfg, allowAnySection);
+        policy.check(name, name + ".cfg", cfg);
         List<MapEntry> entries = MapParser.parse(name, name + ".map", map);
         if (backends.isEmpty() && entries.isEmpty()) {
             throw new FragmentProblem(name, name + ".cfg and " + name + ".map are both empty; to take a fragment"
@@ -37,6 +60,29 @@ public final class FragmentReader {
         if (size > maxBytes) {
             throw new FragmentProblem(name, file + ": is " + size + " bytes, more than the limit of " + maxBytes
                     + " bytes (setting lb.fragments.max-bytes); split it into several fragments");
+        }
+    }
+
+    /** Before any parser splits the text: one pass, no copies. */
+    private void checkLines(String name, String file, String text, int maxLines) throws FragmentProblem {
+        int line = 1;
+        int start = 0;
+        for (int i = 0; i <= text.length(); i++) {
+            if (i == text.length() || text.charAt(i) == '\n') {
+                if (i - start > maxLineChars) {
+                    throw FragmentProblem.at(name, file, line, "is " + (i - start) + " characters long, more than"
+                            + " the limit of " + maxLineChars + " (setting lb.fragments.max-line-length)");
+                }
+                if (i < text.length()) {
+                    line++;
+                    start = i + 1;
+                }
+            }
+        }
+        int lines = text.endsWith("\n") ? line - 1 : line;
+        if (lines > maxLines) {
+            throw FragmentProblem.at(name, file, maxLines + 1, "has " + lines + " lines, more than the limit of "
+                    + maxLines + " (setting lb.fragments.max-map-lines); split it into several fragments");
         }
     }
 }
