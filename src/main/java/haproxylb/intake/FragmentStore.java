@@ -2,6 +2,7 @@ package haproxylb.intake;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Excerpt;
 import haproxylb.status.StoredFragment;
 import haproxylb.storage.LocalStorage;
 import haproxylb.storage.Storage;
@@ -258,7 +259,9 @@ public final class FragmentStore {
      *
      * @param id the refused version's id, as the sender's {@code apply} waits for it; null when there is none
      */
-    public synchronized void reject(String name, byte[] cfg, byte[] map, String id, String error) throws IOException {
+    public synchronized void reject(String name, byte[] cfg, byte[] map, String id, String rawError) throws IOException {
+        // Errors quote input (haproxy's diagnostics quote bad words verbatim): no escape sequence reaches a terminal.
+        String error = Excerpt.controlsEscaped(rawError);
         if (id != null) {
             storage.store("rejected/" + name + ".id", bytes(id + "\n"));
         } else {

@@ -1,5 +1,7 @@
 package haproxylb.intake;
 
+import haproxylb.common.Excerpt;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -26,9 +28,27 @@ final class TextDecoder {
         text = text.replace("\r\n", "\n");
         int nul = text.indexOf('\0');
         if (nul >= 0) {
-            int line = 1 + (int) text.substring(0, nul).chars().filter(c -> c == '\n').count();
-            throw FragmentProblem.at(fragment, file, line, "contains a NUL byte; this is not a text file");
+            throw FragmentProblem.at(fragment, file, lineOf(text, nul), "contains a NUL byte; this is not a text file");
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            // haproxy quotes a bad word verbatim in its errors, which reach operators' terminals through the status:
+            // escape sequences (ESC, BEL, C1) and invisible characters (bidi overrides) are not config text.
+            if (c != '\n' && c != '\t' && (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT)) {
+                throw FragmentProblem.at(fragment, file, lineOf(text, i), "contains the control or invisible character "
+                        + Excerpt.of(String.valueOf(c)) + "; only printable text, spaces and tabs are allowed");
+            }
         }
         return text;
+    }
+
+    private static int lineOf(String text, int index) {
+        int line = 1;
+        for (int i = 0; i < index; i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+            }
+        }
+        return line;
     }
 }

@@ -3,6 +3,7 @@ package haproxylb.status;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Excerpt;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -132,7 +133,8 @@ public final class StatusBoard {
     }
 
     public synchronized void rejected(String name, String id, String error) {
-        put(name, "rejected", id, configGeneration, error);
+        // haproxy-config status prints this: quoted input must not carry escape sequences to a terminal.
+        put(name, "rejected", id, configGeneration, Excerpt.controlsEscaped(error));
     }
 
     public synchronized long nextGeneration() {

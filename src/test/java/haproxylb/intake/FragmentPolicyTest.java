@@ -138,4 +138,16 @@ class FragmentPolicyTest {
                 "a.test be\nb.test be\nc.test be\nd.test be\n".getBytes())).getMessage();
         assertTrue(p3.startsWith("app.map line 4: has 4 lines, more than the limit of 3"), p3);
     }
+
+    @Test
+    void control_and_invisible_characters_are_refused_before_haproxy_can_quote_them() {
+        FragmentReader reader = new FragmentReader(false, 1 << 20);
+        String p = assertThrows(FragmentProblem.class, () -> reader.read("app",
+                "backend be\n  server s\u001b[2J 127.0.0.1:1\n".getBytes(), "a.test be\n".getBytes())).getMessage();
+        assertEquals("app.cfg line 2: contains the control or invisible character \\x1b; only printable text, spaces"
+                + " and tabs are allowed", p);
+        String bidi = assertThrows(FragmentProblem.class, () -> reader.read("app", "backend be\n".getBytes(),
+                "a.test be\n# \u202e\n".getBytes(java.nio.charset.StandardCharsets.UTF_8))).getMessage();
+        assertTrue(bidi.startsWith("app.map line 2: contains the control or invisible character \\u202e"), bidi);
+    }
 }
