@@ -15,6 +15,7 @@ import haproxylb.certificates.HaproxyCertificates;
 import haproxylb.certificates.ProfileChoice;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.certificates.ReachabilityCheck;
+import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 
@@ -57,8 +58,8 @@ final class CertificateWiring {
         Path state = core.stateDir();
         Path inbox = state.resolve("cert-inbox");
         Path certState = state.resolve("certificates");
-        Files.createDirectories(inbox);
-        Files.createDirectories(certState);
+        AtomicFiles.directory(inbox, AtomicFiles.INBOX_DIR);
+        AtomicFiles.createDirectories(certState);
 
         CertificateStore store = new CertificateStore(core.certDir(), certState.resolve("archive"), core.clock());
         RuntimeApi runtime = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), SOCKET_TIMEOUT));

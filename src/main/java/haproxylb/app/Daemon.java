@@ -1,6 +1,7 @@
 package haproxylb.app;
 
 import haproxylb.assembly.AssemblyService;
+import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.Reloader;
 
@@ -42,7 +43,7 @@ public final class Daemon extends ServiceSupport {
 
     @Override
     protected void doStart() throws Exception {
-        Files.createDirectories(certDir);
+        AtomicFiles.createDirectories(certDir);
         fallback.ensure(certDir);
         // Started before Camel (HaproxyLb.main), from the config on disk: that config is live.
         boolean startedEarly = supervisor != null && supervisor.isRunning();

@@ -54,7 +54,7 @@ public final class AtomicFiles {
 
     public static void write(Path target, byte[] bytes, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
+        createDirectories(dir);
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
         try {
             // Permissions are set before any byte is written, so a private key is never readable by others.
@@ -75,7 +75,7 @@ public final class AtomicFiles {
 
     /** Atomic rename within one file system, followed by an fsync of the target directory. */
     public static void move(Path source, Path target) throws IOException {
-        Files.createDirectories(target.toAbsolutePath().getParent());
+        createDirectories(target.toAbsolutePath().getParent());
         try {
             Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -100,7 +100,7 @@ public final class AtomicFiles {
      */
     public static Path directory(Path dir, Set<PosixFilePermission> permissions) throws IOException {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            Files.createDirectories(dir.toAbsolutePath().getParent());
+            createDirectories(dir.toAbsolutePath().getParent());
             try {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(permissions));
             } catch (FileAlreadyExistsException raced) {
@@ -120,6 +120,13 @@ public final class AtomicFiles {
     private static boolean ownedByUs(Path dir) throws IOException {
         return Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName()
                 .equals(System.getProperty("user.name"));
+    }
+
+    /** Missing directories are made 0750 (whatever the umask allows of it): the state is not for other users. */
+    public static void createDirectories(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(STATE_DIR));
+        }
     }
 
     /** Leftovers of a write interrupted by a crash: removed at start-up so nothing stray accumulates. */

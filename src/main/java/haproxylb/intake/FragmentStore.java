@@ -67,7 +67,7 @@ public final class FragmentStore {
         this.history = history;
         this.storage = new LocalStorage(stateDir);
         for (Path dir : List.of(staging, pending, live, rejected)) {
-            Files.createDirectories(dir);
+            AtomicFiles.directory(dir, AtomicFiles.STATE_DIR);
             int stray = AtomicFiles.removeStrayTempFiles(dir);
             if (stray > 0) {
                 LOG.info("Removed {} temp file(s) left in {} by an interrupted write", stray, dir);
