@@ -54,7 +54,13 @@ bench: deps bench-deps build
 install: build
 	install -d $(DESTDIR)/usr/share/haproxy-lb/lib $(DESTDIR)/usr/share/haproxy-lb/bin $(DESTDIR)/usr/bin \
 	  $(DESTDIR)/etc/haproxy-lb/routes $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/share/polkit-1/rules.d
-	install -d -m 0750 $(DESTDIR)/var/lib/haproxy-lb
+	@# Threat model (README): the state is the daemon's, its group (the deploy group) reads it and writes the inboxes.
+	install -d -m 2750 $(DESTDIR)/var/lib/haproxy-lb
+	install -d -m 2770 $(DESTDIR)/var/lib/haproxy-lb/inbox $(DESTDIR)/var/lib/haproxy-lb/cert-inbox
+	@# haproxy's master socket (systemd mode): only the daemon's user may reload or inspect haproxy through it.
+	install -d $(DESTDIR)/etc/systemd/system/haproxy.service.d
+	printf '[Service]\n# haproxy-lb confirms reloads here; nobody else may use it (README, "Threat model").\nEnvironment="EXTRAOPTS=-S /run/haproxy-master.sock,mode,600,user,haproxy-lb"\n' \
+	  > $(DESTDIR)/etc/systemd/system/haproxy.service.d/haproxy-lb.conf
 	install -m 0644 $(DIST)/lib/*.jar $(DESTDIR)/usr/share/haproxy-lb/lib/
 	install -m 0755 $(DIST)/bin/* $(DESTDIR)/usr/share/haproxy-lb/bin/
 	install -m 0644 README.md $(DESTDIR)/usr/share/haproxy-lb/
@@ -62,15 +68,22 @@ install: build
 	printf '#!/bin/sh\n# haproxy-config of the haproxy-lb install (README).\nLB_HOME=/usr/share/haproxy-lb LB_CONF_DIR=$${LB_CONF_DIR:-/etc/haproxy-lb} exec /usr/share/haproxy-lb/bin/haproxy-config "$$@"\n' \
 	  > $(DESTDIR)/usr/bin/haproxy-config && chmod 0755 $(DESTDIR)/usr/bin/haproxy-config
 	[ -e $(DESTDIR)/etc/haproxy-lb/application.properties ] || \
-	  sed -f systemd/production.sed conf/application.properties > $(DESTDIR)/etc/haproxy-lb/application.properties
+	  { sed -f systemd/production.sed conf/application.properties > $(DESTDIR)/etc/haproxy-lb/application.properties && \
+	    chmod 0640 $(DESTDIR)/etc/haproxy-lb/application.properties; }
 	[ -e $(DESTDIR)/etc/haproxy-lb/haproxy.cfg.template ] || install -m 0644 conf/haproxy.cfg.template $(DESTDIR)/etc/haproxy-lb/
 	for f in routes/*.camel.yaml; do [ -e $(DESTDIR)/etc/haproxy-lb/$$f ] || install -m 0644 $$f $(DESTDIR)/etc/haproxy-lb/routes/; done
 	install -m 0644 systemd/haproxy-lb.service $(DESTDIR)/lib/systemd/system/
 	install -m 0644 systemd/haproxy-lb-reload.rules $(DESTDIR)/usr/share/polkit-1/rules.d/
-	@[ -n "$(DESTDIR)" ] || { id -u haproxy-lb >/dev/null 2>&1 || useradd --system --home /var/lib/haproxy-lb \
-	  --shell /usr/sbin/nologin haproxy-lb; chown haproxy-lb: /var/lib/haproxy-lb; \
-	  echo "Next: let haproxy-lb write /etc/haproxy (e.g. chgrp -R haproxy-lb /etc/haproxy && chmod -R g+w /etc/haproxy),"; \
-	  echo "      then systemctl daemon-reload && systemctl enable --now haproxy-lb"; }
+	@[ -n "$(DESTDIR)" ] || { getent group haproxy-lb >/dev/null || groupadd --system haproxy-lb; \
+	  id -u haproxy-lb >/dev/null 2>&1 || useradd --system --gid haproxy-lb --home /var/lib/haproxy-lb \
+	  --shell /usr/sbin/nologin haproxy-lb; \
+	  chown haproxy-lb:haproxy-lb /var/lib/haproxy-lb /var/lib/haproxy-lb/inbox /var/lib/haproxy-lb/cert-inbox; \
+	  chmod 2750 /var/lib/haproxy-lb; chmod 2770 /var/lib/haproxy-lb/inbox /var/lib/haproxy-lb/cert-inbox; \
+	  chgrp haproxy-lb /etc/haproxy-lb/application.properties; \
+	  echo "Deploy users: usermod -aG haproxy-lb USER (they may drop fragments and read the status, not the keys)"; \
+	  chown haproxy-lb /etc/haproxy; install -d -o haproxy-lb -g haproxy-lb -m 0700 /etc/haproxy/certs; \
+	  echo "haproxy-lb (the user, not its group: deploy users are in that group) now owns /etc/haproxy and its certs/."; \
+	  echo "Next: systemctl daemon-reload && systemctl restart haproxy && systemctl enable --now haproxy-lb"; }
 
 # Debian package (target/haproxy-lb_<version>_all.deb): the files of `make install`, /etc/haproxy-lb as conffiles,
 # maintainer scripts from packaging/debian; lintian must report no error.

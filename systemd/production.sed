@@ -5,7 +5,7 @@ s#^lb.haproxy.config =.*#lb.haproxy.config = /etc/haproxy/haproxy.cfg#
 s#^lb.haproxy.map =.*#lb.haproxy.map = /etc/haproxy/backend.map#
 s#^lb.haproxy.cert-dir =.*#lb.haproxy.cert-dir = /etc/haproxy/certs#
 s#^lb.haproxy.stats-socket =.*#lb.haproxy.stats-socket = /run/haproxy/admin.sock#
-s#^lb.haproxy.stats-socket-options =.*#lb.haproxy.stats-socket-options = mode 660 group haproxy-lb#
+s#^lb.haproxy.stats-socket-options =.*#lb.haproxy.stats-socket-options = mode 600 user haproxy-lb#
 s#^lb.haproxy.process-user =.*#lb.haproxy.process-user = haproxy#
 s#^lb.edge.http-bind =.*#lb.edge.http-bind = :80#
 s#^lb.edge.https-bind =.*#lb.edge.https-bind = :443#

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * A file someone dropped into an inbox, taken over by the daemon before a byte of it is read. Whoever may write an
@@ -77,16 +78,26 @@ public final class InboxEntry {
         return Optional.of(new InboxEntry(claimed, after.size()));
     }
 
-    /** Puts a claimed entry back into its inbox (start-up after a crash between claiming and reading). */
-    public static void giveBack(Path claimDir, Path inbox) throws IOException {
+    /**
+     * At start-up, after a crash between claiming an entry and discarding it: puts it back into its inbox, unless
+     * {@code alreadyTaken} says its content is already where it was going (the crash came after that, before the
+     * discard), or the inbox holds a newer entry of that name (sent after the claim). Either way it is taken once.
+     */
+    public static void giveBack(Path claimDir, Path inbox, Predicate<Path> alreadyTaken) throws IOException {
         if (!Files.isDirectory(claimDir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         try (var files = Files.list(claimDir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
-                AtomicFiles.move(p, inbox.resolve(p.getFileName()));
+                Path back = inbox.resolve(p.getFileName());
+                if (alreadyTaken.test(p) || Files.exists(back, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(p);
+                } else {
+                    AtomicFiles.move(p, back);
+                }
             }
         }
+        AtomicFiles.syncDirectory(claimDir);
     }
 
     private static void refuseUnlessPlainFile(Path entry, PosixFileAttributes a, String shown) throws IOException,

@@ -6,8 +6,10 @@ import haproxylb.status.StatusBoard;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -47,7 +49,7 @@ public final class FragmentIntake {
         this.clock = clock;
         this.claimDir = claimDir;
         if (inbox != null) {
-            InboxEntry.giveBack(claimDir, inbox); // a crash came between claiming and staging
+            InboxEntry.giveBack(claimDir, inbox, this::alreadyStaged); // a crash came between claiming and discarding
         }
         for (String file : store.stagedFiles()) {
             if (file.endsWith(".cfg")) {
@@ -137,6 +139,15 @@ public final class FragmentIntake {
             return;
         }
         pairUp(name, fileName);
+    }
+
+    private boolean alreadyStaged(Path claimed) {
+        try {
+            Optional<byte[]> staged = store.staged(claimed.getFileName().toString());
+            return staged.isPresent() && Arrays.equals(staged.get(), Files.readAllBytes(claimed));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private void discardQuietly(InboxEntry entry) {

@@ -102,6 +102,12 @@ public final class FragmentStore {
         AtomicFiles.write(staging.resolve(fileName), bytes);
     }
 
+    /** One staged half (NAME.cfg or NAME.map), if it is staged. */
+    public synchronized Optional<byte[]> staged(String fileName) throws IOException {
+        Path p = staging.resolve(fileName);
+        return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+    }
+
     /**
      * Both halves of NAME, if both are staged. They stay staged until {@link #clearStaged}: the caller queues the
      * pair first, so a crash in between finds the pair again at start-up instead of losing it.

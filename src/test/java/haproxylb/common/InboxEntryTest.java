@@ -118,8 +118,19 @@ class InboxEntryTest {
     void entries_claimed_before_a_crash_go_back_to_the_inbox() throws Exception {
         Path entry = Files.writeString(inbox().resolve("c.map"), "c.test be\n");
         InboxEntry.claim(entry, claimDir(), "inbox/c.map").orElseThrow();
-        InboxEntry.giveBack(claimDir(), inbox());
-        assertEquals("c.test be\n", Files.readString(entry));
+        Path taken = Files.writeString(inbox().resolve("d.map"), "d.test be\n");
+        InboxEntry.claim(taken, claimDir(), "inbox/d.map").orElseThrow();
+        Path older = Files.writeString(inbox().resolve("e.map"), "old\n");
+        InboxEntry.claim(older, claimDir(), "inbox/e.map").orElseThrow();
+        Files.writeString(older, "newer, sent after the claim\n");
+
+        InboxEntry.giveBack(claimDir(), inbox(), p -> p.getFileName().toString().equals("d.map"));
+        assertEquals("c.test be\n", Files.readString(entry), "not taken yet: back in the inbox");
+        assertFalse(Files.exists(taken), "already taken (staged) before the crash: not delivered twice");
+        assertEquals("newer, sent after the claim\n", Files.readString(older), "a newer entry is not overwritten");
+        try (var left = Files.list(claimDir())) {
+            assertEquals(0, left.count());
+        }
     }
 
     private static void mk(String... command) throws Exception {
