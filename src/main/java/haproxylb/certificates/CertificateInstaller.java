@@ -47,9 +47,21 @@ public final class CertificateInstaller {
         this.haproxy = Objects.requireNonNull(haproxy, "haproxy");
         this.inbox = Objects.requireNonNull(inbox, "inbox");
         this.rejectedDir = Objects.requireNonNull(rejectedDir, "rejectedDir");
-        // Inbox entries are checked and read here, where only the daemon writes (InboxEntry).
-        this.claimDir = inbox.resolveSibling("claimed-certs");
+        this.claimDir = claimDirOf(inbox);
         this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Where inbox entries are checked and read, where only the daemon writes ({@link InboxEntry}). */
+    static Path claimDirOf(Path inbox) {
+        return inbox.resolveSibling("claimed-certs");
+    }
+
+    /**
+     * True while {@code NAME.pem} waits in the inbox or is being installed (claimed out of the inbox): an issued
+     * certificate on its way, which the coverage check must not order again.
+     */
+    public static boolean onItsWay(Path inbox, String certName) {
+        return Files.exists(inbox.resolve(certName + PEM)) || Files.exists(claimDirOf(inbox).resolve(certName + PEM));
     }
 
     public Path rejectedDir() {

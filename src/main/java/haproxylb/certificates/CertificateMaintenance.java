@@ -234,7 +234,7 @@ public final class CertificateMaintenance {
                                 : CoverageStatus.with(st, CoverageStatus.NOT_COVERED, "ACME is off "
                                         + "(lb.acme.directory-url is empty): drop a certificate into the certificate "
                                         + "inbox"));
-                    } else if (Files.exists(inbox.resolve(certName + ".pem"))) {
+                    } else if (CertificateInstaller.onItsWay(inbox, certName)) {
                         CoverageStatus.replacePlanned(s, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
                                 "issued; waiting for the certificate inbox to install " + certName + ".pem"));
                     } else {
