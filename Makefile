@@ -54,8 +54,8 @@ bench: deps bench-deps build
 install: build
 	install -d $(DESTDIR)/usr/share/haproxy-lb/lib $(DESTDIR)/usr/share/haproxy-lb/bin $(DESTDIR)/usr/bin \
 	  $(DESTDIR)/etc/haproxy-lb/routes $(DESTDIR)/lib/systemd/system $(DESTDIR)/usr/share/polkit-1/rules.d
-	@# Threat model (README): the state is the daemon's, its group (the deploy group) reads it and writes the inboxes.
-	install -d -m 2750 $(DESTDIR)/var/lib/haproxy-lb
+	@# Threat model (README): the state is the daemon's; the deploy group writes the inboxes and reads what is not a key.
+	install -d -m 0750 $(DESTDIR)/var/lib/haproxy-lb
 	install -d -m 2770 $(DESTDIR)/var/lib/haproxy-lb/inbox $(DESTDIR)/var/lib/haproxy-lb/cert-inbox
 	@# haproxy's master socket (systemd mode): only the daemon's user may reload or inspect haproxy through it.
 	install -d $(DESTDIR)/etc/systemd/system/haproxy.service.d
@@ -75,30 +75,19 @@ install: build
 	install -m 0644 systemd/haproxy-lb.service $(DESTDIR)/lib/systemd/system/
 	install -m 0644 systemd/haproxy-lb-reload.rules $(DESTDIR)/usr/share/polkit-1/rules.d/
 	@[ -n "$(DESTDIR)" ] || { getent group haproxy-lb >/dev/null || groupadd --system haproxy-lb; \
+	  getent group haproxy-lb-deploy >/dev/null || groupadd --system haproxy-lb-deploy; \
 	  id -u haproxy-lb >/dev/null 2>&1 || useradd --system --gid haproxy-lb --home /var/lib/haproxy-lb \
 	  --shell /usr/sbin/nologin haproxy-lb; \
-	  chown haproxy-lb:haproxy-lb /var/lib/haproxy-lb /var/lib/haproxy-lb/inbox /var/lib/haproxy-lb/cert-inbox; \
-	  chmod 2750 /var/lib/haproxy-lb; chmod 2770 /var/lib/haproxy-lb/inbox /var/lib/haproxy-lb/cert-inbox; \
-	  chgrp haproxy-lb /etc/haproxy-lb/application.properties; \
-	  echo "Deploy users: usermod -aG haproxy-lb USER (they may drop fragments and read the status, not the keys)"; \
-	  chown haproxy-lb /etc/haproxy; install -d -o haproxy-lb -g haproxy-lb -m 0700 /etc/haproxy/certs; \
-	  echo "haproxy-lb (the user, not its group: deploy users are in that group) now owns /etc/haproxy and its certs/."; \
+	  usermod -aG haproxy-lb-deploy haproxy-lb; \
+	  chown haproxy-lb:haproxy-lb /var/lib/haproxy-lb; chmod 0750 /var/lib/haproxy-lb; \
+	  chown haproxy-lb:haproxy-lb-deploy /var/lib/haproxy-lb/inbox /var/lib/haproxy-lb/cert-inbox; \
+	  chmod 2770 /var/lib/haproxy-lb/inbox /var/lib/haproxy-lb/cert-inbox; \
+	  setfacl -m g:haproxy-lb-deploy:r-x,d:g:haproxy-lb-deploy:r-X /var/lib/haproxy-lb; \
+	  chgrp haproxy-lb-deploy /etc/haproxy-lb/application.properties; \
+	  chgrp haproxy-lb /etc/haproxy; chmod g+w /etc/haproxy; \
+	  install -d -o haproxy-lb -g haproxy-lb -m 0750 /etc/haproxy/certs; \
+	  echo "Deploy users: adduser USER haproxy-lb-deploy (they drop fragments and read the status, not the keys)"; \
 	  echo "Next: systemctl daemon-reload && systemctl restart haproxy && systemctl enable --now haproxy-lb"; }
-
-# Debian package (target/haproxy-lb_<version>_all.deb): the files of `make install`, /etc/haproxy-lb as conffiles,
-# maintainer scripts from packaging/debian; lintian must report no error.
-deb-deps:
-	@command -v dpkg-deb >/dev/null && command -v lintian >/dev/null || \
-	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y dpkg-dev lintian; }
-
-deb: deb-deps
-	rm -rf target/deb
-	$(MAKE) install DESTDIR=$(CURDIR)/target/deb/root
-	packaging/build-deb.sh target/deb/root
-
-# Installs the package on this machine (as root: CI), checks it, upgrades over itself, purges it.
-test-deb: deb
-	$(SUDO) packaging/test-deb.sh target/haproxy-lb_*_all.deb
 
 clean:
 	rm -rf target target-* run
