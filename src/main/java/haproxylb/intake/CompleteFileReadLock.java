@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.time.Clock;
 
 import org.apache.camel.Exchange;
@@ -36,6 +37,16 @@ public final class CompleteFileReadLock implements GenericFileExclusiveReadLockS
     public boolean acquireExclusiveReadLock(GenericFileOperations<File> operations, GenericFile<File> file,
                                             Exchange exchange) throws Exception {
         Path path = file.getFile().toPath();
+        PosixFileAttributes entry;
+        try {
+            entry = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+            return false;
+        }
+        if (!entry.isRegularFile() || (Integer) Files.getAttribute(path, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) {
+            // A link, FIFO or device gets no close-write event, ever: taken at once, the intake refuses it unread.
+            return true;
+        }
         switch (events.state(path.getFileName().toString())) {
             case COMPLETE -> {
                 return true;
@@ -45,12 +56,7 @@ public final class CompleteFileReadLock implements GenericFileExclusiveReadLockS
             }
             case UNKNOWN -> { }
         }
-        try {
-            long modified = Files.getLastModifiedTime(path, LinkOption.NOFOLLOW_LINKS).toMillis();
-            return clock.millis() - modified >= settleMillis;
-        } catch (NoSuchFileException gone) {
-            return false;
-        }
+        return clock.millis() - entry.lastModifiedTime().toMillis() >= settleMillis;
     }
 
     @Override
