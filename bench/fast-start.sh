@@ -17,6 +17,9 @@ stop_daemon() {
         wait "$daemon_pid" 2>/dev/null || true
         daemon_pid=
     fi
+    # Each start is measured from nothing running: the daemon stops its haproxy, wait until it has gone.
+    for _ in $(seq 1 200); do pgrep -f "$scratch/state-.*/run/master.sock" >/dev/null || return 0; sleep 0.05; done
+    bench_die "haproxy still runs 10 s after the daemon stopped: $(pgrep -af "$scratch/state-" | head -3)"
 }
 cleanup() {
     stop_watchdog

@@ -49,6 +49,9 @@ public final class HaproxyLb {
                 return;
             }
             HaproxySupervisor supervisor = DaemonConfiguration.newSupervisor(s);
+            // Stopped with the JVM even when it stops before Camel has taken haproxy over (the daemon stops it
+            // otherwise; a second close does nothing).
+            Runtime.getRuntime().addShutdownHook(new Thread(supervisor::close, "early-haproxy-stop"));
             supervisor.ensureRunning();
             main.bind(EARLY_HAPROXY, supervisor);
         } catch (Exception | LinkageError e) {
