@@ -13,6 +13,9 @@ deps:
 	@# The status page's test renders it in a real headless browser (StatusPageTest).
 	@command -v chromium >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@# The cluster tests run Debian's ZooKeeper server class on a loopback port (ClusterTest, ZooKeeperStorageTest).
+	@[ -e /usr/share/java/zookeeper.jar ] || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper; }
 	@# Debian's package starts a system haproxy on :80; haproxy-lb runs its own on loopback high ports.
 	@if command -v systemctl >/dev/null && systemctl is-active -q haproxy 2>/dev/null; then true; fi
 

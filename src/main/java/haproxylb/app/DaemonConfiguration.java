@@ -114,6 +114,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 reloader, supervisor);
         registry.bind("core", core);
         CertificateWiring.configure(context, core);
+        ClusterWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
         StatusPageWiring.configure(context, core);
     }

@@ -419,6 +419,11 @@ public final class HaproxyConfig {
                 }
             });
         }
+        Optional<haproxylb.cluster.ClusterView> cluster = haproxylb.cluster.ClusterView.read(stateDir);
+        if (cluster.isPresent()) {
+            out.println();
+            out.print(cluster.get().describe());
+        }
         return 0;
     }
 

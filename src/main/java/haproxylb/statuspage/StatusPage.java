@@ -153,7 +153,9 @@ public final class StatusPage {
 
         @Override
         public void notify(CamelEvent event) {
-            if (event instanceof CamelEvent.ExchangeEvent e && RELOAD_ROUTES.contains(e.getExchange().getFromRouteId())) {
+            // An exchange sent by a ProducerTemplate has no route (Set.of(...).contains(null) throws).
+            if (event instanceof CamelEvent.ExchangeEvent e && e.getExchange().getFromRouteId() != null
+                    && RELOAD_ROUTES.contains(e.getExchange().getFromRouteId())) {
                 reloads.saw(lastReload.get());
             }
         }

@@ -54,8 +54,14 @@ public final class EdgeClient {
     }
 
     public static Response request(int port, String host, String path, boolean tls) throws IOException {
+        return request("127.0.0.1", port, host, path, tls);
+    }
+
+    /** The same, to a listener on another loopback address (cluster nodes: 127.0.0.2, 127.0.0.3, ...). */
+    public static Response request(String address, int port, String host, String path, boolean tls)
+            throws IOException {
         Socket plain = new Socket();
-        plain.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        plain.connect(new InetSocketAddress(address, port), 5000);
         plain.setSoTimeout(10_000);
         Socket socket = plain;
         List<X509Certificate> chain = List.of();

@@ -1,0 +1,126 @@
+package haproxylb.app;
+
+import haproxylb.cluster.ClusterHealthCheck;
+import haproxylb.cluster.ClusterHeartbeat;
+import haproxylb.cluster.ClusterMembers;
+import haproxylb.cluster.ClusterMetrics;
+import haproxylb.cluster.ClusterSettings;
+import haproxylb.cluster.ClusterSync;
+import haproxylb.cluster.SharedFragments;
+import haproxylb.cluster.ZooKeeperConnection;
+import haproxylb.cluster.ZooKeeperStorage;
+import haproxylb.storage.LocalStorage;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.cluster.CamelClusterMember;
+import org.apache.camel.component.zookeeper.ZooKeeperCuratorConfiguration;
+import org.apache.camel.component.zookeeper.cluster.ZooKeeperClusterService;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.state.ConnectionState;
+
+/**
+ * Several balancers, one truth (issue 10): with lb.cluster.zookeeper set, fragments are shared through ZooKeeper
+ * ({@link SharedFragments}), members and the leader are visible ({@link ClusterMembers}), and Camel's
+ * {@link ZooKeeperClusterService} elects the certificate leader on the same Curator client. Without it the cluster
+ * routes' beans do nothing.
+ */
+final class ClusterWiring {
+    /** The Camel cluster namespace whose leader runs the certificate checks and orders. */
+    static final String LEADER_NAMESPACE = "certificates";
+
+    private ClusterWiring() {}
+
+    static void configure(CamelContext context, Core core) throws Exception {
+        ClusterSettings settings = ClusterSettings.from(core.settings());
+        Registry registry = context.getRegistry();
+        if (!settings.enabled()) {
+            registry.bind("clusterSync", ClusterSync.NONE);
+            registry.bind("clusterHeartbeat", ClusterHeartbeat.NONE);
+            return;
+        }
+        CuratorFramework client = ZooKeeperConnection.open(settings);
+        ZooKeeperStorage zookeeper = new ZooKeeperStorage(client);
+        ProducerTemplate[] template = new ProducerTemplate[1];
+        SharedFragments fragments = new SharedFragments(core.fragments(), core.status(), zookeeper,
+                () -> client.getZookeeperClient().isConnected(),
+                new LocalStorage(core.stateDir().resolve("cluster")), settings.nodeName(), core.clock(), () -> {
+                    if (template[0] != null) {
+                        template[0].asyncSendBody("seda:cluster-sync", null);
+                    }
+                });
+        core.fragments().listen(fragments);
+
+        ZooKeeperClusterService elections = new ZooKeeperClusterService(new ZooKeeperCuratorConfiguration());
+        elections.setCuratorFramework(client);
+        elections.setId(settings.nodeName());
+        elections.setBasePath("/camel-cluster");
+        context.addService(elections, true, true);
+
+        ClusterMembers members = new ClusterMembers(client, settings, fragments, core.status(),
+                () -> leader(elections), core.stateDir());
+        ClusterMetrics metrics = new ClusterMetrics(members::view);
+        List<CuratorCache> watches = List.of(CuratorCache.build(client, "/fragments"),
+                CuratorCache.build(client, "/rejections"));
+        watches.forEach(w -> w.listenable().addListener((type, before, after) -> fragments.requestSync()));
+        client.getConnectionStateListenable().addListener((c, state) -> {
+            if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
+                fragments.reconnected();
+            }
+        });
+
+        registry.bind("clusterSync", fragments);
+        registry.bind("clusterHeartbeat", new ClusterHeartbeat(fragments, members, metrics));
+        registry.bind("clusterMembers", members);
+        ClusterHealthCheck health = new ClusterHealthCheck(members::view, core.clock(),
+                Duration.ofMillis(core.settings().number("lb.health.stale-after")));
+        health.setCamelContext(context);
+        registry.bind("healthCheckCluster", health);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStart() {
+                template[0] = context.createProducerTemplate();
+                watches.forEach(CuratorCache::start);
+                MeterRegistry meters = context.getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+                if (meters == null) {
+                    meters = context.getRegistry().findSingleByType(MeterRegistry.class);
+                }
+                if (meters != null) {
+                    metrics.bindTo(meters, zookeeper);
+                }
+            }
+
+            @Override
+            protected void doStop() throws Exception {
+                metrics.close();
+                watches.forEach(CuratorCache::close);
+                members.close();
+                if (template[0] != null) {
+                    template[0].close();
+                }
+            }
+
+            @Override
+            protected void doShutdown() {
+                client.close();
+            }
+        }, true, true);
+    }
+
+    private static Optional<String> leader(ZooKeeperClusterService elections) {
+        try {
+            return elections.getView(LEADER_NAMESPACE).getLeader().map(CamelClusterMember::getId);
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package haproxylb.cluster;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import haproxylb.common.AtomicFiles;
+import haproxylb.status.StatusBoard;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.recipes.nodes.PersistentNode;
+import org.apache.zookeeper.CreateMode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's membership: an ephemeral znode {@code members/NODE} with its {@link MemberState} (Curator's
+ * {@link PersistentNode} re-creates it after a lost session), refreshed on every heartbeat when it changed; and the
+ * {@link ClusterView} of all members, written to {@code <state>/cluster.json} when it changed.
+ */
+public final class ClusterMembers implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterMembers.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final CuratorFramework client;
+    private final ClusterSettings settings;
+    private final SharedFragments fragments;
+    private final StatusBoard status;
+    private final Supplier<Optional<String>> leader;
+    private final Path viewFile;
+    private final PersistentNode self;
+    private byte[] published = new byte[0];
+    private byte[] written = new byte[0];
+    private volatile ClusterView view;
+
+    public ClusterMembers(CuratorFramework client, ClusterSettings settings, SharedFragments fragments,
+                          StatusBoard status, Supplier<Optional<String>> leader, Path stateDir) throws IOException {
+        this.client = client;
+        this.settings = settings;
+        this.fragments = fragments;
+        this.status = status;
+        this.leader = leader;
+        this.viewFile = stateDir.resolve(ClusterView.FILE);
+        this.self = new PersistentNode(client, CreateMode.EPHEMERAL, false, "/members/" + settings.nodeName(),
+                JSON.writeValueAsBytes(state()));
+        this.view = new ClusterView(settings.nodeName(), settings.zookeeper(), null, false, List.of(), java.util.Map.of(),
+                "not connected yet");
+        self.start();
+    }
+
+    private MemberState state() {
+        return new MemberState(settings.nodeName(), status.configGeneration(), status.liveGeneration(),
+                fragments.inSync(), fragments.liveCount(), fragments.skew().keySet().stream().sorted().toList());
+    }
+
+    /** The heartbeat: publish this node's state when it changed, read everyone's, write cluster.json. */
+    public synchronized ClusterView heartbeat() {
+        MemberState mine = state();
+        List<MemberState> members = new ArrayList<>();
+        String problem = fragments.lastProblem().orElse(null);
+        try {
+            if (!client.getZookeeperClient().isConnected()) {
+                throw new IOException("not connected");
+            }
+            byte[] bytes = JSON.writeValueAsBytes(mine);
+            if (!Arrays.equals(bytes, published)) {
+                self.setData(bytes);
+                published = bytes;
+            }
+            for (String node : client.getChildren().forPath("/members")) {
+                try {
+                    members.add(JSON.readValue(client.getData().forPath("/members/" + node), MemberState.class));
+                } catch (org.apache.zookeeper.KeeperException.NoNodeException gone) {
+                    // left between the list and the read
+                }
+            }
+        } catch (Exception e) {
+            problem = "ZooKeeper unreachable: " + e.getMessage();
+            members = new ArrayList<>(view.members().stream().map(m -> m.node().equals(mine.node()) ? mine : m).toList());
+        }
+        if (members.stream().noneMatch(m -> m.node().equals(mine.node()))) {
+            members.add(mine);
+        }
+        members.sort(java.util.Comparator.comparing(MemberState::node));
+        view = new ClusterView(settings.nodeName(), settings.zookeeper(), leader.get().orElse(null),
+                mine.inSync(), List.copyOf(members), fragments.skew(), problem);
+        write();
+        return view;
+    }
+
+    private void write() {
+        try {
+            byte[] bytes = view.json();
+            if (!Arrays.equals(bytes, written)) {
+                AtomicFiles.write(viewFile, bytes);
+                written = bytes;
+            }
+        } catch (IOException e) {
+            LOG.warn("Could not write {}: {}", viewFile, e.toString());
+        }
+    }
+
+    public ClusterView view() {
+        return view;
+    }
+
+    @Override
+    public void close() throws IOException {
+        self.close();
+    }
+}

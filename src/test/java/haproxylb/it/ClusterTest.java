@@ -1,0 +1,204 @@
+package haproxylb.it;
+
+import haproxylb.cluster.ClusterView;
+import haproxylb.cluster.MemberState;
+import haproxylb.support.ClusterNode;
+import haproxylb.support.HaproxyProcess;
+import haproxylb.support.TestBackend;
+import haproxylb.support.ZooKeeperServer;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static haproxylb.support.ClusterNode.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three nodes, one truth: real ZooKeeper (Debian's server), three daemons in JVMs of their own, each with its own
+ * state directory and its own haproxy on 127.0.0.2, .3 and .4 (same ports). The nodes stay up across the tests,
+ * which run in order and use fragment names of their own.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterTest {
+    private static final Duration LIMIT = Duration.ofSeconds(40);
+    private Path dir;
+    private ZooKeeperServer zookeeper;
+    private TestBackend backend;
+    private TestBackend other;
+    private List<ClusterNode> nodes;
+
+    @BeforeAll
+    void startCluster() throws Exception {
+        dir = Files.createTempDirectory("cluster-test");
+        zookeeper = ZooKeeperServer.start(dir.resolve("zookeeper"));
+        backend = new TestBackend("hello from the cluster");
+        other = new TestBackend("second version");
+        int http = HaproxyProcess.freePort();
+        int https = HaproxyProcess.freePort();
+        nodes = List.of(node(1, http, https), node(2, http, https), node(3, http, https));
+        for (ClusterNode n : nodes) {
+            n.start();
+        }
+        await("all three members to see each other", LIMIT, () -> nodes.stream().allMatch(n -> members(n).size() == 3));
+    }
+
+    private ClusterNode node(int i, int http, int https) {
+        return new ClusterNode("node" + i, "127.0.0." + (i + 1), dir.resolve("node" + i + "/state"), http, https,
+                HaproxyProcess.freePort(), zookeeper.connectString());
+    }
+
+    @AfterAll
+    void stopCluster() throws Exception {
+        for (ClusterNode n : nodes == null ? List.<ClusterNode>of() : nodes) {
+            n.stop();
+        }
+        if (zookeeper != null) {
+            zookeeper.close();
+        }
+        backend.close();
+        other.close();
+    }
+
+    private static Set<String> members(ClusterNode n) {
+        return n.cluster().map(v -> v.members().stream().map(MemberState::node).collect(Collectors.toSet()))
+                .orElse(Set.of());
+    }
+
+    private static String cfg(String backendName, int port) {
+        return "backend " + backendName + "\n    server s1 127.0.0.1:" + port + "\n";
+    }
+
+    private void awaitAllServe(String host, String body) {
+        for (ClusterNode n : nodes) {
+            await(n.name() + " (" + n.address() + ") to serve " + host, LIMIT, () -> n.serves(host, body));
+        }
+    }
+
+    private void awaitAllInSync() {
+        for (ClusterNode n : nodes) {
+            await(n.name() + " to report itself in sync", LIMIT,
+                    () -> n.cluster().map(ClusterView::inSync).orElse(false));
+        }
+    }
+
+    @Test
+    @Order(1)
+    void a_fragment_applied_on_node_1_is_served_by_nodes_2_and_3() throws Exception {
+        nodes.get(0).drop("shop", cfg("be_shop", backend.port()), "shop.cluster.test be_shop\n");
+        awaitAllServe("shop.cluster.test", "hello from the cluster");
+        for (ClusterNode n : nodes) {
+            await(n.name() + " to show shop live", LIMIT,
+                    () -> n.fragment("shop").map(f -> f.state().equals("live")).orElse(false));
+        }
+        String id = nodes.get(0).fragment("shop").orElseThrow().id();
+        for (ClusterNode n : nodes) {
+            assertEquals(id, n.fragment("shop").orElseThrow().id(), n.name() + " runs the same version");
+        }
+        awaitAllInSync();
+        ClusterView view = nodes.get(1).cluster().orElseThrow();
+        assertEquals(Set.of("node1", "node2", "node3"), members(nodes.get(1)));
+        assertTrue(view.leader() != null && view.leader().startsWith("node"), "a leader is elected: " + view);
+        for (ClusterNode n : nodes) {
+            assertEquals(view.leader(), n.cluster().orElseThrow().leader(), "every node names the same leader");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void a_replacement_on_node_2_and_a_removal_on_node_3_reach_every_node() throws Exception {
+        nodes.get(1).drop("shop", cfg("be_shop", other.port()), "shop.cluster.test be_shop\n");
+        awaitAllServe("shop.cluster.test", "second version");
+        nodes.get(2).drop("gone", cfg("be_gone", backend.port()), "gone.cluster.test be_gone\n");
+        awaitAllServe("gone.cluster.test", "hello from the cluster");
+        nodes.get(2).dropRemoval("gone");
+        for (ClusterNode n : nodes) {
+            await(n.name() + " to stop serving gone.cluster.test", LIMIT, () -> n.httpsStatus("gone.cluster.test") == 404);
+        }
+        awaitAllInSync();
+    }
+
+    @Test
+    @Order(3)
+    void a_bad_fragment_is_rejected_once_with_the_same_error_everywhere() throws Exception {
+        nodes.get(0).drop("typo", "backend be_typo\n    sevrer s1 127.0.0.1:" + backend.port() + "\n",
+                "typo.cluster.test be_typo\n");
+        for (ClusterNode n : nodes) {
+            await(n.name() + " to show typo rejected", LIMIT,
+                    () -> n.fragment("typo").map(f -> f.state().equals("rejected")).orElse(false));
+        }
+        String error = nodes.get(0).rejection("typo");
+        assertTrue(error.contains("typo.cfg line 2"), error);
+        assertTrue(error.contains("sevrer"), error);
+        for (ClusterNode n : nodes) {
+            assertEquals(error, n.rejection("typo"), n.name() + " shows node1's error verbatim");
+            assertEquals(error.strip(), n.fragment("typo").orElseThrow().error().strip());
+            assertEquals(404, n.httpsStatus("typo.cluster.test"), "nothing of it is served on " + n.name());
+        }
+        assertTrue(nodes.get(1).serves("shop.cluster.test", "second version"), "what was live stays live");
+        String log2 = Files.readString(nodes.get(1).stateDir().resolveSibling("node2.log"));
+        assertFalse(log2.contains("Fragment 'typo' rejected"), "node2 did not validate and reject it itself");
+    }
+
+    @Test
+    @Order(4)
+    void with_zookeeper_stopped_every_node_keeps_serving_and_they_converge_when_it_is_back() throws Exception {
+        zookeeper.stop();
+        try {
+            nodes.get(0).drop("outage", cfg("be_outage", backend.port()), "outage.cluster.test be_outage\n");
+            await("node1 to serve what it accepted during the outage", LIMIT,
+                    () -> nodes.get(0).serves("outage.cluster.test", "hello from the cluster"));
+            for (ClusterNode n : nodes) {
+                assertTrue(n.serves("shop.cluster.test", "second version"), n.name() + " keeps serving its local copy");
+                await(n.name() + " to report it is out of sync", LIMIT,
+                        () -> n.cluster().map(v -> !v.inSync() && v.problem() != null).orElse(false));
+            }
+            assertEquals(404, nodes.get(1).httpsStatus("outage.cluster.test"), "node2 cannot know of it yet");
+        } finally {
+            zookeeper.start();
+        }
+        awaitAllServe("outage.cluster.test", "hello from the cluster");
+        awaitAllInSync();
+        for (ClusterNode n : nodes) {
+            assertTrue(n.serves("shop.cluster.test", "second version"), n.name() + " diverged on shop");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void a_node_restarted_with_an_empty_state_dir_restores_every_fragment_and_rejection_from_zookeeper()
+            throws Exception {
+        ClusterNode third = nodes.get(2);
+        third.stop();
+        deleteTree(third.stateDir());
+        third.start();
+        await("node3 to serve shop again", LIMIT, () -> third.serves("shop.cluster.test", "second version"));
+        await("node3 to serve outage again", LIMIT, () -> third.serves("outage.cluster.test", "hello from the cluster"));
+        await("node3 to show typo's rejection again", LIMIT,
+                () -> third.fragment("typo").map(f -> f.state().equals("rejected")).orElse(false));
+        assertEquals(nodes.get(0).rejection("typo"), third.rejection("typo"));
+        assertEquals(404, third.httpsStatus("gone.cluster.test"), "a removed fragment stays removed");
+        awaitAllInSync();
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var files = Files.walk(root)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+}
