@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Crash safety with 50 SIGKILLs: runs src/test/java/haproxylb/it/CrashSafetyTest with more cycles than the test
-# suite does (its default is 10 cycles, 12 kills). Each cycle starts the daemon as a JVM of its own on a shared state
-# dir, drops a batch of changes (new fragments, new versions, a removal, a broken fragment), kills the daemon and its
-# haproxy with SIGKILL at a random moment during intake, assembly or reload (every 4th cycle also once during start-up),
-# and checks the state the kill left and the state after the restart (see the test's class comment). Prints one line
-# per kill, saying where the batch was when the kill came, and the total.
+# Crash safety with many SIGKILLs over several random seeds (issue 13): runs src/test/java/haproxylb/it/CrashSafetyTest
+# once per seed. Each cycle starts the daemon as a JVM of its own on a shared state dir, drops a batch of changes (new
+# fragments, new versions, a removal, a broken fragment), kills the daemon and its haproxy with SIGKILL at a random
+# moment during intake, assembly or reload (every 4th cycle also once during start-up), and checks the state the kill
+# left and the state after the restart: nothing acknowledged lost, no config mixing two versions of a fragment, and
+# status.json agreeing with what is on disk and served (see the test's class comment). A seed whose run fails is
+# counted by the kind of failure and the next seed runs; every seed is printed, so any run can be repeated alone.
+# Prints one line per kill (where the batch was on disk, and where the kill landed by the daemon's last log line)
+# and a summary.
 #
 # Environment (all optional):
-#   BUILD_DIR=target     Maven output folder (mvn -Dbuild.dir=...): the test is compiled and run there
-#   CYCLES=40            cycles; kills = CYCLES + CYCLES/4 (40 cycles: 50 kills, ~5 min here)
-#   SEED=<n>             repeat a run (the seed is printed first)
-#   BENCH_TIMEOUT=1200   total seconds for the whole script
+#   BUILD_DIR=target      Maven output folder (mvn -Dbuild.dir=...): the test is compiled and run there
+#   KILLS=500             SIGKILLs in all (rounded up to whole seeds)
+#   CYCLES=40             cycles per seed; kills per seed = CYCLES + (CYCLES+1)/4 (40 cycles: 50 kills, ~5 min here)
+#   SEEDS="<n> <n> ..."   repeat given seeds instead of random ones (KILLS is then ignored)
+#   BENCH_TIMEOUT=7200    total seconds for the whole script
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
+KILLS=${KILLS:-500}
 CYCLES=${CYCLES:-40}
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-1200}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-7200}
 for tool in mvn java haproxy; do
     command -v "$tool" >/dev/null || bench_die "$tool is not installed"
 done
@@ -38,26 +43,56 @@ trap 'exit 130' INT
 trap 'exit 124' TERM
 start_watchdog "$BENCH_TIMEOUT"
 
-args="-Dhaproxylb.crash.cycles=$CYCLES"
-[[ -n ${SEED:-} ]] && args+=" -Dhaproxylb.crash.seed=$SEED"
-out=$BUILD_DIR/surefire-reports/haproxylb.it.CrashSafetyTest-output.txt
-rm -f "$out"
-echo "haproxy-lb crash safety: $CYCLES cycles, $(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }')," \
-    "load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
-t0=$SECONDS
-set +e
-mvn -q -B -Dbuild.dir="$BUILD_DIR" -Dtest=CrashSafetyTest -Dsurefire.failIfNoSpecifiedTests=false \
-    -DargLine="$args" test >"$BENCH_TMP/haproxy-lb-crash-mvn.log" 2>&1 &
-MVN_PID=$!
-wait "$MVN_PID"
-rc=$?
-MVN_PID=
-set -e
-[[ -f $out ]] && grep -h '^CrashSafetyTest:' "$out" | sed 's/^CrashSafetyTest: //'
-if (( rc != 0 )); then
-    grep -E 'AssertionFailedError|AssertionError|FAIL' "$BENCH_TMP/haproxy-lb-crash-mvn.log" | head -n 5 >&2 || true
-    bench_die "the crash-safety run failed after $((SECONDS - t0)) s (Maven log: $BENCH_TMP/haproxy-lb-crash-mvn.log;" \
-        "daemon logs: the haproxylb-crash-<seed> folder named in the failure)"
+per_seed=$(( CYCLES + (CYCLES + 1) / 4 ))
+if [[ -n ${SEEDS:-} ]]; then
+    read -r -a seeds <<< "$SEEDS"
+else
+    seeds=()
+    for (( i = 0; i < (KILLS + per_seed - 1) / per_seed; i++ )); do
+        seeds+=("$(( (RANDOM << 30) | (RANDOM << 15) | RANDOM ))")
+    done
 fi
-kills=$(grep -c '^CrashSafetyTest: cycle' "$out" || true)
-echo "crash safety: $kills SIGKILLs, every check passed, $((SECONDS - t0)) s in all (Maven included)"
+echo "haproxy-lb crash safety: ${#seeds[@]} seed(s) x $CYCLES cycles ($per_seed kills each), $(nproc) CPU(s)," \
+    "$(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+echo "seeds: ${seeds[*]}"
+
+out=$BUILD_DIR/surefire-reports/haproxylb.it.CrashSafetyTest-output.txt
+all=$BENCH_TMP/haproxy-lb-crash-kills.txt
+: > "$all"
+kills=0 failed=0 losses=0 mixed=0 disagreements=0 other=0
+t0=$SECONDS
+for seed in "${seeds[@]}"; do
+    rm -f "$out"
+    log=$BENCH_TMP/haproxy-lb-crash-mvn-$seed.log
+    echo "seed $seed: $CYCLES cycles"
+    set +e
+    mvn -q -B -Dbuild.dir="$BUILD_DIR" -Dtest=CrashSafetyTest -Dsurefire.failIfNoSpecifiedTests=false \
+        -DargLine="-Dhaproxylb.crash.cycles=$CYCLES -Dhaproxylb.crash.seed=$seed" test >"$log" 2>&1 &
+    MVN_PID=$!
+    wait "$MVN_PID"
+    rc=$?
+    MVN_PID=
+    set -e
+    if [[ -f $out ]]; then
+        grep -h '^CrashSafetyTest: cycle' "$out" | sed "s/^CrashSafetyTest: /  seed $seed /" | tee -a "$all"
+        kills=$(( kills + $(grep -c '^CrashSafetyTest: cycle' "$out" || true) ))
+    fi
+    if (( rc != 0 )); then
+        failed=$(( failed + 1 ))
+        why=$(grep -m 1 -E 'AssertionFailedError|AssertionError' "$log" || grep -m 1 -E 'ERROR|FAIL' "$log" || echo "exit $rc")
+        echo "  seed $seed FAILED: $why" | cut -c1-400
+        echo "  (Maven log: $log; daemon logs: $BENCH_TMP/haproxylb-crash-$seed/)"
+        case $why in
+            *"disagrees with what is on disk"*) disagreements=$(( disagreements + 1 )) ;;
+            *"no version that was sent"*|*"twice in"*|*"was never sent"*|*"defined "*" times"*) mixed=$(( mixed + 1 )) ;;
+            *"not settled"*|*"not live"*|*"not removed"*|*"not rejected"*|*"went back"*|*"vanished"*|*"is live in its last version"*|*"exactly the applied"*) losses=$(( losses + 1 )) ;;
+            *) other=$(( other + 1 )) ;;
+        esac
+    fi
+done
+echo
+echo "where the kills landed (stage of the daemon's last log line before the kill):"
+sed -n 's/.*\[landed: \([a-z-]*\);.*/\1/p' "$all" | sort | uniq -c | sort -rn | sed 's/^/  /'
+echo "crash safety: $kills SIGKILLs over ${#seeds[@]} seed(s) in $((SECONDS - t0)) s (Maven included);" \
+    "failed seeds $failed: losses $losses, mixed configs $mixed, status disagreements $disagreements, other $other"
+(( failed == 0 )) || bench_die "$failed seed(s) failed (see above)"

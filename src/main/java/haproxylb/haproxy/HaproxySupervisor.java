@@ -19,6 +19,9 @@ import org.slf4j.LoggerFactory;
 public final class HaproxySupervisor {
     private static final Logger LOG = LoggerFactory.getLogger(HaproxySupervisor.class);
 
+    /** SIGTERM lets haproxy close its listeners; a master that ignores it this long gets SIGKILL. */
+    private static final Duration ORPHAN_GRACE = Duration.ofSeconds(5);
+
     private final String binary;
     private final Path config;
     private final Path masterSocket;
@@ -67,6 +70,8 @@ public final class HaproxySupervisor {
         if (process != null) {
             LOG.error("haproxy (pid {}) exited with status {}; starting it again (log: {})", process.pid(),
                     process.exitValue(), output.haproxyLog());
+        } else {
+            stopOrphans();
         }
         Files.createDirectories(masterSocket.getParent());
         Files.deleteIfExists(masterSocket);
@@ -77,6 +82,37 @@ public final class HaproxySupervisor {
         output.pump(process.getInputStream(), process.pid());
         starts++;
         LOG.info("Started haproxy (master pid {}) with {}", process.pid(), config);
+    }
+
+    /**
+     * A daemon killed with SIGKILL leaves its haproxy master running (its workers exit with their master, the master
+     * does not follow the daemon). A new haproxy then binds the same ports beside it (haproxy sets SO_REUSEPORT) and
+     * the kernel splits connections between the old config and the new one (HaproxyFaultTest). Such an orphan is
+     * recognised by this state's master socket on its command line, which no other haproxy uses.
+     */
+    private void stopOrphans() {
+        String marker = masterSocket.toString();
+        List<ProcessHandle> orphans = ProcessHandle.allProcesses()
+                .filter(p -> p.pid() != ProcessHandle.current().pid())
+                .filter(p -> p.info().commandLine().map(c -> c.contains(" -S " + marker)).orElse(false))
+                .toList();
+        if (orphans.isEmpty()) {
+            return;
+        }
+        LOG.warn("haproxy left running by a previous run of the daemon (pids {}, pid file {}): stopping it before"
+                + " starting haproxy, so that no connection reaches its stale config", orphans.stream()
+                .map(p -> Long.toString(p.pid())).toList(), pidFile);
+        orphans.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + ORPHAN_GRACE.toNanos();
+        while (orphans.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        orphans.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
     }
 
     public synchronized void stop() {
