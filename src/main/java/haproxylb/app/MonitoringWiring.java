@@ -31,6 +31,6 @@ final class MonitoringWiring {
                 core.assembly(), core.reloader(), core.supervisor(), probe,
                 certificates == null ? null : certificates::orderAttempts);
         MonitoringService.install(context, daemon, Duration.ofMillis(s.number("lb.health.stale-after")),
-                (int) s.number("lb.health.certificate-min-days"));
+                (int) s.number("lb.health.certificate-min-days"), s.number("lb.health.min-free-space"));
     }
 }

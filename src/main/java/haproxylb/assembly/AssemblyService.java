@@ -49,6 +49,9 @@ public final class AssemblyService {
     private String lastAcceptedCfg;
     private String lastRefusedCfg;
     private String lastRefusal;
+    private volatile String fault;
+    /** The live files were written by an assembly that failed before the status and the reload request. */
+    private volatile boolean unrecorded;
 
     /** What an assembly changed on disk, and so what haproxy needs. */
     public enum Outcome {
@@ -96,8 +99,65 @@ public final class AssemblyService {
         return lastReport;
     }
 
-    /** @return true when a new haproxy.cfg or map was written and haproxy should reload */
+    /**
+     * Why the last assembly could not finish (a full or read-only state directory, haproxy -c giving no verdict or
+     * refusing the live config too), or null. Its changes stay pending with this reason in their status, nothing is
+     * rejected for it, and {@link #retryDue()} asks for another try.
+     */
+    public String fault() {
+        return fault;
+    }
+
+    /**
+     * True while an assembly is owed another try: the last one hit a fault, or wrote the live files without
+     * recording them (the status and the reload are still owed for what is on disk).
+     */
+    public boolean retryDue() {
+        return fault != null || unrecorded;
+    }
+
+    /**
+     * @return true when a new haproxy.cfg or map was written and haproxy should reload. A fault of the state directory
+     * or of haproxy -c does not throw: the changes wait (see {@link #fault()}) and the last good config keeps serving.
+     */
     public synchronized boolean assemble() throws IOException {
+        try {
+            return assembleChanges();
+        } catch (HaproxyCheck.Unavailable e) {
+            hold(e.getMessage());
+        } catch (IOException | UncheckedIOException e) {
+            IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            hold("cannot write the state directory or haproxy's files (" + io.getClass().getSimpleName() + ": "
+                    + io.getMessage() + "); is the disk full or read-only?");
+        }
+        return false;
+    }
+
+    /**
+     * Nothing of the batch is rejected or promoted while the fault lasts: pending/ keeps every change, status shows why
+     * they wait, and a refusal seen meanwhile is forgotten (it may have come from a broken haproxy binary).
+     */
+    private void hold(String reason) {
+        lastRefusedCfg = null;
+        lastRefusal = null;
+        String text = reason + " Nothing was rejected and the last good config keeps serving; the changes wait and"
+                + " are retried every lb.assembly.retry ms.";
+        if (!text.equals(fault)) {
+            LOG.error("Assembly could not finish: {}", text);
+        }
+        fault = text;
+        try {
+            Map<String, String> waiting = new TreeMap<>();
+            for (PendingChange c : store.pendingChanges()) {
+                waiting.put(c.name(), c.id());
+            }
+            status.held(waiting, text);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Could not list the pending changes to show why they wait: {}", e.getMessage());
+        }
+    }
+
+    private boolean assembleChanges() throws IOException {
         long start = System.nanoTime();
         TreeMap<String, Fragment> live = store.liveFragments();
         List<PendingChange> changes = store.pendingChanges();
@@ -124,11 +184,14 @@ public final class AssemblyService {
         if (candidates.isEmpty() || validate(apply(live, candidates, parsed)).isEmpty()) {
             outcome = new ChangeBisector.Outcome<>(candidates, Map.of(), candidates.isEmpty() ? 0 : 1);
         } else {
+            // Not from the cache: the live config passed before, so a refusal now says haproxy -c itself is broken
+            // (a failing binary) or the base template changed; either way the changes are not to blame.
+            lastAcceptedCfg = null;
             Optional<String> baseError = validate(live);
             if (baseError.isPresent()) {
-                LOG.error("The live fragments with the base template do not pass haproxy -c any more; nothing"
-                        + " changes until this is fixed (most likely in the base template {}):\n{}",
-                        "conf/haproxy.cfg.template", baseError.get());
+                hold("haproxy -c refuses the config that is live now as well, so the new changes are not to blame"
+                        + " (is lb.haproxy.binary working? was the base template changed?). haproxy -c said:\n"
+                        + baseError.get() + "\n");
                 return false;
             }
             outcome = bisector.split(candidates);
@@ -140,12 +203,17 @@ public final class AssemblyService {
         TreeMap<String, Fragment> next = apply(live, outcome.accepted(), parsed);
         Optional<String> nextError = validate(next); // cached: the bisection validated exactly this set last
         if (nextError.isPresent()) {
-            LOG.error("The assembled config does not pass haproxy -c; nothing changes until this is fixed (most"
-                    + " likely in the base template):\n{}", nextError.get());
+            hold("the assembled config does not pass haproxy -c (most likely the base template):\n"
+                    + nextError.get() + "\n");
             return false;
         }
         boolean reloadOwed = status.configGeneration() > status.liveGeneration();
         Written written = writeLive(next);
+        if (written == Written.NOTHING && unrecorded) {
+            // An earlier try wrote these very files and failed before recording them: haproxy has not loaded them.
+            written = Written.CONFIG;
+        }
+        unrecorded = written != Written.NOTHING;
         for (PendingChange c : outcome.accepted()) {
             store.promote(c);
         }
@@ -180,6 +248,11 @@ public final class AssemblyService {
                 case MAP_APPLIED -> ": map generation " + generation + " applied through the runtime API, no reload";
                 case RELOAD_NEEDED -> " into config generation " + generation;
             });
+        }
+        unrecorded = false;
+        if (fault != null) {
+            LOG.info("Assembly works again: the changes that waited are decided");
+            fault = null;
         }
         lastReport = new AssemblyReport(outcome.accepted().size(), outcome.rejected().size() + unparsable.size(),
                 outcome.validations(), (System.nanoTime() - start) / 1_000_000, result);

@@ -25,6 +25,7 @@ public final class Reloader {
     private static final Logger LOG = LoggerFactory.getLogger(Reloader.class);
     public static final String GENERATION = "LbConfigGeneration";
     static final String RELOADS_BEFORE = "LbReloadsBefore";
+    static final String MASTER_PID = "LbMasterPid";
     /** haproxy 2.6 needs ~1 s to reload 10k backends (BASELINE.md); far more means it is stuck. */
     private static final Duration CONFIRM_TIMEOUT = Duration.ofSeconds(60);
 
@@ -91,6 +92,7 @@ public final class Reloader {
         } catch (RuntimeException e) {
             gate.failed();
             inFlight.set(false);
+            status.reloaded(status.configGeneration(), false, e.getMessage());
             throw e;
         }
     }
@@ -98,7 +100,11 @@ public final class Reloader {
     private void prepareCommand(Exchange exchange) {
         List<String> cmd;
         if (supervisor != null) {
-            cmd = List.of("kill", "-USR2", Long.toString(supervisor.masterPid().orElse(-1L)));
+            // Never "kill -USR2 -1": that signals every process this user may signal (all of them, as root).
+            long pid = supervisor.masterPid().orElseThrow(() -> new IllegalStateException("haproxy exited before"
+                    + " its reload; the watchdog starts it again with the newest config"));
+            exchange.getIn().setHeader(MASTER_PID, pid);
+            cmd = List.of("kill", "-USR2", Long.toString(pid));
         } else {
             cmd = systemdCommand;
         }
@@ -120,12 +126,17 @@ public final class Reloader {
     private void recordOutcome(Exchange exchange) {
         long generation = exchange.getIn().getHeader(GENERATION, 0L, Long.class);
         String failure = failure(exchange);
+        ProcessTable before = exchange.getIn().getHeader(RELOADS_BEFORE, ProcessTable.class);
         if (failure == null) {
-            failure = confirm(exchange.getIn().getHeader(RELOADS_BEFORE, ProcessTable.class));
+            failure = confirm(before, exchange.getIn().getHeader(MASTER_PID, Long.class));
         }
         if (failure == null) {
-            status.reloaded(generation, true, "reloaded");
-            LOG.info("haproxy reloaded with config generation {}", generation);
+            String message = master == null || before != null ? "reloaded"
+                    : "reloaded, unconfirmed: haproxy's master CLI did not answer before the reload (socket "
+                    + "missing?); haproxy creates it again when it reloads";
+            status.reloaded(generation, true, message);
+            LOG.info("haproxy reloaded with config generation {}{}", generation,
+                    message.equals("reloaded") ? "" : " (" + message + ")");
         } else {
             gate.failed();
             status.reloaded(generation, false, failure);
@@ -152,12 +163,17 @@ public final class Reloader {
     }
 
     /** Waits until the master reports one more reload; a failed one (bad config, bind error) is a failure. */
-    private String confirm(ProcessTable before) {
+    private String confirm(ProcessTable before, Long masterPid) {
         if (master == null || before == null) {
             return null;
         }
         long deadline = System.nanoTime() + CONFIRM_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
+            if (supervisor != null && masterPid != null && !supervisor.masterPid().equals(Optional.of(masterPid))) {
+                // A new master counts its reloads from zero: waiting for the old count would take the whole timeout.
+                return "haproxy (master pid " + masterPid + ") exited during the reload; the watchdog starts it again"
+                        + " with the newest config";
+            }
             Optional<ProcessTable> now = processTable();
             if (now.isPresent() && now.get().reloads() > before.reloads()) {
                 if (now.get().failedReloads() > before.failedReloads()) {

@@ -23,6 +23,12 @@ public final class ConfigFreshnessHealthCheck extends AbstractHealthCheck {
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
         Monitored.PendingChanges pending = daemon.pendingChanges();
         var status = daemon.status().snapshot();
+        String fault = daemon.assembly().fault();
+        if (fault != null) {
+            // Not after lb.health.stale-after: a held assembly is known to be stuck the moment it happens.
+            builder.message("changes are held: " + fault).detail("pending.changes", pending.count()).down();
+            return;
+        }
         ConfigFreshness.Verdict v = freshness.evaluate(daemon.clock().instant(), status, pending.count(),
                 pending.oldest());
         builder.message(v.message())

@@ -55,11 +55,19 @@ public final class MonitoringService extends ServiceSupport {
      */
     public static MonitoringService install(CamelContext context, Monitored daemon, Duration staleAfter,
                                             int certificateMinDays) {
+        return install(context, daemon, staleAfter, certificateMinDays, 0);
+    }
+
+    /** @param minFreeBytes the state-dir check is DOWN below this much free space (lb.health.min-free-space) */
+    public static MonitoringService install(CamelContext context, Monitored daemon, Duration staleAfter,
+                                            int certificateMinDays, long minFreeBytes) {
         MonitoringService service = new MonitoringService(context, daemon);
         bindCheck(context, "healthCheckHaproxy", new HaproxyHealthCheck(daemon.haproxy()));
         bindCheck(context, "healthCheckConfigFreshness", new ConfigFreshnessHealthCheck(daemon,
                 new ConfigFreshness(daemon.reloader().gate().minInterval(), staleAfter)));
         bindCheck(context, "healthCheckCertificates", new CertificateHealthCheck(daemon, certificateMinDays));
+        bindCheck(context, "healthCheckStateDir", new StateDirHealthCheck(daemon.stateDir(), daemon.status(),
+                minFreeBytes));
         context.getManagementStrategy().addEventNotifier(service.exchanges);
         // Not bound in the registry: Camel would start a registry Service a second time.
         try {
@@ -109,7 +117,7 @@ public final class MonitoringService extends ServiceSupport {
             unregister();
         }
         mbeans.registerMBean(control.mbean(), HaproxyLbControl.NAME);
-        LOG.info("Monitoring: MBean {}, health checks haproxy, config-freshness, certificates", HaproxyLbControl.NAME);
+        LOG.info("Monitoring: MBean {}, health checks haproxy, config-freshness, certificates, state-dir", HaproxyLbControl.NAME);
     }
 
     @Override

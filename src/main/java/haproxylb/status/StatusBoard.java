@@ -38,6 +38,7 @@ public final class StatusBoard {
     private long reloadsCoalesced;
     private ReloadStatus lastReload;
     private OldWorkers oldWorkers = OldWorkers.NONE;
+    private String publishProblem;
 
     public StatusBoard(Path file, Clock clock) {
         this.file = file;
@@ -247,11 +248,46 @@ public final class StatusBoard {
         fragments.put(name, new FragmentStatus(state, id, generation, error, clock.instant().toString()));
     }
 
+    /**
+     * Changes that assembly holds back for a fault that is not theirs (a full disk, a hung haproxy -c): they stay
+     * pending, with the reason, until a retry decides them.
+     */
+    public synchronized void held(Map<String, String> pendingIds, String reason) {
+        String now = clock.instant().toString();
+        pendingIds.forEach((name, id) -> fragments.put(name, new FragmentStatus("pending", id, configGeneration,
+                "waiting: " + reason, now)));
+        publish();
+    }
+
+    /** Why status.json could not be written the last time, or null when it is up to date. */
+    public synchronized String publishProblem() {
+        return publishProblem;
+    }
+
+    /**
+     * Called on a timer: a status.json that could not be written (full or read-only disk) is written as soon as it can
+     * be, without waiting for the next change.
+     */
+    public synchronized void republishIfStale() {
+        if (publishProblem != null) {
+            publish();
+        }
+    }
+
     private void publish() {
         try {
             AtomicFiles.write(file, JSON.writeValueAsBytes(snapshot()));
+            if (publishProblem != null) {
+                LOG.info("{} is written again (it could not be: {})", file, publishProblem);
+                publishProblem = null;
+            }
         } catch (IOException e) {
-            LOG.error("Could not write {}: {}", file, e.getMessage());
+            String problem = e.getClass().getSimpleName() + ": " + e.getMessage();
+            if (publishProblem == null) {
+                // Once per outage, not per change: a storm against a full disk would log a line per drop.
+                LOG.error("Could not write {} ({}); it is written again once the disk allows", file, problem);
+            }
+            publishProblem = problem;
         }
     }
 }
