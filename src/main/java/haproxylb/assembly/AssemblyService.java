@@ -127,8 +127,10 @@ public final class AssemblyService {
             hold(e.getMessage());
         } catch (IOException | UncheckedIOException e) {
             IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            // A temp file's random name would make every retry's reason new, and the log line repeat.
             hold("cannot write the state directory or haproxy's files (" + io.getClass().getSimpleName() + ": "
-                    + io.getMessage() + "); is the disk full or read-only?");
+                    + String.valueOf(io.getMessage()).replaceAll("\\.tmp-[^\\s:]*", ".tmp-*")
+                    + "); is the disk full or read-only?");
         }
         return false;
     }
@@ -194,7 +196,11 @@ public final class AssemblyService {
                         + baseError.get() + "\n");
                 return false;
             }
-            outcome = bisector.split(candidates);
+            // haproxy -c works on the live config now; had it just been repaired (a binary swapped back), the batch's
+            // refusal was its fault: checked again before the bisection could blame a change for it.
+            lastRefusedCfg = null;
+            outcome = validate(apply(live, candidates, parsed)).isEmpty()
+                    ? new ChangeBisector.Outcome<>(candidates, Map.of(), 3) : bisector.split(candidates);
         }
         for (var rejected : outcome.rejected().entrySet()) {
             rejectChange(rejected.getKey(), rejected.getValue());

@@ -46,6 +46,14 @@ public final class ReloadGate {
         return true;
     }
 
+    /**
+     * haproxy was (re)started with the newest config: a reload still waiting is moot. (A SIGUSR2 reaching a master that
+     * has not installed its handlers yet kills it: HaproxyFaultTest.)
+     */
+    public synchronized void satisfied() {
+        pending = false;
+    }
+
     /** The reload failed: try again, but no sooner than the rate limit allows. */
     public synchronized void failed() {
         pending = true;

@@ -159,7 +159,9 @@ public final class Reloader {
 
     /** haproxy started (or restarted) by the supervisor runs whatever config is on disk: it is all live. */
     public void started() {
+        gate.satisfied();
         status.reloaded(status.configGeneration(), true, "haproxy started");
+        status.reloadPlanned(false, null);
     }
 
     /** Waits until the master reports one more reload; a failed one (bad config, bind error) is a failure. */
