@@ -10,6 +10,7 @@ import haproxylb.intake.FragmentStore;
 import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
