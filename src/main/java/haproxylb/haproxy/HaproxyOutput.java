@@ -52,23 +52,55 @@ public final class HaproxyOutput implements AutoCloseable {
         reader.start();
     }
 
+    /**
+     * Reads to the end whatever the disk does: a reader that stopped at a full or read-only disk would leave haproxy's
+     * stdout pipe to fill up, and haproxy to block on its next log line (DiskFaultTest). Lines haproxy.log cannot take
+     * still reach the daemon's log.
+     */
     private void read(InputStream output) {
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(output, StandardCharsets.UTF_8));
-             OutputStream messages = Files.newOutputStream(haproxyLog, StandardOpenOption.CREATE,
-                     StandardOpenOption.APPEND)) {
+        OutputStream messages = null;
+        boolean told = false;
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(output, StandardCharsets.UTF_8))) {
             String line;
             while ((line = lines.readLine()) != null) {
                 if (line.startsWith("[")) {
-                    messages.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                    messages.flush();
                     message(line);
+                    try {
+                        if (messages == null) {
+                            messages = Files.newOutputStream(haproxyLog, StandardOpenOption.CREATE,
+                                    StandardOpenOption.APPEND);
+                        }
+                        messages.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                        messages.flush();
+                        told = false;
+                    } catch (IOException e) {
+                        if (!told) {
+                            LOG.warn("Cannot write {} ({}); haproxy's messages go to this log only until it can",
+                                    haproxyLog, e.getMessage());
+                            told = true;
+                        }
+                        messages = closeQuietly(messages);
+                    }
                 } else {
                     accessLog.publish(new LogRecord(Level.INFO, line));
                 }
             }
         } catch (IOException e) {
             LOG.warn("Stopped reading haproxy's output: {}", e.getMessage());
+        } finally {
+            closeQuietly(messages);
         }
+    }
+
+    private static OutputStream closeQuietly(OutputStream out) {
+        if (out != null) {
+            try {
+                out.close();
+            } catch (IOException ignored) {
+                // the disk refused the write already; nothing more to lose
+            }
+        }
+        return null;
     }
 
     private static void message(String line) {

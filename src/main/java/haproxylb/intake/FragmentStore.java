@@ -44,6 +44,9 @@ public final class FragmentStore {
     private static final Logger LOG = LoggerFactory.getLogger(FragmentStore.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Hidden (the intake and listings skip dot files), and not a temp file: start-up must find it. */
+    private static final String CLEAR_MARKER_PREFIX = ".cleared-";
+
     private final Path staging;
     private final Path pending;
     private final Path live;
@@ -73,6 +76,7 @@ public final class FragmentStore {
                 LOG.info("Removed {} temp file(s) left in {} by an interrupted write", stray, dir);
             }
         }
+        finishInterruptedClears();
     }
 
     public Path liveDir() {
@@ -121,9 +125,41 @@ public final class FragmentStore {
         return Optional.of(new byte[][] {Files.readAllBytes(cfg), Files.readAllBytes(map)});
     }
 
+    /**
+     * Drops both staged halves of NAME as one step. Two plain deletes are not one: a SIGKILL between them left the
+     * queued pair's map staged alone, and the next version's cfg would have paired with it, a mix of two versions
+     * (bench/crash-safety.sh, issue 13). A hidden marker written first says "both halves are done with"; start-up
+     * finishes any clear it finds marked ({@link #finishInterruptedClears}).
+     */
     public synchronized void clearStaged(String name) throws IOException {
-        Files.deleteIfExists(staging.resolve(name + ".cfg"));
-        Files.deleteIfExists(staging.resolve(name + ".map"));
+        Path cfg = staging.resolve(name + ".cfg");
+        Path map = staging.resolve(name + ".map");
+        if (!Files.exists(cfg) && !Files.exists(map)) {
+            return;
+        }
+        Path marker = clearMarker(name);
+        AtomicFiles.write(marker, new byte[0]);
+        Files.deleteIfExists(cfg);
+        Files.deleteIfExists(map);
+        Files.deleteIfExists(marker);
+        AtomicFiles.syncDirectory(staging);
+    }
+
+    private Path clearMarker(String name) {
+        return staging.resolve(CLEAR_MARKER_PREFIX + name);
+    }
+
+    private void finishInterruptedClears() throws IOException {
+        try (Stream<Path> files = Files.list(staging)) {
+            for (Path marker : files.filter(p -> p.getFileName().toString().startsWith(CLEAR_MARKER_PREFIX)).toList()) {
+                String name = marker.getFileName().toString().substring(CLEAR_MARKER_PREFIX.length());
+                Files.deleteIfExists(staging.resolve(name + ".cfg"));
+                Files.deleteIfExists(staging.resolve(name + ".map"));
+                Files.delete(marker);
+                LOG.info("Fragment '{}': dropped the staged files of a pair queued before the crash", name);
+            }
+        }
+        AtomicFiles.syncDirectory(staging);
     }
 
     public synchronized List<String> stagedFiles() throws IOException {

@@ -240,6 +240,22 @@ class CrashSafetyTest {
         }
     }
 
+    /** The daemon's threads, for a failure that is a hang: which stage waits on what. */
+    private String threadDump() {
+        try {
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(daemon.pid()), "Thread.print").redirectErrorStream(true).start();
+            String out = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            jcmd.waitFor(30, TimeUnit.SECONDS);
+            return "the daemon's threads:\n" + out;
+        } catch (IOException e) {
+            return "(no thread dump: " + e + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(no thread dump: interrupted)";
+        }
+    }
+
     /** Where the batch was when the kill came, from what is on disk (for the report, not asserted). */
     private String phase() throws IOException {
         int inbox = count(state.resolve("inbox"));
@@ -351,7 +367,8 @@ class CrashSafetyTest {
                 return;
             }
             if (System.nanoTime() > deadline) {
-                fail(when + ": not settled within " + SETTLE.toSeconds() + " s: " + missing + "\n" + daemonLog());
+                fail(when + ": not settled within " + SETTLE.toSeconds() + " s: " + missing + "\n" + daemonLog()
+                        + "\n" + threadDump());
             }
             try {
                 Thread.sleep(100);

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -46,7 +47,7 @@ class DiskFaultTest {
     Path tmp;
     private Path state;
     private boolean mounted;
-    private boolean runMounted;
+    private final List<Path> bound = new ArrayList<>();
     private DaemonHarness daemon;
 
     @BeforeEach
@@ -65,8 +66,8 @@ class DiskFaultTest {
         if (daemon != null) {
             daemon.close();
         }
-        if (runMounted) {
-            FaultTools.run(List.of("umount", "-l", state.resolve("run").toString()));
+        for (Path dir : bound) {
+            FaultTools.run(List.of("umount", "-l", dir.toString()));
         }
         if (mounted) {
             FaultTools.run(List.of("umount", "-l", state.toString()));
@@ -74,16 +75,18 @@ class DiskFaultTest {
     }
 
     /**
-     * run/ (sockets, pid file, haproxy's log, which haproxy keeps open for writing) from another file system, as in
-     * production where it would live under /run: Linux refuses to remount a file system read-only while a file on it
-     * is open for writing.
+     * run/ (sockets, pid file, haproxy.log) and log/ (the access log) from another file system, as in production where
+     * they would live under /run and /var/log: Linux refuses to remount a file system read-only while a file on it is
+     * open for writing, and the daemon keeps those two logs open.
      */
-    private void runDirElsewhere() throws IOException {
-        Path run = Files.createDirectories(tmp.resolve("run"));
-        Files.createDirectories(state.resolve("run"));
-        FaultTools.Run r = FaultTools.run(List.of("mount", "--bind", run.toString(), state.resolve("run").toString()));
-        assertEquals(0, r.exit(), "mount --bind: " + r.err());
-        runMounted = true;
+    private void logsElsewhere() throws IOException {
+        for (String dir : List.of("run", "log")) {
+            Path other = Files.createDirectories(tmp.resolve("elsewhere-" + dir));
+            Files.createDirectories(state.resolve(dir));
+            FaultTools.Run r = FaultTools.run(List.of("mount", "--bind", other.toString(), state.resolve(dir).toString()));
+            assertEquals(0, r.exit(), "mount --bind: " + r.err());
+            bound.add(state.resolve(dir));
+        }
     }
 
     private DaemonHarness startDaemon() throws Exception {
@@ -219,7 +222,11 @@ class DiskFaultTest {
                 fragmentFile("late", "map", "late.disk.test be_late\n").toString(), "--timeout", "5");
         assertEquals(2, apply.exit(), apply.out() + apply.err());
         assertTrue(apply.err().contains("No space left on device"), apply.err());
-        // Still serving the last good config, and nothing new.
+        // Still serving the last good config, and nothing new; also after more access log lines than haproxy's
+        // stdout pipe holds (64 KiB), which the daemon must keep draining although it cannot store them.
+        for (int i = 0; i < 700; i++) {
+            assertEquals(301, EdgeClient.http(daemon.httpPort(), "app.disk.test", "/" + "x".repeat(100)).status());
+        }
         await("app v1 served by the restarted haproxy", LIMIT, () -> daemon.serves("app.disk.test", "app v1"));
         assertEquals(404, EdgeClient.https(daemon.httpsPort(), "queued.disk.test", "/").status());
         assertTrue(servedLeaf("app.disk.test").map(c -> !c.equals(own.certificate())).orElse(false),
@@ -246,7 +253,7 @@ class DiskFaultTest {
     @Test
     void a_read_only_state_dir_keeps_the_last_good_config_serving_refuses_new_work_clearly_and_recovers_once_writable()
             throws Exception {
-        runDirElsewhere();
+        logsElsewhere();
         startDaemon();
         liveAndServed("app", "app v1");
         daemon.context().getRouteController().stopRoute("assembly");
