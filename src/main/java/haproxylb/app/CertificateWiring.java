@@ -10,7 +10,11 @@ import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.ChallengeResponder;
 import haproxylb.certificates.CoverageDecision;
+import haproxylb.certificates.DnsChallenges;
+import haproxylb.certificates.DnsRecordPublisher;
 import haproxylb.certificates.DnsServerResolver;
+import haproxylb.certificates.ExecPublisher;
+import haproxylb.certificates.Rfc2136Publisher;
 import haproxylb.certificates.HaproxyCertificates;
 import haproxylb.certificates.ProfileChoice;
 import haproxylb.certificates.RateLimitLedger;
@@ -77,6 +81,7 @@ final class CertificateWiring {
 
         String directory = s.string("lb.acme.directory-url", "");
         AcmeIssuer issuer = null;
+        DnsChallenges dns = null;
         CoverageDecision.Reachability reachability = CoverageDecision.Reachability.assumeAll();
         if (directory.isBlank()) {
             LOG.info("ACME is off (lb.acme.directory-url is empty): haproxy-lb issues no certificates; certificates "
@@ -88,7 +93,8 @@ final class CertificateWiring {
             ChallengeResponder responder = new ChallengeResponder(hostPort("lb.acme.responder",
                     s.string("lb.acme.responder")));
             AcmeAccountStore accounts = new AcmeAccountStore(state.resolve("acme"));
-            issuer = new AcmeIssuer(acme, accounts, responder);
+            dns = dnsChallenges(s, certState);
+            issuer = new AcmeIssuer(acme, accounts, responder, dns);
             String resolver = s.string("lb.acme.dns-resolver", "");
             ReachabilityCheck check = new ReachabilityCheck(
                     ReachabilityCheck.parseAddresses(Arrays.asList(s.string("lb.acme.balancer-addresses", "")
@@ -97,7 +103,10 @@ final class CertificateWiring {
                     resolver.isBlank() ? ReachabilityCheck.SYSTEM_RESOLVER
                             : new DnsServerResolver(resolver, REACHABILITY_TIMEOUT),
                     REACHABILITY_TIMEOUT);
-            reachability = check::check;
+            DnsChallenges dnsForCheck = dns;
+            // A name validated over DNS-01 need not point here: the CA never connects to it.
+            reachability = dnsForCheck == null ? check::check
+                    : domain -> dnsForCheck.usesDns(domain) ? java.util.Optional.empty() : check.check(domain);
             context.addService(new ResponderService(responder), true, true);
             if (s.string("lb.acme.balancer-addresses", "").isBlank() && !s.flag("lb.acme.loopback-is-here")) {
                 LOG.warn("lb.acme.balancer-addresses is empty: no domain can be shown to point at this balancer, so "
@@ -120,7 +129,8 @@ final class CertificateWiring {
                 store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s),
                 ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")))
                 .withFallbacks(issuer == null ? List.of() : fallbackCas(s, issuer.settings(),
-                        new AcmeAccountStore(state.resolve("acme")), issuer.responder(), certState, core));
+                        new AcmeAccountStore(state.resolve("acme")), issuer.responder(), dns, certState, core))
+                .withDnsValidation(dns != null);
         context.getRegistry().bind("certificateMaintenance", maintenance);
         context.getRegistry().bind("certificateInstaller", installer);
         // Graceful shut-down waits for a running check: let it stop after the current order instead of after all.
@@ -135,6 +145,61 @@ final class CertificateWiring {
                 return event.getType() == CamelEvent.Type.CamelContextStopping;
             }
         });
+    }
+
+    /**
+     * DNS-01 from {@code lb.acme.dns.*}, or null when no provider is set (wildcards are then reported, not ordered).
+     * Records an earlier run left behind (crash between publishing and removing) are removed here.
+     */
+    static DnsChallenges dnsChallenges(Settings s, Path certState) {
+        String provider = s.string("lb.acme.dns.provider", "").strip();
+        if (provider.isEmpty()) {
+            return null;
+        }
+        List<InetSocketAddress> checkAt = new java.util.ArrayList<>();
+        for (String server : s.string("lb.acme.dns.check-servers", "").strip().split("[,\\s]+")) {
+            if (!server.isEmpty()) {
+                checkAt.add(dnsServer("lb.acme.dns.check-servers", server));
+            }
+        }
+        DnsRecordPublisher publisher = switch (provider) {
+            case "rfc2136" -> {
+                InetSocketAddress server = dnsServer("lb.acme.dns.rfc2136.server",
+                        s.string("lb.acme.dns.rfc2136.server", ""));
+                String key = s.string("lb.acme.dns.rfc2136.tsig-key", "");
+                String secret = s.string("lb.acme.dns.rfc2136.tsig-secret", "");
+                if (key.isBlank() || secret.isBlank()) {
+                    throw new IllegalArgumentException("lb.acme.dns.provider = rfc2136 needs lb.acme.dns.rfc2136.tsig-key "
+                            + "and lb.acme.dns.rfc2136.tsig-secret (the TSIG key the DNS server accepts updates with)");
+                }
+                if (checkAt.isEmpty()) {
+                    checkAt.add(server);
+                }
+                yield new Rfc2136Publisher(server, s.string("lb.acme.dns.rfc2136.tsig-algorithm", "hmac-sha256"),
+                        key.strip(), secret.strip(), REACHABILITY_TIMEOUT);
+            }
+            case "exec" -> new ExecPublisher(s.string("lb.acme.dns.exec.command", ""), Duration.ofMinutes(2));
+            default -> throw new IllegalArgumentException("setting lb.acme.dns.provider = '" + provider
+                    + "' must be rfc2136, exec or empty (no DNS-01)");
+        };
+        List<String> domains = List.of(s.string("lb.acme.dns.domains", "").strip().split("[,\\s]+"));
+        DnsChallenges dns = new DnsChallenges(publisher, checkAt, domain -> domains.contains(domain)
+                || (domain.indexOf('.') > 0 && domains.contains("*" + domain.substring(domain.indexOf('.')))),
+                certState.resolve("dns-challenges.json"), s.millis("lb.acme.dns.propagation-timeout"));
+        int removed = dns.cleanUp();
+        LOG.info("certificates: DNS-01 for wildcards{} through {}{}", domains.stream().anyMatch(d -> !d.isEmpty())
+                ? " and " + String.join(", ", domains) : "", dns.describe(),
+                removed > 0 ? "; removed " + removed + " challenge record(s) left by an earlier run" : "");
+        return dns;
+    }
+
+    /** {@code host[:port]}, port 53 when not given. */
+    static InetSocketAddress dnsServer(String key, String value) {
+        String v = value.strip();
+        if (v.isEmpty()) {
+            throw new IllegalArgumentException("setting " + key + " is empty: give the DNS server as host[:port]");
+        }
+        return v.matches(".*:\\d+") ? hostPort(key, v) : new InetSocketAddress(v, 53);
     }
 
     static RateLimitLedger.Limits limits(Settings s) {
@@ -157,7 +222,8 @@ final class CertificateWiring {
      * (default: the first CA's); contact, terms, key type and timing are the first CA's.
      */
     static List<CertificateMaintenance.FallbackCa> fallbackCas(Settings s, AcmeSettings first, AcmeAccountStore accounts,
-                                                               ChallengeResponder responder, Path certState, Core core) {
+                                                               ChallengeResponder responder, DnsChallenges dns,
+                                                               Path certState, Core core) {
         List<CertificateMaintenance.FallbackCa> result = new java.util.ArrayList<>();
         for (String name : s.string("lb.acme.fallback-cas", "").strip().split("[,\\s]+")) {
             if (name.isEmpty()) {
@@ -187,7 +253,7 @@ final class CertificateWiring {
             Path ledgerFile = certState.resolve("rate-limits-" + name + ".json");
             RateLimitLedger ledger = RateLimitLedger.load(ledgerFile, core.clock(),
                     limits(prefix + "limits", s.string(prefix + "limits", s.string("lb.acme.limits", "letsencrypt"))));
-            result.add(new CertificateMaintenance.FallbackCa(new AcmeIssuer(settings, accounts, responder), ledger,
+            result.add(new CertificateMaintenance.FallbackCa(new AcmeIssuer(settings, accounts, responder, dns), ledger,
                     ledgerFile));
             LOG.info("certificates: fallback CA {} ({}){}, tried in order after the first", name,
                     settings.directoryUrl(), kid.isBlank() ? "" : " with External Account Binding " + kid);

@@ -42,6 +42,7 @@ import org.shredzone.acme4j.RenewalInfo;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
 import org.shredzone.acme4j.challenge.Challenge;
+import org.shredzone.acme4j.challenge.Dns01Challenge;
 import org.shredzone.acme4j.challenge.Http01Challenge;
 import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.connector.Resource;
@@ -81,6 +82,7 @@ public final class AcmeIssuer {
     private final AcmeSettings settings;
     private final AcmeAccountStore accounts;
     private final ChallengeResponder responder;
+    private final DnsChallenges dns;
     private final TrustingProvider provider;
     private Session session;
     private Login login;
@@ -186,7 +188,9 @@ public final class AcmeIssuer {
             /** Account set-up needs the operator (terms of service not agreed, new terms to accept). */
             CONFIGURATION,
             /** A local problem (account key unreadable, interrupted). */
-            LOCAL
+            LOCAL,
+            /** The DNS provider could not publish a DNS-01 record, or it did not become visible in time. */
+            DNS_PROVIDER
         }
 
         private final Kind kind;
@@ -238,6 +242,13 @@ public final class AcmeIssuer {
     }
 
     public AcmeIssuer(AcmeSettings settings, AcmeAccountStore accounts, ChallengeResponder responder) {
+        this(settings, accounts, responder, null);
+    }
+
+    /** @param dns DNS-01 for wildcards and the names it asks for; null: HTTP-01 only */
+    public AcmeIssuer(AcmeSettings settings, AcmeAccountStore accounts, ChallengeResponder responder,
+                      DnsChallenges dns) {
+        this.dns = dns;
         this.settings = Objects.requireNonNull(settings, "settings");
         this.accounts = Objects.requireNonNull(accounts, "accounts");
         this.responder = Objects.requireNonNull(responder, "responder");
@@ -270,14 +281,15 @@ public final class AcmeIssuer {
      * outcome says why.
      */
     public IssuedCertificate issue(OrderRequest request) throws IssuanceException {
-        List<String> names = normalize(request.names());
+        List<String> names = normalize(request.names(), dns != null);
         Instant started = Instant.now();
         Instant deadline = started.plus(settings.timeout());
         List<String> tokens = new ArrayList<>();
+        List<DnsChallenges.TxtRecord> txtRecords = new ArrayList<>();
         try {
             OrderOutcome[] outcome = new OrderOutcome[1];
             Order order = createOrder(names, request, outcome);
-            authorize(order, names, tokens, deadline);
+            authorize(order, names, tokens, txtRecords, deadline);
             KeyPair domainKey = createDomainKey();
             awaitAll(List.of(order), Set.of(Status.PENDING), deadline, "order for " + names + " to become ready");
             if (order.getStatus() != Status.READY && order.getStatus() != Status.VALID) {
@@ -316,6 +328,7 @@ public final class AcmeIssuer {
                     + names + ": " + e.getMessage(), names, null, null, e);
         } finally {
             tokens.forEach(responder::remove);
+            txtRecords.forEach(dns::withdraw);
         }
     }
 
@@ -427,9 +440,10 @@ public final class AcmeIssuer {
         return b;
     }
 
-    private void authorize(Order order, List<String> names, List<String> tokens, Instant deadline)
-            throws AcmeException, InterruptedException, IssuanceException {
+    private void authorize(Order order, List<String> names, List<String> tokens, List<DnsChallenges.TxtRecord> txtRecords,
+                           Instant deadline) throws AcmeException, InterruptedException, IssuanceException {
         List<Authorization> waiting = new ArrayList<>();
+        List<Challenge> dnsChallenges = new ArrayList<>();
         for (Authorization auth : order.getAuthorizations()) {
             Status status = auth.getStatus();
             String domain = auth.getIdentifier().getValue();
@@ -442,6 +456,25 @@ public final class AcmeIssuer {
                         + domain + " is " + status + " before any challenge was answered", List.of(domain),
                         problemOf(auth).orElse(null), null, null);
             }
+            if (dns != null && (auth.isWildcard() || dns.usesDns(domain))) {
+                Dns01Challenge challenge = auth.findChallenge(Dns01Challenge.class).orElseThrow(() -> noChallenge(
+                        auth, domain, Dns01Challenge.TYPE));
+                DnsChallenges.TxtRecord txt = new DnsChallenges.TxtRecord(challenge.getRRName(auth.getIdentifier()),
+                        challenge.getDigest());
+                try {
+                    txtRecords.add(txt);
+                    dns.publish(txt);
+                } catch (IOException e) {
+                    throw new IssuanceException(IssuanceException.Kind.DNS_PROVIDER, settings.caName() + ": DNS-01 for "
+                            + (auth.isWildcard() ? "*." : "") + domain + ": cannot publish TXT " + txt.fqdn() + ": "
+                            + e.getMessage(), List.of(domain), null, null, e);
+                }
+                if (challenge.getStatus() == Status.PENDING) {
+                    dnsChallenges.add(challenge);
+                }
+                waiting.add(auth);
+                continue;
+            }
             Http01Challenge challenge = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> new IssuanceException(
                     IssuanceException.Kind.CA_REJECTED, settings.caName() + " offers no http-01 challenge for " + domain
                     + " (offered: " + auth.getChallenges().stream().map(Challenge::getType).collect(Collectors.joining(", "))
@@ -452,6 +485,17 @@ public final class AcmeIssuer {
                 challenge.trigger();
             }
             waiting.add(auth);
+        }
+        if (!dnsChallenges.isEmpty()) {
+            try {
+                dns.awaitPropagation(txtRecords);
+            } catch (IOException e) {
+                throw new IssuanceException(IssuanceException.Kind.DNS_PROVIDER, settings.caName() + ": DNS-01 for " + names
+                        + ": " + e.getMessage(), names, null, null, e);
+            }
+            for (Challenge c : dnsChallenges) {
+                c.trigger();
+            }
         }
         awaitAll(waiting, Set.of(Status.PENDING, Status.PROCESSING), deadline, "validation of " + names);
 
@@ -680,7 +724,17 @@ public final class AcmeIssuer {
         return String.join(": ", parts);
     }
 
+    private IssuanceException noChallenge(Authorization auth, String domain, String type) {
+        return new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + " offers no " + type
+                + " challenge for " + domain + " (offered: " + auth.getChallenges().stream().map(Challenge::getType)
+                .collect(Collectors.joining(", ")) + ")", List.of(domain), null, null, null);
+    }
+
     private static List<String> normalize(List<String> domains) {
+        return normalize(domains, false);
+    }
+
+    private static List<String> normalize(List<String> domains, boolean wildcardsAllowed) {
         Objects.requireNonNull(domains, "domains");
         LinkedHashSet<String> set = new LinkedHashSet<>();
         for (String d : domains) {
@@ -688,9 +742,11 @@ public final class AcmeIssuer {
             if (n.endsWith(".")) {
                 n = n.substring(0, n.length() - 1);
             }
-            if (n.isEmpty() || n.startsWith("*") || !n.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
-                throw new IllegalArgumentException("cannot order a certificate for '" + d
-                        + "': HTTP-01 needs plain DNS names (no wildcards)");
+            String plain = wildcardsAllowed && n.startsWith("*.") ? n.substring(2) : n;
+            if (plain.isEmpty() || plain.startsWith("*") || !plain.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
+                throw new IllegalArgumentException("cannot order a certificate for '" + d + "': "
+                        + (wildcardsAllowed ? "not a DNS name" : "HTTP-01 needs plain DNS names (wildcards need DNS-01: "
+                        + "set lb.acme.dns.provider)"));
             }
             set.add(n);
         }

@@ -54,6 +54,16 @@ public record CertificateGroup(String name, List<String> domains) {
      */
     public static List<CertificateGroup> group(Map<String, String> domainToBackend, boolean perDomain,
                                                int maxNamesPerCert) {
+        return group(domainToBackend, perDomain, maxNamesPerCert, true);
+    }
+
+    /**
+     * As {@link #group(Map, boolean, int)}; with {@code wildcardsApart} false (DNS-01 can validate wildcards), a
+     * wildcard is grouped with its backend like any other name, so {@code *.example.com} and {@code example.com} of
+     * one backend share a certificate.
+     */
+    public static List<CertificateGroup> group(Map<String, String> domainToBackend, boolean perDomain,
+                                               int maxNamesPerCert, boolean wildcardsApart) {
         if (maxNamesPerCert < 1) {
             throw new IllegalArgumentException("maxNamesPerCert must be at least 1, got " + maxNamesPerCert);
         }
@@ -64,7 +74,7 @@ public record CertificateGroup(String name, List<String> domains) {
                 return;
             }
             String name;
-            if (domain.startsWith("*.")) {
+            if (domain.startsWith("*.") && (wildcardsApart || perDomain)) {
                 name = WILDCARD_PREFIX + domain.substring(1);
             } else if (perDomain) {
                 name = domain;

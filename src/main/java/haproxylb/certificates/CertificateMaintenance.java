@@ -79,6 +79,8 @@ public final class CertificateMaintenance {
     private final ProfileChoice profiles;
     /** Every CA in the order they are tried; the first is {@link #issuer} with {@link #ledger} and {@link #gate}. */
     private final List<CertificateAuthority> cas = new ArrayList<>();
+    /** A DNS-01 provider is configured: wildcards are ordered, grouped with their backend. */
+    private boolean dnsValidation;
     /** The gate of the CA an order last failed at as a whole, for the status of the names waiting for it. */
     private CaGate lastClosedGate;
 
@@ -136,6 +138,12 @@ public final class CertificateMaintenance {
      * Adds CAs tried, in this order, after the first when it is unreachable, rate limits or has paused the names;
      * each has its own account, ledger and backoff. The first CA is tried again for every later order.
      */
+    /** Wildcards (and the names the DNS settings ask for) are validated over DNS-01 by the issuers. */
+    public CertificateMaintenance withDnsValidation(boolean on) {
+        this.dnsValidation = on;
+        return this;
+    }
+
     public CertificateMaintenance withFallbacks(List<FallbackCa> fallbacks) {
         if (issuer == null && !fallbacks.isEmpty()) {
             throw new IllegalArgumentException("fallback CAs need a first CA (lb.acme.directory-url)");
@@ -193,7 +201,8 @@ public final class CertificateMaintenance {
             }
             reportedMissingMap = false;
             Map<String, String> map = LiveMap.read(liveMap);
-            List<CertificateGroup> groups = CertificateGroup.group(map, perDomain);
+            List<CertificateGroup> groups = CertificateGroup.group(map, perDomain,
+                    CertificateGroup.MAX_NAMES_PER_CERTIFICATE, !dnsValidation);
             List<InstalledCertificate> installed = store.list();
             installedByName = new HashMap<>();
             installed.forEach(c -> installedByName.put(c.name(), c));
@@ -203,7 +212,7 @@ public final class CertificateMaintenance {
             Map<String, Optional<String>> problems = new HashMap<>();
             CoverageDecision.Reachability memo = domain -> problems.computeIfAbsent(domain, reachability::problem);
             CoverageDecision.Inputs in = new CoverageDecision.Inputs(installed, backoff, ledger, accountId, memo,
-                    schedule::window, decisionClock);
+                    schedule::window, decisionClock, dnsValidation);
 
             Map<String, CertificateStatus> statuses = new TreeMap<>();
             Map<CertificateAuthority, Boolean> open = new HashMap<>();
@@ -357,7 +366,7 @@ public final class CertificateMaintenance {
             case CA_UNREACHABLE, RATE_LIMITED, CONFIGURATION -> true;
             case CA_REJECTED -> e.caProblem().orElse(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
                     .contains("paused");
-            case AUTHORIZATION_FAILED, TIMEOUT, LOCAL -> false;
+            case AUTHORIZATION_FAILED, TIMEOUT, LOCAL, DNS_PROVIDER -> false;
         };
     }
 

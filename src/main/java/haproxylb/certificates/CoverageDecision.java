@@ -120,7 +120,13 @@ public sealed interface CoverageDecision
      *                one the caller keeps with the CA's ARI window applied (keep it: its random point is chosen once)
      */
     record Inputs(List<InstalledCertificate> installed, Backoff backoff, RateLimitLedger ledger, String accountId,
-                  Reachability reachability, Function<InstalledCertificate, RenewalWindow> windows, Clock clock) {
+                  Reachability reachability, Function<InstalledCertificate, RenewalWindow> windows, Clock clock,
+                  boolean dnsValidation) {
+        public Inputs(List<InstalledCertificate> installed, Backoff backoff, RateLimitLedger ledger, String accountId,
+                      Reachability reachability, Function<InstalledCertificate, RenewalWindow> windows, Clock clock) {
+            this(installed, backoff, ledger, accountId, reachability, windows, clock, false);
+        }
+
         public Inputs {
             installed = List.copyOf(installed);
             Objects.requireNonNull(backoff, "backoff");
@@ -139,16 +145,22 @@ public sealed interface CoverageDecision
         }
 
         public Inputs withReachability(Reachability r) {
-            return new Inputs(installed, backoff, ledger, accountId, r, windows, clock);
+            return new Inputs(installed, backoff, ledger, accountId, r, windows, clock, dnsValidation);
         }
 
         /** The same inputs judged by another CA's ledger and account. */
         public Inputs withLedger(RateLimitLedger otherLedger, String otherAccountId) {
-            return new Inputs(installed, backoff, otherLedger, otherAccountId, reachability, windows, clock);
+            return new Inputs(installed, backoff, otherLedger, otherAccountId, reachability, windows, clock,
+                    dnsValidation);
+        }
+
+        /** With a DNS-01 provider, wildcard names can be ordered. */
+        public Inputs withDnsValidation(boolean on) {
+            return new Inputs(installed, backoff, ledger, accountId, reachability, windows, clock, on);
         }
 
         public Inputs withWindows(Function<InstalledCertificate, RenewalWindow> w) {
-            return new Inputs(installed, backoff, ledger, accountId, reachability, w, clock);
+            return new Inputs(installed, backoff, ledger, accountId, reachability, w, clock, dnsValidation);
         }
     }
 
@@ -197,9 +209,12 @@ public sealed interface CoverageDecision
                     .map(c -> in.windows().apply(c).renewAt()).min(Comparator.naturalOrder());
             return new Covered(group, until, renewAt);
         }
-        if (!uncovered.isEmpty() && group.isWildcard()) {
-            return new Skipped(group, String.join(", ", uncovered) + " is a wildcard name, which HTTP-01 cannot "
-                    + "validate; supply a certificate for it by hand (certificate inbox)", Optional.empty());
+        if (!uncovered.isEmpty() && group.isWildcard() && !in.dnsValidation()) {
+            String wildcards = uncovered.stream().filter(d -> d.startsWith("*.")).collect(
+                    java.util.stream.Collectors.joining(", "));
+            return new Skipped(group, "wildcard " + (wildcards.isEmpty() ? String.join(", ", uncovered) : wildcards)
+                    + " needs DNS-01 (HTTP-01 cannot validate wildcards): set lb.acme.dns.* (provider rfc2136 or exec), "
+                    + "or supply a certificate by hand (certificate inbox)", Optional.empty());
         }
 
         Map<String, String> excluded = new TreeMap<>();

@@ -41,7 +41,7 @@ record FailureScope(Kind kind, List<String> domains) {
             case CA_UNREACHABLE -> new FailureScope(networkFailure(e) ? Kind.CA_UNREACHABLE : Kind.CA, List.of());
             case CONFIGURATION -> new FailureScope(Kind.CA, List.of());
             case LOCAL -> new FailureScope(e.getCause() instanceof InterruptedException ? Kind.NONE : Kind.CA, List.of());
-            case RATE_LIMITED, CA_REJECTED, TIMEOUT -> new FailureScope(Kind.GROUP, List.of());
+            case RATE_LIMITED, CA_REJECTED, TIMEOUT, DNS_PROVIDER -> new FailureScope(Kind.GROUP, List.of());
         };
     }
 

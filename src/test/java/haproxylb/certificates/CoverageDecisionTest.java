@@ -186,6 +186,14 @@ class CoverageDecisionTest {
     }
 
     @Test
+    void with_a_dns01_provider_a_wildcard_is_ordered() throws Exception {
+        CertificateGroup wildcard = new CertificateGroup("be_shop", List.of("*.example.com", "example.com"));
+        Inputs in = Inputs.of(installed, backoff, ledger, ACCOUNT, clock).withDnsValidation(true);
+        NeedsIssue d = assertInstanceOf(NeedsIssue.class, CoverageDecision.decide(wildcard, in));
+        assertEquals(List.of("*.example.com", "example.com"), d.names());
+    }
+
+    @Test
     void a_domain_that_does_not_point_here_is_left_out_of_the_order() throws Exception {
         Inputs in = Inputs.of(installed, backoff, ledger, ACCOUNT, clock).withReachability(d ->
                 d.equals("b.example.com") ? Optional.of("resolves to 203.0.113.9, not to this balancer") : Optional.empty());

@@ -118,9 +118,24 @@ public final class PebbleServer implements AutoCloseable {
      *               HMAC key, ...); they win over the defaults
      */
     public static PebbleServer start(int httpPort, Map<String, String> envOverrides, Map<String, Object> config) {
-        PebbleServer p = new PebbleServer(httpPort, envOverrides, config);
+        return start(httpPort, envOverrides, config, 0);
+    }
+
+    /**
+     * Pebble resolving every name at the DNS server on 127.0.0.1:{@code dnsPort} (e.g. a real authoritative server
+     * for DNS-01 tests) instead of its own mock; the mock DNS is not started.
+     */
+    public static PebbleServer startWithDns(int httpPort, Map<String, Object> config, int dnsPort) {
+        return start(httpPort, Map.of(), config, dnsPort);
+    }
+
+    private static PebbleServer start(int httpPort, Map<String, String> envOverrides, Map<String, Object> config,
+                                      int externalDnsPort) {
+        PebbleServer p = new PebbleServer(httpPort, envOverrides, config, externalDnsPort);
         try {
-            p.startChalltestsrv();
+            if (externalDnsPort == 0) {
+                p.startChalltestsrv();
+            }
             p.start();
             return p;
         } catch (RuntimeException | Error e) {
@@ -130,7 +145,8 @@ public final class PebbleServer implements AutoCloseable {
         }
     }
 
-    private PebbleServer(int httpPort, Map<String, String> envOverrides, Map<String, Object> config) {
+    private PebbleServer(int httpPort, Map<String, String> envOverrides, Map<String, Object> config,
+                         int externalDnsPort) {
         if (!Files.isExecutable(Path.of(PEBBLE)) || !Files.isExecutable(Path.of(CHALLTESTSRV))) {
             throw new IllegalStateException("Pebble is not installed (" + PEBBLE + ", " + CHALLTESTSRV + "): apt-get install pebble");
         }
@@ -146,7 +162,7 @@ public final class PebbleServer implements AutoCloseable {
             int[] ports = freePorts(4);
             this.listenPort = ports[0];
             this.managementPort = ports[1];
-            this.dnsPort = ports[2];
+            this.dnsPort = externalDnsPort != 0 ? externalDnsPort : ports[2];
             this.challMgmtPort = ports[3];
             int tlsPort = freePorts(1)[0];
             this.sslContext = writeListenerCertificates();
