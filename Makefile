@@ -16,6 +16,9 @@ deps:
 	@# The cluster tests run Debian's ZooKeeper server class on a loopback port (ClusterTest, ZooKeeperStorageTest).
 	@[ -e /usr/share/java/zookeeper.jar ] || \
 	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper; }
+	@# DNS-01 tests run Debian's BIND 9 (named) as an authoritative server on a loopback port (DnsWildcardTest).
+	@command -v named >/dev/null || [ -x /usr/sbin/named ] || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y bind9 bind9-utils; }
 	@# Debian's package starts a system haproxy on :80; haproxy-lb runs its own on loopback high ports.
 	@if command -v systemctl >/dev/null && systemctl is-active -q haproxy 2>/dev/null; then true; fi
 
