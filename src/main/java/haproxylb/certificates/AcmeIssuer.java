@@ -328,7 +328,9 @@ public final class AcmeIssuer {
                     + names + ": " + e.getMessage(), names, null, null, e);
         } finally {
             tokens.forEach(responder::remove);
-            txtRecords.forEach(dns::withdraw);
+            if (dns != null) {
+                txtRecords.forEach(dns::withdraw);
+            }
         }
     }
 
