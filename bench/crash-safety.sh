@@ -40,7 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT
-trap 'exit 124' TERM
+# The total timeout ends the seed in progress (its kills are not counted) but still prints the summary of the others.
+STOPPED=
+trap 'STOPPED=1; [[ -n $MVN_PID ]] && kill -TERM "$MVN_PID" 2>/dev/null' TERM
 start_watchdog "$BENCH_TIMEOUT"
 
 per_seed=$(( CYCLES + (CYCLES + 1) / 4 ))
@@ -59,7 +61,7 @@ echo "seeds: ${seeds[*]}"
 out=$BUILD_DIR/surefire-reports/haproxylb.it.CrashSafetyTest-output.txt
 all=$BENCH_TMP/haproxy-lb-crash-kills.txt
 : > "$all"
-kills=0 failed=0 losses=0 mixed=0 disagreements=0 other=0
+kills=0 ran=0 failed=0 losses=0 mixed=0 disagreements=0 other=0
 t0=$SECONDS
 for seed in "${seeds[@]}"; do
     rm -f "$out"
@@ -71,15 +73,31 @@ for seed in "${seeds[@]}"; do
     MVN_PID=$!
     wait "$MVN_PID"
     rc=$?
+    while [[ -n $STOPPED ]] && kill -0 "$MVN_PID" 2>/dev/null; do
+        wait "$MVN_PID" 2>/dev/null
+    done
     MVN_PID=
     set -e
+    if [[ -n $STOPPED ]]; then
+        # The test's own clean-up did not run: its daemon (found by this build's class path) and that daemon's haproxy.
+        classes=$(cd "$BUILD_DIR" && pwd)/test-classes
+        for pid in $(pgrep -f "$classes.* haproxylb.app.HaproxyLb" || true); do
+            state=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^-Dlb.state-dir=//p')
+            kill -KILL "$pid" 2>/dev/null || true
+            [[ -n $state ]] && for h in $(pgrep -f -- "-S $state/run/master.sock" || true); do kill -KILL "$h" 2>/dev/null || true; done
+        done
+        echo "  seed $seed: interrupted by BENCH_TIMEOUT=$BENCH_TIMEOUT s; its kills are not counted"
+        break
+    fi
+    ran=$(( ran + 1 ))
     if [[ -f $out ]]; then
         grep -h '^CrashSafetyTest: cycle' "$out" | sed "s/^CrashSafetyTest: /  seed $seed /" | tee -a "$all"
         kills=$(( kills + $(grep -c '^CrashSafetyTest: cycle' "$out" || true) ))
     fi
     if (( rc != 0 )); then
         failed=$(( failed + 1 ))
-        why=$(grep -m 1 -E 'AssertionFailedError|AssertionError' "$log" || grep -m 1 -E 'ERROR|FAIL' "$log" || echo "exit $rc")
+        why=$(grep -m 1 -A 1 -E 'AssertionFailedError|AssertionError' "$log" | tr '\n' ' ' || true)
+        [[ -n $why ]] || why=$(grep -m 1 -E 'ERROR|FAIL' "$log" || echo "exit $rc")
         echo "  seed $seed FAILED: $why" | cut -c1-400
         echo "  (Maven log: $log; daemon logs: $BENCH_TMP/haproxylb-crash-$seed/)"
         case $why in
@@ -93,6 +111,7 @@ done
 echo
 echo "where the kills landed (stage of the daemon's last log line before the kill):"
 sed -n 's/.*\[landed: \([a-z-]*\);.*/\1/p' "$all" | sort | uniq -c | sort -rn | sed 's/^/  /'
-echo "crash safety: $kills SIGKILLs over ${#seeds[@]} seed(s) in $((SECONDS - t0)) s (Maven included);" \
+echo "crash safety: $kills SIGKILLs over $ran seed(s) in $((SECONDS - t0)) s (Maven included);" \
     "failed seeds $failed: losses $losses, mixed configs $mixed, status disagreements $disagreements, other $other"
+[[ -z $STOPPED ]] || echo "stopped by BENCH_TIMEOUT before all seeds ran: $kills of $KILLS kills done"
 (( failed == 0 )) || bench_die "$failed seed(s) failed (see above)"
