@@ -233,7 +233,6 @@ class HaproxyFaultTest {
         apply("app", "app v2");
 
         daemon.start();
-        await("the orphan and its workers gone", LIMIT, () -> orphans.stream().noneMatch(ProcessHandle::isAlive));
         await("app v2 served", LIMIT, () -> daemon.serves("app.fault.test", "app v2"));
         List<String> bodies = new ArrayList<>();
         for (int i = 0; i < 30; i++) {
@@ -241,5 +240,6 @@ class HaproxyFaultTest {
             bodies.add(EdgeClient.https(daemon.httpsPort(), "app.fault.test", "/").body());
         }
         assertEquals(List.of("app v2"), bodies.stream().distinct().toList(), "only the new haproxy answers");
+        await("the orphan and its workers gone", LIMIT, () -> orphans.stream().noneMatch(ProcessHandle::isAlive));
     }
 }
