@@ -99,7 +99,7 @@ for seed in "${seeds[@]}"; do
         why=$(grep -m 1 -A 1 -E 'AssertionFailedError|AssertionError' "$log" | tr '\n' ' ' || true)
         [[ -n $why ]] || why=$(grep -m 1 -E 'ERROR|FAIL' "$log" || echo "exit $rc")
         echo "  seed $seed FAILED: $why" | cut -c1-400
-        echo "  (Maven log: $log; daemon logs: $BENCH_TMP/haproxylb-crash-$seed/)"
+        echo "  (Maven log: $log; daemon logs: ${TMPDIR:-/tmp}/haproxylb-crash-$seed/)"
         case $why in
             *"disagrees with what is on disk"*) disagreements=$(( disagreements + 1 )) ;;
             *"no version that was sent"*|*"twice in"*|*"was never sent"*|*"defined "*" times"*) mixed=$(( mixed + 1 )) ;;

@@ -58,6 +58,7 @@ class CrashSafetyTest {
     private static final int CYCLES = Integer.getInteger("haproxylb.crash.cycles", 10);
     private static final long SEED = Long.getLong("haproxylb.crash.seed", System.nanoTime());
     private static final Duration SETTLE = Duration.ofSeconds(60);
+    private static final Duration START = Duration.ofSeconds(180);
     /** The daemon's logs of every start: kept when the test fails, deleted when it passes. */
     private static final Path LOGS = Path.of(System.getProperty("java.io.tmpdir"), "haproxylb-crash-" + SEED);
     private static final Pattern SECTION = Pattern.compile("(?m)^# ---- fragment (\\S+) \\(\\S+\\) ----\\n");
@@ -357,6 +358,22 @@ class CrashSafetyTest {
 
     /** The daemon is up, haproxy serves, and every change sent so far has its final outcome. */
     private void awaitSettled(String when) {
+        // The settle time counts from the end of start-up: on a loaded machine (load 20 on 2 cores) the JVM and Camel
+        // took ~50 s to boot, and a change then "not settled within 60 s" had had 8 s (thread dump of bench seed
+        // 35053093907927).
+        long startDeadline = System.nanoTime() + START.toNanos();
+        while (!daemonLog().contains("haproxy-lb started") && daemon.isAlive()) {
+            if (System.nanoTime() > startDeadline) {
+                fail(when + ": the daemon did not finish starting within " + START.toSeconds() + " s\n" + daemonLog()
+                        + "\n" + threadDump());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
         long deadline = System.nanoTime() + SETTLE.toNanos();
         while (true) {
             if (!daemon.isAlive()) {
