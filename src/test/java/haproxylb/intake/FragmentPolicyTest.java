@@ -150,4 +150,14 @@ class FragmentPolicyTest {
                 "a.test be\n# \u202e\n".getBytes(java.nio.charset.StandardCharsets.UTF_8))).getMessage();
         assertTrue(bidi.startsWith("app.map line 2: contains the control or invisible character \\u202e"), bidi);
     }
+
+    @Test
+    void a_ten_thousand_character_name_is_refused_with_a_short_escaped_excerpt() {
+        String name = "\u001b[2J" + "n".repeat(10_000);
+        String message = assertThrows(FragmentProblem.class, () -> FragmentName.check(name)).getMessage();
+        assertTrue(message.startsWith("invalid fragment name '\\x1b[2J" + "n".repeat(76) + "... (9924 more characters)'"),
+                message);
+        assertTrue(message.length() < 400, "an excerpt, not the name: " + message.length());
+        assertTrue(FragmentName.safe(name).length() <= 101, "the stand-in it is filed under is short too");
+    }
 }
