@@ -82,6 +82,7 @@ final class CertificateWiring {
         String directory = s.string("lb.acme.directory-url", "");
         AcmeIssuer issuer = null;
         DnsChallenges dns = null;
+        java.util.function.Function<String, java.util.Optional<String>> judgements = domain -> java.util.Optional.empty();
         CoverageDecision.Reachability reachability = CoverageDecision.Reachability.assumeAll();
         if (directory.isBlank()) {
             LOG.info("ACME is off (lb.acme.directory-url is empty): haproxy-lb issues no certificates; certificates "
@@ -102,15 +103,17 @@ final class CertificateWiring {
                     s.flag("lb.acme.loopback-is-here"), probeAddress(s.string("lb.edge.http-bind")), responder,
                     resolver.isBlank() ? ReachabilityCheck.SYSTEM_RESOLVER
                             : new DnsServerResolver(resolver, REACHABILITY_TIMEOUT),
-                    REACHABILITY_TIMEOUT);
+                    REACHABILITY_TIMEOUT).judgingByProbe((int) s.number("lb.acme.probe-port"));
+            judgements = check::judgement;
             DnsChallenges dnsForCheck = dns;
             // A name validated over DNS-01 need not point here: the CA never connects to it.
             reachability = dnsForCheck == null ? check::check
                     : domain -> dnsForCheck.usesDns(domain) ? java.util.Optional.empty() : check.check(domain);
             context.addService(new ResponderService(responder), true, true);
             if (s.string("lb.acme.balancer-addresses", "").isBlank() && !s.flag("lb.acme.loopback-is-here")) {
-                LOG.warn("lb.acme.balancer-addresses is empty: no domain can be shown to point at this balancer, so "
-                        + "none is ordered; set it to this balancer's public IP addresses");
+                LOG.info("lb.acme.balancer-addresses is empty: a name is ordered once a one-time token fetched from every "
+                        + "address it resolves to (port {}, lb.acme.probe-port) comes back from this balancer",
+                        s.number("lb.acme.probe-port"));
             }
             if (!acme.agreeToTerms() && accounts.stored(acme.directoryUrl()).isEmpty()) {
                 LOG.warn("no ACME account at {} yet, and lb.acme.agree-terms is false: no certificate can be ordered "
@@ -130,7 +133,8 @@ final class CertificateWiring {
                 ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")))
                 .withFallbacks(issuer == null ? List.of() : fallbackCas(s, issuer.settings(),
                         new AcmeAccountStore(state.resolve("acme")), issuer.responder(), dns, certState, core))
-                .withDnsValidation(dns != null);
+                .withDnsValidation(dns != null)
+                .withJudgements(judgements);
         context.getRegistry().bind("certificateMaintenance", maintenance);
         context.getRegistry().bind("certificateInstaller", installer);
         // Graceful shut-down waits for a running check: let it stop after the current order instead of after all.

@@ -79,6 +79,8 @@ public final class CertificateMaintenance {
     private final ProfileChoice profiles;
     /** Every CA in the order they are tried; the first is {@link #issuer} with {@link #ledger} and {@link #gate}. */
     private final List<CertificateAuthority> cas = new ArrayList<>();
+    /** How each name was found to point here (for the status). */
+    private java.util.function.Function<String, Optional<String>> judgements = domain -> Optional.empty();
     /** A DNS-01 provider is configured: wildcards are ordered, grouped with their backend. */
     private boolean dnsValidation;
     /** The gate of the CA an order last failed at as a whole, for the status of the names waiting for it. */
@@ -138,6 +140,12 @@ public final class CertificateMaintenance {
      * Adds CAs tried, in this order, after the first when it is unreachable, rate limits or has paused the names;
      * each has its own account, ledger and backoff. The first CA is tried again for every later order.
      */
+    /** Where the status learns how each name was judged to point here ({@link ReachabilityCheck#judgement}). */
+    public CertificateMaintenance withJudgements(java.util.function.Function<String, Optional<String>> judgement) {
+        this.judgements = Objects.requireNonNull(judgement, "judgement");
+        return this;
+    }
+
     /** Wildcards (and the names the DNS settings ask for) are validated over DNS-01 by the issuers. */
     public CertificateMaintenance withDnsValidation(boolean on) {
         this.dnsValidation = on;
@@ -546,7 +554,8 @@ public final class CertificateMaintenance {
     private void publish(Map<String, CertificateStatus> statuses) {
         Map<String, CertificateStatus> changed = new LinkedHashMap<>();
         statuses.forEach((domain, plain) -> {
-            CertificateStatus s = withOrigin(plain);
+            CertificateStatus origin = withOrigin(plain);
+            CertificateStatus s = judgements.apply(domain).map(origin::withReachability).orElse(origin);
             if (!s.equals(published.get(domain))) {
                 changed.put(domain, s);
             }

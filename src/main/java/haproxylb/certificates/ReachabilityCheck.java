@@ -16,6 +16,8 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -45,6 +47,10 @@ public final class ReachabilityCheck {
     private final ChallengeResponder responder;
     private final Resolver resolver;
     private final Duration timeout;
+    /** The port the CA connects to for HTTP-01 (80), when names are judged by probing their addresses; 0: off. */
+    private int probePort;
+    /** How each name passed, for the status: by the configured addresses, or by the probe of its own addresses. */
+    private final Map<String, String> judgements = new ConcurrentHashMap<>();
 
     /**
      * @param balancerAddresses the public addresses of this balancer (what the domains' A/AAAA records must be)
@@ -89,13 +95,84 @@ public final class ReachabilityCheck {
         return out;
     }
 
+    /**
+     * Judges names without {@code lb.acme.balancer-addresses}: a name is here when a one-time token, registered on
+     * the responder, comes back from every address the name resolves to, fetched at {@code port} with the name as
+     * Host, exactly as the CA's HTTP-01 request would. Behind NAT or DNS round-robin this needs no list of addresses.
+     * Used only while no balancer address is configured and loopback is not counted (the setting overrides).
+     */
+    public ReachabilityCheck judgingByProbe(int port) {
+        this.probePort = port;
+        return this;
+    }
+
+    /** True when names are judged by probing the addresses they resolve to. */
+    public boolean judgesByProbe() {
+        return probePort > 0 && balancerAddresses.isEmpty() && !loopbackIsHere;
+    }
+
+    /** How {@code domain} was last found to be here (for the status), if it was. */
+    public Optional<String> judgement(String domain) {
+        return Optional.ofNullable(judgements.get(domain));
+    }
+
     /** Empty when {@code domain} may be ordered; otherwise why not (for logs and the status view). */
     public Optional<String> check(String domain) {
+        judgements.remove(domain);
+        if (judgesByProbe()) {
+            return checkAddressesByProbe(domain);
+        }
         Optional<String> dns = checkResolution(domain);
         if (dns.isPresent()) {
             return dns;
         }
-        return checkProbe(domain);
+        Optional<String> probe = checkProbe(domain);
+        if (probe.isEmpty()) {
+            judgements.put(domain, "resolves to this balancer's addresses (lb.acme.balancer-addresses"
+                    + (loopbackIsHere ? " or loopback" : "") + ") and the probe through haproxy came back");
+        }
+        return probe;
+    }
+
+    /** The probe of every address {@code domain} resolves to (see {@link #judgingByProbe}). */
+    Optional<String> checkAddressesByProbe(String domain) {
+        List<InetAddress> addresses;
+        try {
+            addresses = resolver.resolve(domain);
+        } catch (UnknownHostException e) {
+            return Optional.of(domain + " does not resolve");
+        } catch (RuntimeException e) {
+            return Optional.of(domain + " could not be resolved: " + e);
+        }
+        if (addresses == null || addresses.isEmpty()) {
+            return Optional.of(domain + " does not resolve to any address");
+        }
+        String token = responder.registerProbe();
+        try {
+            String expected = responder.answer(token).orElseThrow();
+            String path = ChallengeResponder.PATH_PREFIX + token;
+            for (InetAddress a : addresses) {
+                InetSocketAddress target = new InetSocketAddress(a, probePort);
+                String at = a.getHostAddress() + ":" + probePort;
+                try {
+                    Response r = get(target, domain, path);
+                    if (r.status() != 200 || !expected.equals(r.body().trim())) {
+                        return Optional.of(domain + " resolves to " + a.getHostAddress() + ", where the probe token "
+                                + "did not come back (HTTP " + r.status() + " from " + at + "): that address is not "
+                                + "this balancer, or port " + probePort + " is not routed to it");
+                    }
+                } catch (IOException e) {
+                    return Optional.of(domain + " resolves to " + a.getHostAddress() + ", where the probe failed ("
+                            + at + ": " + e.getMessage() + ")");
+                }
+            }
+            judgements.put(domain, "probe token came back from every address it resolves to ("
+                    + addresses.stream().map(InetAddress::getHostAddress).collect(Collectors.joining(", "))
+                    + ", port " + probePort + "); no lb.acme.balancer-addresses set, so judged by probe");
+            return Optional.empty();
+        } finally {
+            responder.remove(token);
+        }
     }
 
     /** (a) every address the domain resolves to is one of this balancer's. */
@@ -171,9 +248,13 @@ public final class ReachabilityCheck {
 
     /** A minimal HTTP/1.1 GET over a plain socket: the JDK HttpClient does not allow setting the Host header. */
     private Response get(String host, String path) throws IOException {
+        return get(haproxyHttp, host, path);
+    }
+
+    private Response get(InetSocketAddress target, String host, String path) throws IOException {
         int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
         try (Socket socket = new Socket()) {
-            socket.connect(haproxyHttp, ms);
+            socket.connect(target, ms);
             socket.setSoTimeout(ms);
             String request = "GET " + path + " HTTP/1.1\r\n"
                     + "Host: " + host + "\r\n"

@@ -19,22 +19,31 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param ariWindow    the renewal window the CA suggests (ARI, RFC 9773), as {@code start/end}, if it offers one
  * @param ariExplanation the page the CA links to explain an unusual window, if any
  * @param note         something worth knowing about the last order (e.g. ARI's {@code replaces} refused and left out)
+ * @param reachability how the name was last found to point at this balancer before an order (the configured
+ *                     addresses, or a probe of the addresses it resolves to)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
                                 int backoffStep, String nextAttempt, String lastError, String reason, String issuer,
-                                String profile, String ariWindow, String ariExplanation, String note) {
+                                String profile, String ariWindow, String ariExplanation, String note,
+                                String reachability) {
 
     public CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
                              int backoffStep, String nextAttempt, String lastError, String reason) {
         this(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt, lastError, reason, null, null,
-                null, null, null);
+                null, null, null, null);
     }
 
     /** This status with where its certificate came from and what the CA says about its renewal. */
     public CertificateStatus withOrigin(String issuer, String profile, String ariWindow, String ariExplanation,
                                         String note) {
         return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
-                lastError, reason, issuer, profile, ariWindow, ariExplanation, note);
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability);
+    }
+
+    /** This status with how the name was judged to point here. */
+    public CertificateStatus withReachability(String judgement) {
+        return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, judgement);
     }
 }
