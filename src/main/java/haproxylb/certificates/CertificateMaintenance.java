@@ -555,7 +555,8 @@ public final class CertificateMaintenance {
         Map<String, CertificateStatus> changed = new LinkedHashMap<>();
         statuses.forEach((domain, plain) -> {
             CertificateStatus origin = withOrigin(plain);
-            CertificateStatus s = judgements.apply(domain).map(origin::withReachability).orElse(origin);
+            CertificateStatus judged = judgements.apply(domain).map(origin::withReachability).orElse(origin);
+            CertificateStatus s = judged.withQuota(quota(domain));
             if (!s.equals(published.get(domain))) {
                 changed.put(domain, s);
             }
@@ -564,6 +565,22 @@ public final class CertificateMaintenance {
             published.put(domain, s);
             status.certificate(domain, s);
         });
+    }
+
+    /**
+     * The budgets of every CA's ledger that an order for {@code domain} draws on (limits with nothing counted yet are
+     * left out, so an idle name shows none), as "CA: limit (key): used of max per window, ...".
+     */
+    private List<String> quota(String domain) {
+        List<String> lines = new ArrayList<>();
+        for (CertificateAuthority ca : cas) {
+            for (RateLimitLedger.Usage u : ca.ledger().usage(ca.accountId(), List.of(domain))) {
+                if (u.used() > 0) {
+                    lines.add(ca.name() + ": " + u.describe());
+                }
+            }
+        }
+        return lines;
     }
 
     /** Adds which CA issued the serving certificate, its profile, the CA's ARI window and any note on its order. */

@@ -168,6 +168,44 @@ public final class RateLimitLedger {
         return Optional.of(new Refusal(limitName, freesAt, message));
     }
 
+    /**
+     * How much of each budget that concerns {@code names} is used: one entry per limit (unlimited ones left out),
+     * with when the oldest counted event leaves the window, freeing one unit.
+     */
+    public record Usage(String limit, String key, int used, int max, Duration window, Optional<Instant> freesOneAt) {
+        /** "new orders per account: 3 of 300 per 3 hours, one more free at 2026-...". */
+        public String describe() {
+            return limit + " (" + key + "): " + used + " of " + max + " per " + RateLimitLedger.describe(window)
+                    + freesOneAt.map(t -> ", the oldest leaves the window at " + t).orElse("");
+        }
+    }
+
+    /** The budgets {@code names} draw on at {@code accountId}, as {@link Usage} entries. */
+    public synchronized List<Usage> usage(String accountId, List<String> names) {
+        prune(clock.instant());
+        List<Usage> result = new ArrayList<>();
+        usage(result, limits.newOrdersPerAccount(), orders, accountId, "new orders per account");
+        for (String name : new TreeSet<>(normalise(names))) {
+            usage(result, limits.failedAuthorizationsPerHostname(), failedAuthorizations, name,
+                    "failed authorizations per hostname");
+        }
+        for (String domain : registeredDomains(names)) {
+            usage(result, limits.certificatesPerRegisteredDomain(), issuedPerRegisteredDomain, domain,
+                    "certificates per registered domain");
+        }
+        usage(result, limits.duplicateCertificates(), issuedPerNameSet, nameSet(names), "duplicate certificates");
+        return result;
+    }
+
+    private static void usage(List<Usage> out, Limit limit, Map<String, List<Instant>> events, String key, String name) {
+        if (limit.unlimited()) {
+            return;
+        }
+        List<Instant> times = events.getOrDefault(key, List.of());
+        out.add(new Usage(name, key, times.size(), limit.max(), limit.window(),
+                times.isEmpty() ? Optional.empty() : Optional.of(times.get(0).plus(limit.window()))));
+    }
+
     /** A new order was placed (whatever its outcome). */
     public synchronized void recordOrder(String accountId) {
         add(limits.newOrdersPerAccount(), orders, accountId);

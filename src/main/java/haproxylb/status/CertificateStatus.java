@@ -21,29 +21,37 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param note         something worth knowing about the last order (e.g. ARI's {@code replaces} refused and left out)
  * @param reachability how the name was last found to point at this balancer before an order (the configured
  *                     addresses, or a probe of the addresses it resolves to)
+ * @param quota        per CA, the rate-limit budgets the name's certificate draws on: used, limit, when one frees up
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
                                 int backoffStep, String nextAttempt, String lastError, String reason, String issuer,
                                 String profile, String ariWindow, String ariExplanation, String note,
-                                String reachability) {
+                                String reachability, java.util.List<String> quota) {
 
     public CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
                              int backoffStep, String nextAttempt, String lastError, String reason) {
         this(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt, lastError, reason, null, null,
-                null, null, null, null);
+                null, null, null, null, null);
     }
 
     /** This status with where its certificate came from and what the CA says about its renewal. */
     public CertificateStatus withOrigin(String issuer, String profile, String ariWindow, String ariExplanation,
                                         String note) {
         return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
-                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability);
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability, quota);
     }
 
     /** This status with how the name was judged to point here. */
     public CertificateStatus withReachability(String judgement) {
         return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
-                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, judgement);
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, judgement, quota);
+    }
+
+    /** This status with the rate-limit budgets its certificate draws on. */
+    public CertificateStatus withQuota(java.util.List<String> budgets) {
+        return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability,
+                budgets == null || budgets.isEmpty() ? null : java.util.List.copyOf(budgets));
     }
 }
