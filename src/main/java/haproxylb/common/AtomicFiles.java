@@ -15,6 +15,14 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
 import java.util.Set;
+import java.nio.file.NoSuchFileException;
+import java.util.concurrent.Future;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
+import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.ArrayList;
 import java.util.UUID;
 
 /**
@@ -38,7 +46,107 @@ public final class AtomicFiles {
     public static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
     static final String TEMP_PREFIX = ".tmp-";
 
+    /**
+     * Writes made on this thread inside {@link #deferSyncs}: their fsyncs wait for the batch's {@link SyncBatch#commit}.
+     */
+    private static final ThreadLocal<SyncBatch> DEFERRED = new ThreadLocal<>();
+
     private AtomicFiles() {}
+
+    /** Something to do once a batch's writes are durable (dropping the original a write was made from). */
+    @FunctionalInterface
+    public interface AfterSync {
+        void run() throws IOException;
+    }
+
+    /**
+     * Group commit for a storm of small writes (issue 11: the intake took 14-75 fragment pairs a second, every write
+     * paying its own fsyncs). Writes made inside {@link #deferSyncs} are complete and visible at once (temp file and
+     * rename, as always) but their fsyncs wait for {@link #commit}, which forces every written file in parallel (the
+     * file system's journal folds concurrent fsyncs into few commits: ~8x here with 16 threads), then each directory
+     * once, and only then runs the {@link AfterSync} actions. Whoever defers must keep what the writes were made from
+     * (the claimed inbox entry) until commit, so a crash before it loses nothing: that copy is read again.
+     */
+    public static final class SyncBatch {
+        private static final int THREADS = 16;
+        private final Set<Path> files = new LinkedHashSet<>();
+        private final Set<Path> dirs = new LinkedHashSet<>();
+        private final List<AfterSync> after = new ArrayList<>();
+
+        public int size() {
+            return files.size() + after.size();
+        }
+
+        /** Runs {@code action} once everything written so far in this batch is durable. */
+        public void afterSync(AfterSync action) {
+            after.add(action);
+        }
+
+        /** Forces every file and directory written in the batch, then runs the after-sync actions. */
+        public void commit() throws IOException {
+            forceAll(List.copyOf(files));
+            files.clear();
+            for (Path dir : dirs) {
+                syncDirectory(dir);
+            }
+            dirs.clear();
+            // The actions' own directory syncs (their deletes) are folded too.
+            SyncBatch actions = new SyncBatch();
+            try {
+                deferSyncs(actions, () -> {
+                    for (AfterSync action : after) {
+                        action.run();
+                    }
+                });
+            } finally {
+                after.clear();
+            }
+            for (Path dir : actions.dirs) {
+                syncDirectory(dir);
+            }
+        }
+
+        private static void forceAll(List<Path> paths) throws IOException {
+            if (paths.isEmpty()) {
+                return;
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(THREADS, paths.size()));
+            try {
+                List<Future<?>> forced = new ArrayList<>();
+                for (Path p : paths) {
+                    forced.add(pool.submit(() -> {
+                        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                            ch.force(true);
+                        } catch (NoSuchFileException replacedOrDeleted) {
+                            // a later write of the batch replaced or removed it: that one is forced instead
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : forced) {
+                    f.get();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while forcing writes to disk", e);
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
+
+    /** Runs {@code work} with this thread's writes joining {@code batch} (see {@link SyncBatch}). */
+    public static void deferSyncs(SyncBatch batch, AfterSync work) throws IOException {
+        SyncBatch outer = DEFERRED.get();
+        DEFERRED.set(batch);
+        try {
+            work.run();
+        } finally {
+            DEFERRED.set(outer);
+        }
+    }
 
     public static void write(Path target, String text) throws IOException {
         write(target, text.getBytes(StandardCharsets.UTF_8), SHARED);
@@ -65,7 +173,12 @@ public final class AtomicFiles {
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
-                ch.force(true);
+                SyncBatch batch = DEFERRED.get();
+                if (batch == null) {
+                    ch.force(true);
+                } else {
+                    batch.files.add(target.toAbsolutePath()); // forced by the batch's commit, under its final name
+                }
             }
             move(temp, target);
         } finally {
@@ -86,6 +199,11 @@ public final class AtomicFiles {
     }
 
     public static void syncDirectory(Path dir) {
+        SyncBatch batch = DEFERRED.get();
+        if (batch != null) {
+            batch.dirs.add(dir.toAbsolutePath());
+            return;
+        }
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException ignored) {

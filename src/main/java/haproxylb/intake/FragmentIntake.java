@@ -1,5 +1,6 @@
 package haproxylb.intake;
 
+import haproxylb.common.AtomicFiles;
 import haproxylb.common.Excerpt;
 import haproxylb.common.InboxEntry;
 import haproxylb.status.StatusBoard;
@@ -11,6 +12,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.Set;
+import java.util.List;
+import java.util.HashSet;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +37,12 @@ public final class FragmentIntake {
     private final StatusBoard status;
     private final Clock clock;
     private final Path claimDir;
+    /** Bounds what a crash can make the intake read again, and the memory of a storm's batch. */
+    static final int MAX_UNSYNCED = 512;
+    /** The intake route runs on one thread (the file consumer's), so one batch at a time. */
+    private final AtomicFiles.SyncBatch unsynced = new AtomicFiles.SyncBatch();
+    /** Inbox files claimed since the last commit: their claimed originals stay until it (see clearStaged). */
+    private final Set<String> claimedSinceCommit = new HashSet<>();
 
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
         this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null);
@@ -58,7 +68,47 @@ public final class FragmentIntake {
         }
     }
 
+    /** One file on its own: durable when this returns. */
     public void receive(File file) throws IOException {
+        take(file, true);
+    }
+
+    /**
+     * The intake route's call: one file of an inbox poll. Its writes join the poll's {@link AtomicFiles.SyncBatch},
+     * committed (fsynced together) at the poll's last file or every {@link #MAX_UNSYNCED} files; the claimed inbox
+     * entries are dropped only then, so a crash before the commit finds them at start-up and reads them again.
+     *
+     * @param lastOfPoll Camel's CamelBatchComplete: no more files in this poll
+     */
+    public void take(File file, Boolean lastOfPoll) throws IOException {
+        try {
+            AtomicFiles.deferSyncs(unsynced, () -> receiveDeferred(file));
+        } finally {
+            if (Boolean.TRUE.equals(lastOfPoll) || unsynced.size() >= MAX_UNSYNCED) {
+                commit();
+            }
+        }
+    }
+
+    private void commit() throws IOException {
+        unsynced.commit();
+        claimedSinceCommit.clear();
+    }
+
+    /**
+     * Drops NAME's staged halves once its pair is queued or rejected, at once, so a later half never pairs with them.
+     * That is safe while each staged half's claimed original is still kept (claimed since the last commit): a crash
+     * reads those again. A half staged before the last commit has no other copy: the batch is committed first.
+     */
+    private void clearStaged(String name) throws IOException {
+        if (!claimedSinceCommit.containsAll(List.of(name + ".cfg", name + ".map"))
+                && (store.staged(name + ".cfg").isPresent() || store.staged(name + ".map").isPresent())) {
+            commit();
+        }
+        store.clearStaged(name);
+    }
+
+    private void receiveDeferred(File file) throws IOException {
         String fileName = file.getName();
         int dot = fileName.lastIndexOf('.');
         String name = fileName.substring(0, dot);
@@ -100,7 +150,7 @@ public final class FragmentIntake {
         store.clearStaged(name);
         PendingChange removal = PendingChange.removal(name, clock.millis());
         store.putPending(removal);
-        entry.get().discard();
+        unsynced.afterSync(entry.get()::discard);
         status.pending(name, removal.id());
         LOG.info("Fragment '{}': removal queued for assembly", name);
     }
@@ -117,28 +167,44 @@ public final class FragmentIntake {
                 return;
             }
             InboxEntry entry = claimed.get();
+            claimedSinceCommit.add(fileName);
             try {
                 store.reader().checkSize(name, fileName, entry.size());
             } catch (FragmentProblem tooBig) {
                 // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
-                entry.discard();
+                unsynced.afterSync(entry::discard);
                 store.clearStaged(name);
                 rejectAtIntake(name, null, null, tooBig);
                 return;
             }
+            byte[] content;
+            Optional<byte[]> partner;
             try {
-                store.stage(fileName, entry.read(store.reader().maxBytes(), shown));
+                content = entry.read(store.reader().maxBytes(), shown);
+                partner = store.staged(partnerOf(name, fileName));
+                if (partner.isEmpty()) {
+                    store.stage(fileName, content);
+                }
             } catch (IOException e) {
                 entry.putBack(file.toPath()); // as before claiming: Camel retries the inbox file
                 throw e;
             }
-            entry.discard();
+            unsynced.afterSync(entry::discard);
+            if (partner.isPresent()) {
+                // The second half completes the pair from memory: it is never staged (half the writes of a storm).
+                boolean cfgFirst = fileName.endsWith(".map");
+                queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
+            } else {
+                LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
+            }
         } catch (InboxEntry.Refused refused) {
             store.clearStaged(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
-            return;
         }
-        pairUp(name, fileName);
+    }
+
+    private static String partnerOf(String name, String fileName) {
+        return fileName.endsWith(".cfg") ? name + ".map" : name + ".cfg";
     }
 
     private boolean alreadyStaged(Path claimed) {
@@ -151,11 +217,7 @@ public final class FragmentIntake {
     }
 
     private void discardQuietly(InboxEntry entry) {
-        try {
-            entry.discard();
-        } catch (IOException e) {
-            LOG.warn("Could not remove {}: {}", entry.path(), e.getMessage());
-        }
+        unsynced.afterSync(entry::discard);
     }
 
     private void pairUp(String name, String fileName) throws IOException {
@@ -165,8 +227,14 @@ public final class FragmentIntake {
                     fileName.endsWith(".cfg") ? name + ".map" : name + ".cfg");
             return;
         }
-        byte[] cfg = pair.get()[0];
-        byte[] map = pair.get()[1];
+        queue(name, pair.get()[0], pair.get()[1]);
+    }
+
+    /**
+     * A complete pair: checked and queued (or rejected). The staged half goes once that is durable: a crash before
+     * finds it still staged, and the other half's claimed entry back in the inbox.
+     */
+    private void queue(String name, byte[] cfg, byte[] map) throws IOException {
         try {
             Fragment fragment = store.reader().read(name, cfg, map);
             store.putPending(PendingChange.upsert(fragment, clock.millis()));
@@ -176,7 +244,7 @@ public final class FragmentIntake {
         } catch (FragmentProblem problem) {
             rejectAtIntake(name, cfg, map, problem);
         }
-        store.clearStaged(name);
+        clearStaged(name);
     }
 
     private void rejectAtIntake(String name, byte[] cfg, byte[] map, FragmentProblem problem) throws IOException {
