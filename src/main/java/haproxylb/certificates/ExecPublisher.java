@@ -2,6 +2,8 @@ package haproxylb.certificates;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -43,8 +45,18 @@ public final class ExecPublisher implements DnsRecordPublisher {
     }
 
     private void run(String verb, String fqdn, String value) throws IOException {
+        // Output goes to a file, not a pipe: a chatty command must not block on a full pipe nobody reads.
+        Path output = Files.createTempFile("haproxy-lb-dns-hook-", ".out");
+        try {
+            run(verb, fqdn, value, output);
+        } finally {
+            Files.deleteIfExists(output);
+        }
+    }
+
+    private void run(String verb, String fqdn, String value, Path output) throws IOException {
         Process p = new ProcessBuilder(List.of(command, verb, fqdn.endsWith(".") ? fqdn : fqdn + ".", value))
-                .redirectErrorStream(true).start();
+                .redirectErrorStream(true).redirectOutput(output.toFile()).start();
         p.getOutputStream().close();
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -58,7 +70,10 @@ public final class ExecPublisher implements DnsRecordPublisher {
             throw new IOException("interrupted while running " + command, e);
         }
         if (p.exitValue() != 0) {
-            String out = new String(p.getInputStream().readNBytes(MAX_OUTPUT), StandardCharsets.UTF_8).strip();
+            String out;
+            try (var in = Files.newInputStream(output)) {
+                out = new String(in.readNBytes(MAX_OUTPUT), StandardCharsets.UTF_8).strip();
+            }
             throw new IOException(command + " " + verb + " " + fqdn + " exited with " + p.exitValue()
                     + (out.isEmpty() ? "" : ": " + out));
         }

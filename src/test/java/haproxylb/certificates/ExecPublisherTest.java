@@ -48,6 +48,13 @@ class ExecPublisherTest {
     }
 
     @Test
+    void a_command_that_writes_a_lot_is_not_blocked_by_its_output() throws Exception {
+        ExecPublisher p = new ExecPublisher(hook("head -c 1000000 /dev/zero | tr '\\0' x\n").toString(),
+                Duration.ofSeconds(10));
+        p.add("_acme-challenge.d.test", "x");
+    }
+
+    @Test
     void a_command_that_hangs_is_stopped_after_the_timeout() throws Exception {
         ExecPublisher p = new ExecPublisher(hook("sleep 30\n").toString(), Duration.ofMillis(300));
         IOException e = assertThrows(IOException.class, () -> p.add("_acme-challenge.c.test", "x"));
