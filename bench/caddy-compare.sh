@@ -93,7 +93,7 @@ lb_site() { # dir name → NAME.cfg/.map in dir
 declare -a TABLE=()
 echo "caddy-compare: add one site at N sites, file change → served over HTTPS; $REPS sites per size and server;" \
     "$(caddy version | awk '{ print "caddy", $1 }') ($CADDY_MODE), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }')," \
-    "haproxy-lb build $BUILD_DIR; $(nproc) CPU(s)"
+    "haproxy-lb $DIST; $(nproc) CPU(s)"
 for n in $SIZES; do
     dir=$scratch/n$n
     mkdir -p "$dir/caddy" "$dir/out" "$dir/state/fragments"

@@ -136,7 +136,7 @@ prepare_before() {
 }
 prepare_now() {
     find_dist "$WORK"
-    DIST_now=$DIST CONF_now=conf ROUTES_now=routes
+    DIST_now=$DIST CONF_now=$CONF_DIR ROUTES_now=$ROUTES_DIR
 }
 
 # One value from a conf dir's application.properties.

@@ -58,7 +58,7 @@ echo a1.scale.test > "$scratch/host1.txt"
 echo / > "$scratch/root.txt"
 
 extra=()
-while IFS='=' read -r k _; do extra+=("$k=${!k}"); done < <(env | grep '^LB_' || true)
+while IFS='=' read -r k _; do extra+=("$k=${!k}"); done < <(env | grep '^LB_' | grep -v '^LB_DIST=' || true)
 now_us_into t0
 start_loopback_daemon "$state" "$scratch/daemon.log" LB_RELOAD_MIN_INTERVAL=1000 "${extra[@]}"
 daemon_pid=$DAEMON_PID https=$HTTPS_PORT
@@ -136,7 +136,7 @@ run_cell() {
 }
 
 echo "h2: HTTPS edge, $FRAGMENTS fragments + 1, $domains hosts over $FRAGMENTS backends and $domains more on one backend;" \
-    "$(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), build $BUILD_DIR (bench/h2.sh)"
+    "$(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), $DIST (bench/h2.sh)"
 echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults, lb.reload.min-interval=1000${extra[*]:+, ${extra[*]}};" \
     "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
 echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop)"

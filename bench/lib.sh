@@ -63,6 +63,8 @@ free_port() {
 
 # The daemon distribution to run (bin/haproxy-lb + lib/), into DIST: LB_DIST if set, else $BUILD_DIR/dist (what
 # `make build` makes from target/), else one put together in $1 from $BUILD_DIR the way `make build` does it.
+# CONF_DIR and ROUTES_DIR: LB_DIST's conf/ and routes/ when it has them (a build pinned to another commit), else the
+# working tree's.
 find_dist() {
     local scratch=$1 jar abs
     if [[ -n ${LB_DIST:-} ]]; then
@@ -84,12 +86,15 @@ find_dist() {
         cp src/main/sh/* "$DIST/bin/"
     fi
     [[ -x $DIST/bin/haproxy-lb ]] || bench_die "$DIST/bin/haproxy-lb is missing"
+    # A dist made for another commit brings its own settings and routes (they must match its classes).
+    CONF_DIR=conf ROUTES_DIR=routes
+    if [[ -n ${LB_DIST:-} && -d $DIST/conf && -d $DIST/routes ]]; then CONF_DIR=$DIST/conf ROUTES_DIR=$DIST/routes; fi
 }
 
-# One value from conf/application.properties (the defaults the daemon starts with).
+# One value from the run's application.properties (the defaults the daemon starts with).
 conf_value() {
     local v
-    v=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" conf/application.properties | tail -n 1)
+    v=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "${CONF_DIR:-conf}/application.properties" | tail -n 1)
     [[ -n $v ]] || bench_die "setting $1 not found in conf/application.properties"
     printf '%s' "${v%"${v##*[![:space:]]}"}"
 }
@@ -105,7 +110,7 @@ start_loopback_daemon() {
     local state=$1 log=$2 mgmt responder
     shift 2
     HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) mgmt=$(free_port) responder=$(free_port)
-    env LB_STATE_DIR="$state" LB_CONF_DIR=conf LB_ROUTES_DIR=routes LB_RELOAD_MODE=supervise \
+    env LB_STATE_DIR="$state" LB_CONF_DIR="${CONF_DIR:-conf}" LB_ROUTES_DIR="${ROUTES_DIR:-routes}" LB_RELOAD_MODE=supervise \
         LB_EDGE_HTTP_BIND="127.0.0.1:$HTTP_PORT" LB_EDGE_HTTPS_BIND="127.0.0.1:$HTTPS_PORT" \
         LB_EDGE_HTTPS_PUBLIC_PORT="$HTTPS_PORT" LB_MANAGEMENT_PORT="$mgmt" LB_ACME_RESPONDER="127.0.0.1:$responder" \
         "$@" "$DIST/bin/haproxy-lb" > "$log" 2>&1 &
