@@ -16,10 +16,10 @@
 #               outside the inbox and renamed into it; the clock starts when the second rename returns.
 # "Served": `curl -sk --resolve` (polled every ~10 ms) returns the new site's own answer. Both are HTTPS with SNI.
 #
-# Environment: BUILD_DIR (default target), SIZES ("1 1000 5000"), REPS (3 sites added per size and server, after
-# one warm-up site that is not counted),
-# CADDY_MODE (watch | reload), PACE (500 ms between samples), KEEP=1, BENCH_TIMEOUT (2400 s),
-# ADD_TIMEOUT (180 s for one added site).
+# Environment: BUILD_DIR (default target), LB_DIST (a pinned dist), SIZES ("1 1000 5000"), REPS (3 sites added per
+# size and server; REPS_LARGE = 2 from 5,000 sites on, where one Caddy reload takes minutes on a loaded machine;
+# haproxy-lb gets one warm-up site first, not counted: it pays for JIT), CADDY_MODE (watch | reload), PACE (500 ms
+# between samples), KEEP=1, BENCH_TIMEOUT (3600 s), ADD_TIMEOUT (600 s for one added site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -28,8 +28,9 @@ SIZES=${SIZES:-1 1000 5000}
 REPS=${REPS:-3}
 CADDY_MODE=${CADDY_MODE:-watch}
 PACE=${PACE:-500}
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-2400}
-ADD_TIMEOUT=${ADD_TIMEOUT:-180}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-3600}
+ADD_TIMEOUT=${ADD_TIMEOUT:-600}
+REPS_LARGE=${REPS_LARGE:-2}
 for tool in caddy curl haproxy java openssl; do
     command -v "$tool" >/dev/null || bench_die "$tool is not installed (make bench-deps installs caddy)"
 done
@@ -91,7 +92,8 @@ lb_site() { # dir name → NAME.cfg/.map in dir
 }
 
 declare -a TABLE=()
-echo "caddy-compare: add one site at N sites, file change → served over HTTPS; $REPS sites per size and server;" \
+echo "caddy-compare: add one site at N sites, file change → served over HTTPS; $REPS sites per size and server" \
+    "($REPS_LARGE from 5,000 on);" \
     "$(caddy version | awk '{ print "caddy", $1 }') ($CADDY_MODE), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }')," \
     "haproxy-lb $DIST; $(nproc) CPU(s)"
 for n in $SIZES; do
@@ -120,19 +122,24 @@ for n in $SIZES; do
 
     printf '%4s  %12s %12s %8s\n' site "caddy ms" "haproxy-lb" ratio
     cs=() ls=()
-    for r in $(seq 0 "$REPS"); do   # site 0 warms both up (haproxy-lb's JIT, caddy's first reload): not counted
+    reps=$REPS; (( n < 5000 )) || reps=$REPS_LARGE
+    for r in $(seq 0 "$reps"); do   # round 0 warms haproxy-lb up (JIT), not counted; Caddy needs none
         k=$((n + r + 1))
-        # Caddy: the Caddyfile with one more site.
-        { cat "$dir/caddy/Caddyfile"; caddy_site "$k" "$cport"; } > "$dir/caddy/Caddyfile.new"
-        mv "$dir/caddy/Caddyfile.new" "$dir/caddy/Caddyfile"
-        now_us_into T0
-        if [[ $CADDY_MODE == reload ]]; then
-            HOME=$dir/caddy caddy reload --config "$dir/caddy/Caddyfile" --adapter caddyfile \
-                --address "127.0.0.1:$cadmin" > "$dir/caddy/reload.log" 2>&1 || bench_die "caddy reload failed: $(cat "$dir/caddy/reload.log")"
+        c=-
+        if (( r > 0 )); then
+            # Caddy: the Caddyfile with one more site.
+            { cat "$dir/caddy/Caddyfile"; caddy_site "$k" "$cport"; } > "$dir/caddy/Caddyfile.new"
+            mv "$dir/caddy/Caddyfile.new" "$dir/caddy/Caddyfile"
+            now_us_into T0
+            if [[ $CADDY_MODE == reload ]]; then
+                HOME=$dir/caddy caddy reload --config "$dir/caddy/Caddyfile" --adapter caddyfile \
+                    --address "127.0.0.1:$cadmin" > "$dir/caddy/reload.log" 2>&1 \
+                    || bench_die "caddy reload failed: $(cat "$dir/caddy/reload.log")"
+            fi
+            wait_body "s$k.caddy.test" "$cport" "s$k" "caddy"
+            c=$SERVED_MS
+            sleep "$(awk -v p="$PACE" 'BEGIN { print p / 1000 }')"
         fi
-        wait_body "s$k.caddy.test" "$cport" "s$k" "caddy"
-        c=$SERVED_MS
-        sleep "$(awk -v p="$PACE" 'BEGIN { print p / 1000 }')"
         # haproxy-lb: one more fragment renamed into the inbox.
         lb_site "$dir/out" "s$k"
         mv "$dir/out/s$k.cfg" "$dir/state/inbox/s$k.cfg"
@@ -141,9 +148,12 @@ for n in $SIZES; do
         wait_body "s$k.lb.test" "$lport" "s$k" "haproxy-lb"
         l=$SERVED_MS
         sleep "$(awk -v p="$PACE" 'BEGIN { print p / 1000 }')"
-        (( r == 0 )) || cs+=("$c") ls+=("$l")
-        printf '%4s  %12s %12s %8s%s\n' "s$k" "$c" "$l" "$(awk -v a="$l" -v b="$c" 'BEGIN { printf "%.2f", a / b }')" \
-            "$( (( r > 0 )) || echo '  (warm-up, not counted)')"
+        if (( r == 0 )); then
+            printf '%4s  %12s %12s %8s  (haproxy-lb warm-up, not counted)\n' "s$k" - "$l" -
+        else
+            cs+=("$c") ls+=("$l")
+            printf '%4s  %12s %12s %8s\n' "s$k" "$c" "$l" "$(awk -v a="$l" -v b="$c" 'BEGIN { printf "%.2f", a / b }')"
+        fi
     done
     cm=$(printf '%s\n' "${cs[@]}" | percentile 50) lm=$(printf '%s\n' "${ls[@]}" | percentile 50)
     TABLE+=("$(printf '%6s  %10s %12s %8s   caddy %s | haproxy-lb %s' "$n" "$cm" "$lm" \
@@ -151,7 +161,7 @@ for n in $SIZES; do
     stop_servers
 done
 echo
-echo "== summary: add one site at N sites, file change → served over HTTPS, ms (median of $REPS) =="
+echo "== summary: add one site at N sites, file change → served over HTTPS, ms (median of $REPS; $REPS_LARGE from 5,000 on) =="
 printf '%6s  %10s %12s %8s   %s\n' N "caddy" "haproxy-lb" "lb/caddy" "samples"
 printf '%s\n' "${TABLE[@]}"
 echo "caddy: $CADDY_MODE (--watch checks the Caddyfile once a second, then loads the whole config again);" \
