@@ -22,7 +22,6 @@ import haproxylb.haproxy.Reloader;
 import haproxylb.intake.CompleteFileReadLock;
 import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentIntake;
-import haproxylb.intake.FragmentPolicy;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.intake.InboxEvents;
@@ -63,10 +62,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 s.path("lb.haproxy.map").getParent(), s.path("lb.haproxy.cert-dir")));
 
         StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
-        FragmentReader reader = new FragmentReader(s.flag("lb.fragments.allow-any-section"),
-                s.number("lb.fragments.max-bytes"), (int) s.number("lb.fragments.max-line-length"),
-                (int) s.number("lb.fragments.max-map-lines"),
-                FragmentPolicy.of(s.string("lb.fragments.policy", "strict"), s.string("lb.fragments.file-dirs", "")));
+        FragmentReader reader = FragmentReader.from(s);
         FragmentStore store = new FragmentStore(state, reader, new FragmentHistory(state.resolve("history"),
                 historyLength(s), clock));
         status.restore(store.stored());

@@ -1,5 +1,6 @@
 package haproxylb.cli;
 
+import haproxylb.common.Settings;
 import haproxylb.common.SettingsFile;
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.Fragment;
@@ -64,12 +65,10 @@ public final class HaproxyConfig {
         this.err = err;
     }
 
-    /** The state directory and fragment limits from the settings, as the daemon reads them. */
+    /** The state directory, fragment limits and fragment policy from the settings, as the daemon reads them. */
     static HaproxyConfig from(SettingsFile settings, PrintStream out, PrintStream err) {
         Path state = Path.of(settings.get("lb.state-dir").orElse("/var/lib/haproxy-lb"));
-        FragmentReader reader = new FragmentReader(
-                Boolean.parseBoolean(settings.get("lb.fragments.allow-any-section").orElse("false")),
-                Long.parseLong(settings.get("lb.fragments.max-bytes").orElse("1048576")));
+        FragmentReader reader = FragmentReader.from(new Settings(settings::get));
         return new HaproxyConfig(state, reader, settings, out, err);
     }
 

@@ -1,5 +1,6 @@
 package haproxylb.intake;
 
+import haproxylb.common.Settings;
 import java.util.List;
 import java.util.Map;
 
@@ -15,6 +16,15 @@ public final class FragmentReader {
     private final int maxLineChars;
     private final int maxMapLines;
     private final FragmentPolicy policy;
+
+    /** As the settings say: the daemon's intake and haproxy-config read fragments with the same limits and policy. */
+    public static FragmentReader from(Settings s) {
+        return new FragmentReader(Boolean.parseBoolean(s.string("lb.fragments.allow-any-section", "false")),
+                Long.parseLong(s.string("lb.fragments.max-bytes", "1048576")),
+                Integer.parseInt(s.string("lb.fragments.max-line-length", Integer.toString(DEFAULT_MAX_LINE_CHARS))),
+                Integer.parseInt(s.string("lb.fragments.max-map-lines", Integer.toString(DEFAULT_MAX_MAP_LINES))),
+                FragmentPolicy.of(s.string("lb.fragments.policy", "strict"), s.string("lb.fragments.file-dirs", "")));
+    }
 
     public FragmentReader(boolean allowAnySection, long maxBytes) {
         this(allowAnySection, maxBytes, DEFAULT_MAX_LINE_CHARS, DEFAULT_MAX_MAP_LINES, FragmentPolicy.DEFAULT);
