@@ -5,7 +5,7 @@ MVN ?= mvn -B -q
 DIST := target/dist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run demo clean bench bench-deps install deb deb-deps test-deb
+.PHONY: deps build test run demo cluster-demo clean bench bench-deps install deb deb-deps test-deb
 
 deps:
 	@command -v haproxy >/dev/null && command -v pebble >/dev/null || \
@@ -47,6 +47,11 @@ demo: deps build
 # The load generators and the peer the benches compare with, installed with apt when missing: wrk (HTTP/1.1
 # load), h2load from nghttp2-client (HTTP/2 load), socat (haproxy's master CLI), caddy (bench/caddy-compare.sh),
 # golang-go (builds bench/h2hosts, an HTTP/2 client that spreads :authority over many hosts, for bench/h2.sh).
+# ZooKeeper + three nodes on 127.0.0.2-4 (same ports) + the example fragment dropped on one node, served by all three
+# (README "Running several nodes"); Ctrl-C stops everything it started.
+cluster-demo: deps build
+	examples/cluster/demo.sh
+
 bench-deps:
 	@command -v wrk >/dev/null && command -v h2load >/dev/null && command -v socat >/dev/null && command -v caddy >/dev/null && command -v go >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nghttp2-client socat caddy golang-go; }

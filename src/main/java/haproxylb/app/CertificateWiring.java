@@ -9,6 +9,7 @@ import haproxylb.certificates.CertificateInstaller;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.ChallengeResponder;
+import haproxylb.certificates.ChallengeTokens;
 import haproxylb.certificates.CoverageDecision;
 import haproxylb.certificates.DnsChallenges;
 import haproxylb.certificates.DnsRecordPublisher;
@@ -93,6 +94,10 @@ final class CertificateWiring {
                     s.millis("lb.acme.timeout"));
             ChallengeResponder responder = new ChallengeResponder(hostPort("lb.acme.responder",
                     s.string("lb.acme.responder")));
+            // In a cluster (ClusterWiring binds it first) every node answers the tokens any node placed.
+            ChallengeTokens sharedTokens = context.getRegistry().lookupByNameAndType("challengeTokens",
+                    ChallengeTokens.class);
+            responder.shareWith(sharedTokens != null ? sharedTokens : ChallengeTokens.NONE);
             AcmeAccountStore accounts = new AcmeAccountStore(state.resolve("acme"));
             dns = dnsChallenges(s, certState);
             issuer = new AcmeIssuer(acme, accounts, responder, dns);

@@ -6,6 +6,7 @@ import haproxylb.cluster.ClusterMembers;
 import haproxylb.cluster.ClusterMetrics;
 import haproxylb.cluster.ClusterSettings;
 import haproxylb.cluster.ClusterSync;
+import haproxylb.cluster.SharedChallengeTokens;
 import haproxylb.cluster.SharedFragments;
 import haproxylb.cluster.ZooKeeperConnection;
 import haproxylb.cluster.ZooKeeperStorage;
@@ -16,10 +17,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.cluster.CamelClusterMember;
+import org.apache.camel.cluster.CamelClusterView;
+import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.component.zookeeper.ZooKeeperCuratorConfiguration;
 import org.apache.camel.component.zookeeper.cluster.ZooKeeperClusterService;
 import org.apache.camel.spi.Registry;
@@ -35,6 +39,7 @@ import org.apache.curator.framework.state.ConnectionState;
  * routes' beans do nothing.
  */
 final class ClusterWiring {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClusterWiring.class);
     /** The Camel cluster namespace whose leader runs the certificate checks and orders. */
     static final String LEADER_NAMESPACE = "certificates";
 
@@ -72,12 +77,20 @@ final class ClusterWiring {
         List<CuratorCache> watches = List.of(CuratorCache.build(client, "/fragments"),
                 CuratorCache.build(client, "/rejections"));
         watches.forEach(w -> w.listenable().addListener((type, before, after) -> fragments.requestSync()));
+        AtomicBoolean sessionLost = new AtomicBoolean();
         client.getConnectionStateListenable().addListener((c, state) -> {
+            if (state == ConnectionState.LOST) {
+                sessionLost.set(true);
+            }
             if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
                 fragments.reconnected();
+                if (sessionLost.getAndSet(false)) {
+                    rejoinElection(elections);
+                }
             }
         });
 
+        registry.bind("challengeTokens", new SharedChallengeTokens(zookeeper));
         registry.bind("clusterSync", fragments);
         registry.bind("clusterHeartbeat", new ClusterHeartbeat(fragments, members, metrics));
         registry.bind("clusterMembers", members);
@@ -116,9 +129,33 @@ final class ClusterWiring {
         }, true, true);
     }
 
+    /**
+     * camel-zookeeper 4.17.0's view queues its Curator LeaderSelector once, at start: after a lost session (a ZooKeeper
+     * outage longer than the session timeout) no node competes any more and the cluster has no leader (measured with
+     * bench/cluster.sh). Restarting the view makes this node a candidate again; the election itself stays Curator's.
+     */
+    private static void rejoinElection(ZooKeeperClusterService elections) {
+        Thread rejoin = new Thread(() -> {
+            try {
+                CamelClusterView view = elections.getView(LEADER_NAMESPACE);
+                ServiceHelper.stopService(view);
+                ServiceHelper.startService(view);
+                LOG.info("ZooKeeper session was lost: this node is a candidate for the {} leadership again",
+                        LEADER_NAMESPACE);
+            } catch (Exception e) {
+                LOG.error("Could not rejoin the {} election after a lost ZooKeeper session: {}", LEADER_NAMESPACE,
+                        e.toString());
+            }
+        }, "cluster-rejoin-election");
+        rejoin.setDaemon(true);
+        rejoin.start();
+    }
+
     private static Optional<String> leader(ZooKeeperClusterService elections) {
         try {
-            return elections.getView(LEADER_NAMESPACE).getLeader().map(CamelClusterMember::getId);
+            // Curator names a leader "" while there is none.
+            return elections.getView(LEADER_NAMESPACE).getLeader().map(CamelClusterMember::getId)
+                    .filter(id -> !id.isEmpty());
         } catch (Exception e) {
             return Optional.empty();
         }

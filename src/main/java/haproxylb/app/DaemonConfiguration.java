@@ -109,8 +109,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Core core = new Core(s, clock, state, certDir, liveConfig, liveMap, status, store, assembly,
                 reloader, supervisor);
         registry.bind("core", core);
-        CertificateWiring.configure(context, core);
         ClusterWiring.configure(context, core);
+        CertificateWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
         StatusPageWiring.configure(context, core);
     }

@@ -39,6 +39,7 @@ public final class ChallengeResponder implements AutoCloseable {
 
     private final InetSocketAddress bind;
     private final ConcurrentHashMap<String, String> answers = new ConcurrentHashMap<>();
+    private volatile ChallengeTokens shared = ChallengeTokens.NONE;
     private final AtomicInteger requests = new AtomicInteger();
     private HttpServer server;
     private ExecutorService executor;
@@ -96,22 +97,40 @@ public final class ChallengeResponder implements AutoCloseable {
         return server != null ? server.getAddress() : bind;
     }
 
-    /** Serves {@code keyAuthorization} for {@code token} until {@link #remove(String)}. */
+    /** In a cluster: ACME tokens are published to every node, and tokens of other nodes answered (issue 10). */
+    public void shareWith(ChallengeTokens tokens) {
+        this.shared = Objects.requireNonNull(tokens, "tokens");
+    }
+
+    /**
+     * Serves {@code keyAuthorization} for {@code token} until {@link #remove(String)}; in a cluster, on every node. A
+     * token that cannot be published fails here, before the challenge is triggered: the CA might reach another node.
+     */
     public void put(String token, String keyAuthorization) {
         checkToken(token);
         Objects.requireNonNull(keyAuthorization, "keyAuthorization");
         answers.put(token, keyAuthorization);
-    }
-
-    public void remove(String token) {
-        if (token != null) {
+        try {
+            shared.publish(token, keyAuthorization);
+        } catch (IOException e) {
             answers.remove(token);
+            throw new java.io.UncheckedIOException("HTTP-01 token not published to the cluster: " + e.getMessage(), e);
         }
     }
 
-    /** What the responder answers for {@code token}, if anything. */
+    public void remove(String token) {
+        if (token != null && answers.remove(token) != null) {
+            shared.withdraw(token);
+        }
+    }
+
+    /** What the responder answers for {@code token}, if anything: its own tokens, else the cluster's. */
     public Optional<String> answer(String token) {
-        return token == null ? Optional.empty() : Optional.ofNullable(answers.get(token));
+        if (token == null) {
+            return Optional.empty();
+        }
+        String own = answers.get(token);
+        return own != null ? Optional.of(own) : isValidToken(token) ? shared.lookup(token) : Optional.empty();
     }
 
     /**
@@ -159,7 +178,7 @@ public final class ChallengeResponder implements AutoCloseable {
             if (path != null && path.startsWith(PATH_PREFIX)) {
                 String token = path.substring(PATH_PREFIX.length());
                 if (isValidToken(token)) {
-                    answer = answers.get(token);
+                    answer = answer(token).orElse(null);
                 }
             }
             boolean head = "HEAD".equals(method);

@@ -177,6 +177,11 @@ class ClusterTest {
         for (ClusterNode n : nodes) {
             assertTrue(n.serves("shop.cluster.test", "second version"), n.name() + " diverged on shop");
         }
+        await("one leader named by every node after the outage", LIMIT, () -> {
+            String leader = nodes.get(0).cluster().map(ClusterView::leader).orElse(null);
+            return leader != null && nodes.stream().allMatch(n -> n.cluster().map(v -> leader.equals(v.leader()))
+                    .orElse(false));
+        });
     }
 
     @Test

@@ -1,0 +1,95 @@
+package haproxylb.cluster;
+
+import haproxylb.certificates.ChallengeResponder;
+import haproxylb.support.EdgeClient;
+import haproxylb.support.HaproxyProcess;
+import haproxylb.support.ZooKeeperServer;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * HTTP-01 across nodes: the responder of the node that ordered publishes the token to the real ZooKeeper before the
+ * challenge; the responder of another node (its own address, its own ZooKeeper session) answers the CA's request.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SharedChallengeTokensTest {
+    private ZooKeeperServer server;
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @BeforeAll
+    void startZooKeeper() throws Exception {
+        server = ZooKeeperServer.start(Files.createTempDirectory("zk-tokens-test"));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        for (AutoCloseable c : open) {
+            c.close();
+        }
+        server.close();
+    }
+
+    private ChallengeResponder node(String address) throws Exception {
+        CuratorFramework client = ZooKeeperConnection.open(new ClusterSettings(server.connectString(), "/tokens-test",
+                address, Optional.empty(), Duration.ofSeconds(10), Duration.ofSeconds(1)));
+        open.add(client);
+        ChallengeResponder responder = new ChallengeResponder(new InetSocketAddress(address, HaproxyProcess.freePort()));
+        responder.shareWith(new SharedChallengeTokens(new ZooKeeperStorage(client)));
+        responder.start();
+        open.add(0, responder);
+        return responder;
+    }
+
+    private static EdgeClient.Response fetch(ChallengeResponder r, String token) throws Exception {
+        InetSocketAddress a = r.address();
+        return EdgeClient.request(a.getHostString(), a.getPort(), "app.cluster.test",
+                ChallengeResponder.PATH_PREFIX + token, false);
+    }
+
+    @Test
+    void a_token_placed_on_one_node_is_answered_by_another_until_it_is_withdrawn() throws Exception {
+        ChallengeResponder leader = node("127.0.0.2");
+        ChallengeResponder other = node("127.0.0.3");
+        String token = "tok_" + System.nanoTime();
+        assertEquals(404, fetch(other, token).status(), "unknown before it is placed");
+
+        leader.put(token, token + ".key-authorization");
+        EdgeClient.Response r = fetch(other, token);
+        assertEquals(200, r.status(), "published before put returned, so before the challenge is triggered");
+        assertEquals(token + ".key-authorization", r.body());
+
+        leader.remove(token);
+        assertEquals(404, fetch(other, token).status());
+        assertEquals(404, fetch(leader, token).status());
+    }
+
+    @Test
+    void a_token_that_cannot_be_published_fails_before_the_challenge_and_is_not_served() throws Exception {
+        ChallengeResponder leader = node("127.0.0.2");
+        server.stop();
+        try {
+            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> leader.put("tok_down", "x"));
+            assertTrue(e.getMessage().contains("not published to the cluster"), e.getMessage());
+            assertTrue(leader.answer("tok_down").isEmpty(), "half-placed tokens are taken back");
+        } finally {
+            server.start();
+        }
+    }
+}
