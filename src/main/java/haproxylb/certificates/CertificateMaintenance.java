@@ -254,6 +254,11 @@ public final class CertificateMaintenance {
                     } else if (CertificateInstaller.onItsWay(inbox, certName)) {
                         CoverageStatus.replacePlanned(s, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
                                 "issued; waiting for the certificate inbox to install " + certName + ".pem"));
+                    } else if (installedSinceListed(group, certName, in)) {
+                        // The previous check's order landed after this check listed the store: ordering again
+                        // would be a duplicate certificate (CertificatesTest saw one). The next check reports it.
+                        CoverageStatus.replacePlanned(s, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
+                                "installed while this check ran; the next check confirms it"));
                     } else {
                         if (!anyOpen(firstCa, open)) {
                             CoverageStatus.replacePlanned(s, st -> CoverageStatus.waitingForCa(st, gate));
@@ -478,6 +483,17 @@ public final class CertificateMaintenance {
                     ? " or until its directory answers again (checked at every check)" : "");
             case NONE -> "";
         };
+    }
+
+    private boolean installedSinceListed(CertificateGroup group, String certName, CoverageDecision.Inputs in)
+            throws IOException {
+        Optional<InstalledCertificate> now = store.reread(certName);
+        InstalledCertificate listed = installedByName.get(certName);
+        if (now.isEmpty() || listed != null && listed.bundle().fingerprint().equals(now.get().bundle().fingerprint())) {
+            return false;
+        }
+        CoverageDecision again = CoverageDecision.decide(group, in.withInstalled(now.get()));
+        return !(again instanceof NeedsIssue || again instanceof NeedsRenewal);
     }
 
     /**

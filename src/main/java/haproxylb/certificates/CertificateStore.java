@@ -185,6 +185,24 @@ public final class CertificateStore {
         return result;
     }
 
+    /**
+     * The certificate installed under {@code name} right now, reading that one file only: the coverage check's last
+     * look before it orders, as an install may have landed since the check listed the store.
+     */
+    public synchronized Optional<InstalledCertificate> reread(String name) throws IOException {
+        checkName(name);
+        Path file = certDir.resolve(name + PEM);
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            CertificateBundle bundle = CertificateBundle.read(name + PEM, Files.readString(file, StandardCharsets.US_ASCII));
+            return Optional.of(new InstalledCertificate(name, file, bundle, readIssued().containsKey(bundle.fingerprint())));
+        } catch (CertificateProblem e) {
+            return Optional.empty();
+        }
+    }
+
     /** The certificate named {@code name}, if it is there and readable. */
     public Optional<InstalledCertificate> get(String name) throws IOException {
         checkName(name);

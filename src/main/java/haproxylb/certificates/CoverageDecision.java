@@ -149,6 +149,14 @@ public sealed interface CoverageDecision
         }
 
         /** The same inputs judged by another CA's ledger and account. */
+        /** The same, with {@code now} in place of the installed certificate of its name. */
+        public Inputs withInstalled(InstalledCertificate now) {
+            List<InstalledCertificate> updated = new java.util.ArrayList<>(installed);
+            updated.removeIf(c -> c.name().equals(now.name()));
+            updated.add(now);
+            return new Inputs(updated, backoff, ledger, accountId, reachability, windows, clock, dnsValidation);
+        }
+
         public Inputs withLedger(RateLimitLedger otherLedger, String otherAccountId) {
             return new Inputs(installed, backoff, otherLedger, otherAccountId, reachability, windows, clock,
                     dnsValidation);
