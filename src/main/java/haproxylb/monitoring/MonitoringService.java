@@ -169,25 +169,7 @@ public final class MonitoringService extends ServiceSupport {
     }
 
     /** Every stage ends an exchange: that is when the status board may have changed. */
-    private final class ExchangeObserver extends EventNotifierSupport {
-        ExchangeObserver() {
-            setIgnoreCamelContextEvents(true);
-            setIgnoreCamelContextInitEvents(true);
-            setIgnoreRouteEvents(true);
-            setIgnoreServiceEvents(true);
-            setIgnoreExchangeCreatedEvent(true);
-            setIgnoreExchangeSendingEvents(true);
-            setIgnoreExchangeSentEvents(true);
-            setIgnoreExchangeRedeliveryEvents(true);
-            setIgnoreStepEvents(true);
-            setIgnoreExchangeAsyncProcessingStartedEvents(true);
-        }
-
-        @Override
-        public boolean isEnabled(CamelEvent event) {
-            return event instanceof CamelEvent.ExchangeCompletedEvent || event instanceof CamelEvent.ExchangeFailedEvent;
-        }
-
+    private final class ExchangeObserver extends ExchangeEndNotifier {
         @Override
         public void notify(CamelEvent event) {
             if (MonitoringService.this.isStarted()) {

@@ -6,6 +6,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 
+import haproxylb.monitoring.ExchangeEndNotifier;
 import haproxylb.status.ReloadStatus;
 
 import java.io.IOException;
@@ -20,7 +21,6 @@ import org.apache.camel.ExtendedStartupListener;
 import org.apache.camel.component.platform.http.main.ManagementHttpServer;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.spi.CamelEvent;
-import org.apache.camel.support.EventNotifierSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -132,25 +132,7 @@ public final class StatusPage {
     }
 
     /** Remembers each reload for the timeline, so none is missed between two looks at the page. */
-    private final class ReloadObserver extends EventNotifierSupport {
-        ReloadObserver() {
-            setIgnoreCamelContextEvents(true);
-            setIgnoreCamelContextInitEvents(true);
-            setIgnoreRouteEvents(true);
-            setIgnoreServiceEvents(true);
-            setIgnoreExchangeCreatedEvent(true);
-            setIgnoreExchangeSendingEvents(true);
-            setIgnoreExchangeSentEvents(true);
-            setIgnoreExchangeRedeliveryEvents(true);
-            setIgnoreStepEvents(true);
-            setIgnoreExchangeAsyncProcessingStartedEvents(true);
-        }
-
-        @Override
-        public boolean isEnabled(CamelEvent event) {
-            return event instanceof CamelEvent.ExchangeCompletedEvent || event instanceof CamelEvent.ExchangeFailedEvent;
-        }
-
+    private final class ReloadObserver extends ExchangeEndNotifier {
         @Override
         public void notify(CamelEvent event) {
             // An exchange sent by a ProducerTemplate has no route (Set.of(...).contains(null) throws).
