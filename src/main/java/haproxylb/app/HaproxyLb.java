@@ -6,6 +6,7 @@ import haproxylb.haproxy.HaproxySupervisor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,13 +27,15 @@ public final class HaproxyLb {
     private static final Logger LOG = LoggerFactory.getLogger(HaproxyLb.class);
 
     public static void main(String[] args) throws Exception {
-        Main main = newMain();
+        Optional<HaproxySupervisor> early = Optional.empty();
         try {
             SettingsFile file = new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
-            startHaproxyEarly(main, new Settings(file::get));
+            early = startHaproxyEarly(new Settings(file::get)); // before Camel's classes are even loaded
         } catch (Exception e) {
             LOG.warn("haproxy starts after the daemon's start-up instead of before it: {}", e.toString());
         }
+        Main main = newMain();
+        early.ifPresent(supervisor -> main.bind(EARLY_HAPROXY, supervisor));
         main.run(args);
     }
 
@@ -42,20 +45,25 @@ public final class HaproxyLb {
      * reloads it if anything changed. Anything unexpected here only means the usual start, after Camel.
      */
     public static void startHaproxyEarly(Main main, Settings s) {
+        startHaproxyEarly(s).ifPresent(supervisor -> main.bind(EARLY_HAPROXY, supervisor));
+    }
+
+    static Optional<HaproxySupervisor> startHaproxyEarly(Settings s) {
         try {
             if (!s.superviseMode() || !s.flag("lb.haproxy.start-early")
                     || !Files.isRegularFile(s.path("lb.haproxy.config"))
                     || !Files.isRegularFile(FallbackCertificate.path(s.path("lb.haproxy.cert-dir")))) {
-                return;
+                return Optional.empty();
             }
             HaproxySupervisor supervisor = DaemonConfiguration.newSupervisor(s);
             // Stopped with the JVM even when it stops before Camel has taken haproxy over (the daemon stops it
             // otherwise; a second close does nothing).
             Runtime.getRuntime().addShutdownHook(new Thread(supervisor::close, "early-haproxy-stop"));
             supervisor.ensureRunning();
-            main.bind(EARLY_HAPROXY, supervisor);
+            return Optional.of(supervisor);
         } catch (Exception | LinkageError e) {
             LOG.warn("haproxy starts after the daemon's start-up instead of before it: {}", e.toString());
+            return Optional.empty();
         }
     }
 
