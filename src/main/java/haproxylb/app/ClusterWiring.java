@@ -6,6 +6,7 @@ import haproxylb.cluster.ClusterMembers;
 import haproxylb.cluster.ClusterMetrics;
 import haproxylb.cluster.ClusterSettings;
 import haproxylb.cluster.ClusterSync;
+import haproxylb.cluster.SharedCertificates;
 import haproxylb.cluster.SharedChallengeTokens;
 import haproxylb.cluster.SharedFragments;
 import haproxylb.cluster.ZooKeeperConnection;
@@ -23,6 +24,8 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.cluster.CamelClusterMember;
 import org.apache.camel.cluster.CamelClusterView;
+import org.apache.camel.impl.cluster.ClusteredRoutePolicy;
+import org.apache.camel.support.RoutePolicySupport;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.component.zookeeper.ZooKeeperCuratorConfiguration;
 import org.apache.camel.component.zookeeper.cluster.ZooKeeperClusterService;
@@ -49,6 +52,7 @@ final class ClusterWiring {
         ClusterSettings settings = ClusterSettings.from(core.settings());
         Registry registry = context.getRegistry();
         if (!settings.enabled()) {
+            registry.bind("certificateLeader", new RoutePolicySupport() {});
             registry.bind("clusterSync", ClusterSync.NONE);
             registry.bind("clusterHeartbeat", ClusterHeartbeat.NONE);
             return;
@@ -74,9 +78,13 @@ final class ClusterWiring {
         ClusterMembers members = new ClusterMembers(client, settings, fragments, core.status(),
                 () -> leader(elections), core.stateDir());
         ClusterMetrics metrics = new ClusterMetrics(members::view);
+        SharedCertificates certificates = new SharedCertificates(zookeeper, core.certDir(),
+                core.stateDir().resolve("cert-inbox"));
         List<CuratorCache> watches = List.of(CuratorCache.build(client, "/fragments"),
-                CuratorCache.build(client, "/rejections"));
-        watches.forEach(w -> w.listenable().addListener((type, before, after) -> fragments.requestSync()));
+                CuratorCache.build(client, "/rejections"), CuratorCache.build(client, "/certificates"));
+        watches.get(0).listenable().addListener((type, before, after) -> fragments.requestSync());
+        watches.get(1).listenable().addListener((type, before, after) -> fragments.requestSync());
+        watches.get(2).listenable().addListener((type, before, after) -> certificates.remoteChanged());
         AtomicBoolean sessionLost = new AtomicBoolean();
         client.getConnectionStateListenable().addListener((c, state) -> {
             if (state == ConnectionState.LOST) {
@@ -84,6 +92,7 @@ final class ClusterWiring {
             }
             if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
                 fragments.reconnected();
+                certificates.remoteChanged();
                 if (sessionLost.getAndSet(false)) {
                     rejoinElection(elections);
                 }
@@ -92,7 +101,11 @@ final class ClusterWiring {
 
         registry.bind("challengeTokens", new SharedChallengeTokens(zookeeper));
         registry.bind("clusterSync", fragments);
-        registry.bind("clusterHeartbeat", new ClusterHeartbeat(fragments, members, metrics));
+        registry.bind("clusterHeartbeat", new ClusterHeartbeat(fragments, members, metrics, certificates));
+        // Only the leader checks coverage and orders (routes/certificates.camel.yaml, route certificate-check).
+        ClusteredRoutePolicy leaderOnly = ClusteredRoutePolicy.forNamespace(elections, LEADER_NAMESPACE);
+        leaderOnly.setInitialDelay(Duration.ZERO);
+        registry.bind("certificateLeader", leaderOnly);
         registry.bind("clusterMembers", members);
         ClusterHealthCheck health = new ClusterHealthCheck(members::view, core.clock(),
                 Duration.ofMillis(core.settings().number("lb.health.stale-after")));

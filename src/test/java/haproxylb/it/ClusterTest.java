@@ -2,7 +2,10 @@ package haproxylb.it;
 
 import haproxylb.cluster.ClusterView;
 import haproxylb.cluster.MemberState;
+import haproxylb.common.AtomicFiles;
 import haproxylb.support.ClusterNode;
+import haproxylb.support.EdgeClient;
+import haproxylb.support.TestCertificates;
 import haproxylb.support.HaproxyProcess;
 import haproxylb.support.TestBackend;
 import haproxylb.support.ZooKeeperServer;
@@ -16,6 +19,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,6 +46,7 @@ class ClusterTest {
     private TestBackend backend;
     private TestBackend other;
     private List<ClusterNode> nodes;
+    private int https;
 
     @BeforeAll
     void startCluster() throws Exception {
@@ -50,7 +55,7 @@ class ClusterTest {
         backend = new TestBackend("hello from the cluster");
         other = new TestBackend("second version");
         int http = HaproxyProcess.freePort();
-        int https = HaproxyProcess.freePort();
+        https = HaproxyProcess.freePort();
         nodes = List.of(node(1, http, https), node(2, http, https), node(3, http, https));
         for (ClusterNode n : nodes) {
             n.start();
@@ -199,6 +204,30 @@ class ClusterTest {
         assertEquals(nodes.get(0).rejection("typo"), third.rejection("typo"));
         assertEquals(404, third.httpsStatus("gone.cluster.test"), "a removed fragment stays removed");
         awaitAllInSync();
+    }
+
+    @Test
+    @Order(6)
+    void a_certificate_installed_on_node_2_is_stored_once_and_hot_installed_on_every_node() throws Exception {
+        TestCertificates.Authority ca = TestCertificates.rootCa("Cluster Test Root");
+        String pem = ca.leaf("shop.cluster.test").issue().pem();
+        AtomicFiles.writePrivate(nodes.get(1).stateDir().resolve("cert-inbox/shop.pem"),
+                pem.getBytes(StandardCharsets.US_ASCII));
+        for (ClusterNode n : nodes) {
+            await(n.name() + " to serve shop.cluster.test with the operator's certificate", LIMIT, () -> {
+                try {
+                    var chain = EdgeClient.request(n.address(), https, "shop.cluster.test", "/", true).peerChain();
+                    return chain.get(0).getIssuerX500Principal().getName().contains("Cluster Test Root");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        }
+        for (ClusterNode n : List.of(nodes.get(0), nodes.get(2))) {
+            String log = Files.readString(n.stateDir().resolveSibling(n.name() + ".log"));
+            assertEquals(1, log.split("Certificate shop.pem taken from the cluster", -1).length - 1,
+                    n.name() + " took it from ZooKeeper once (no install loop)");
+        }
     }
 
     private static void deleteTree(Path root) throws IOException {
