@@ -18,7 +18,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
@@ -85,17 +84,13 @@ final class ClusterWiring {
         watches.get(0).listenable().addListener((type, before, after) -> fragments.requestSync());
         watches.get(1).listenable().addListener((type, before, after) -> fragments.requestSync());
         watches.get(2).listenable().addListener((type, before, after) -> certificates.remoteChanged());
-        AtomicBoolean sessionLost = new AtomicBoolean();
         client.getConnectionStateListenable().addListener((c, state) -> {
-            if (state == ConnectionState.LOST) {
-                sessionLost.set(true);
-            }
             if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
                 fragments.reconnected();
                 certificates.remoteChanged();
-                if (sessionLost.getAndSet(false)) {
-                    rejoinElection(elections);
-                }
+            }
+            if (state == ConnectionState.RECONNECTED) {
+                rejoinElection(elections);
             }
         });
 
@@ -143,9 +138,10 @@ final class ClusterWiring {
     }
 
     /**
-     * camel-zookeeper 4.17.0's view queues its Curator LeaderSelector once, at start: after a lost session (a ZooKeeper
-     * outage longer than the session timeout) no node competes any more and the cluster has no leader (measured with
-     * bench/cluster.sh). Restarting the view makes this node a candidate again; the election itself stays Curator's.
+     * camel-zookeeper 4.17.0's view queues its Curator LeaderSelector once, at start: after any lost connection (the
+     * leader gives up its leadership, the others' waiting lock attempts fail) no node competes any more and the cluster
+     * has no leader (seen with bench/cluster.sh). Restarting the view on reconnection makes this node a candidate
+     * again; the election itself stays Curator's.
      */
     private static void rejoinElection(ZooKeeperClusterService elections) {
         Thread rejoin = new Thread(() -> {
@@ -153,10 +149,10 @@ final class ClusterWiring {
                 CamelClusterView view = elections.getView(LEADER_NAMESPACE);
                 ServiceHelper.stopService(view);
                 ServiceHelper.startService(view);
-                LOG.info("ZooKeeper session was lost: this node is a candidate for the {} leadership again",
+                LOG.info("Reconnected to ZooKeeper: this node is a candidate for the {} leadership again",
                         LEADER_NAMESPACE);
             } catch (Exception e) {
-                LOG.error("Could not rejoin the {} election after a lost ZooKeeper session: {}", LEADER_NAMESPACE,
+                LOG.error("Could not rejoin the {} election after a lost ZooKeeper connection: {}", LEADER_NAMESPACE,
                         e.toString());
             }
         }, "cluster-rejoin-election");
