@@ -31,11 +31,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SharedChallengeTokensTest {
     private ZooKeeperServer server;
+    private Path serverDir;
     private final List<AutoCloseable> open = new ArrayList<>();
 
     @BeforeAll
     void startZooKeeper() throws Exception {
-        server = ZooKeeperServer.start(Files.createTempDirectory("zk-tokens-test"));
+        serverDir = Files.createTempDirectory("zk-tokens-test");
+        server = ZooKeeperServer.start(serverDir);
     }
 
     @AfterAll
@@ -44,6 +46,9 @@ class SharedChallengeTokensTest {
             c.close();
         }
         server.close();
+        try (var files = Files.walk(serverDir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     private ChallengeResponder node(String address) throws Exception {

@@ -49,6 +49,9 @@ class ZooKeeperStorageTest extends haproxylb.storage.StorageContractAccess {
     @AfterAll
     void stopZooKeeper() throws Exception {
         server.close();
+        try (var files = Files.walk(serverDir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     @AfterEach

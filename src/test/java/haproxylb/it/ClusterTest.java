@@ -78,6 +78,7 @@ class ClusterTest {
         }
         backend.close();
         other.close();
+        deleteTree(dir);
     }
 
     private static Set<String> members(ClusterNode n) {
@@ -122,6 +123,15 @@ class ClusterTest {
         for (ClusterNode n : nodes) {
             assertEquals(view.leader(), n.cluster().orElseThrow().leader(), "every node names the same leader");
         }
+        ClusterNode second = nodes.get(1);
+        String health = second.management("/observe/health?exposureLevel=full");
+        assertTrue(health.contains("in sync with the cluster (3 member(s), leader " + view.leader() + ")"), health);
+        String metrics = second.management("/observe/metrics");
+        assertTrue(metrics.contains("haproxylb_cluster_members 3.0"), metrics);
+        assertTrue(metrics.contains("haproxylb_cluster_in_sync 1.0"), metrics);
+        assertTrue(metrics.contains("haproxylb_cluster_member_live_generation{node=\"node3\"}"), metrics);
+        assertTrue(metrics.contains("haproxylb_cluster_leader " + (view.leader().equals("node2") ? "1.0" : "0.0")),
+                metrics);
     }
 
     @Test

@@ -27,6 +27,7 @@ public final class ClusterNode implements AutoCloseable {
     private final Path stateDir;
     private final int httpPort;
     private final int httpsPort;
+    private final int managementPort;
     private final Map<String, String> settings = new LinkedHashMap<>();
     private Process process;
 
@@ -37,6 +38,7 @@ public final class ClusterNode implements AutoCloseable {
         this.stateDir = stateDir;
         this.httpPort = httpPort;
         this.httpsPort = httpsPort;
+        this.managementPort = managementPort;
         settings.put("lb.state-dir", stateDir.toString());
         settings.put("lb.edge.http-bind", address + ":" + httpPort);
         settings.put("lb.edge.https-bind", address + ":" + httpsPort);
@@ -72,6 +74,15 @@ public final class ClusterNode implements AutoCloseable {
 
     public Path stateDir() {
         return stateDir;
+    }
+
+    /** GET on the node's management server (health, metrics): the body, or "" when it does not answer. */
+    public String management(String path) {
+        try {
+            return EdgeClient.request(address, managementPort, address, path, false).body();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     public ClusterNode start() throws IOException {
