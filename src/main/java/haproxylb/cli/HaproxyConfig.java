@@ -244,16 +244,28 @@ public final class HaproxyConfig {
         return 3;
     }
 
-    int check(String name, Path cfgFile, Path mapFile, Path fragmentsDir) throws IOException {
+    /** The files to check or compare, and the live set they are checked against (a copy of it in CI). */
+    private record Proposal(byte[][] files, Path dir, LiveFragments live) {}
+
+    /** null after a usage or local error, which was printed. */
+    private Proposal proposal(Path cfgFile, Path mapFile, Path fragmentsDir) throws IOException {
         byte[][] files = readBoth(cfgFile, mapFile);
         if (files == null) {
-            return 2;
+            return null;
         }
         Path dir = fragmentsDir != null ? fragmentsDir : stateDir.resolve("fragments");
         LiveFragments live = liveFragments(dir);
-        if (live == null) {
+        return live == null ? null : new Proposal(files, dir, live);
+    }
+
+    int check(String name, Path cfgFile, Path mapFile, Path fragmentsDir) throws IOException {
+        Proposal p = proposal(cfgFile, mapFile, fragmentsDir);
+        if (p == null) {
             return 2;
         }
+        byte[][] files = p.files();
+        Path dir = p.dir();
+        LiveFragments live = p.live();
         try (DaemonValidation validation = new DaemonValidation(settings, true)) {
             Optional<String> reason = FragmentCheck.verdict(reader, name, files[0], files[1], live.fragments(),
                     validation.validator());
@@ -268,15 +280,12 @@ public final class HaproxyConfig {
     }
 
     int diff(String name, Path cfgFile, Path mapFile, Path fragmentsDir) throws IOException {
-        byte[][] files = readBoth(cfgFile, mapFile);
-        if (files == null) {
+        Proposal p = proposal(cfgFile, mapFile, fragmentsDir);
+        if (p == null) {
             return 2;
         }
-        Path dir = fragmentsDir != null ? fragmentsDir : stateDir.resolve("fragments");
-        LiveFragments live = liveFragments(dir);
-        if (live == null) {
-            return 2;
-        }
+        byte[][] files = p.files();
+        LiveFragments live = p.live();
         FragmentCheck.Read read = FragmentCheck.read(reader, name, files[0], files[1]);
         if (read.problem().isPresent()) {
             err.println("Fragment '" + name + "' would be rejected: " + read.problem().get());
