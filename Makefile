@@ -100,5 +100,20 @@ install: build
 	  echo "Deploy users: adduser USER haproxy-lb-deploy (they drop fragments and read the status, not the keys)"; \
 	  echo "Next: systemctl daemon-reload && systemctl restart haproxy && systemctl enable --now haproxy-lb"; }
 
+# Debian package (target/haproxy-lb_<version>_all.deb): the files of `make install`, /etc/haproxy-lb as conffiles,
+# maintainer scripts from packaging/debian; lintian must report no error.
+deb-deps:
+	@command -v dpkg-deb >/dev/null && command -v lintian >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y dpkg-dev lintian; }
+
+deb: deb-deps
+	rm -rf target/deb
+	$(MAKE) install DESTDIR=$(CURDIR)/target/deb/root
+	packaging/build-deb.sh target/deb/root
+
+# Installs the package on this machine (as root: CI), checks it, upgrades over itself, purges it.
+test-deb: deb
+	$(SUDO) packaging/test-deb.sh target/haproxy-lb_*_all.deb
+
 clean:
 	rm -rf target target-* run
