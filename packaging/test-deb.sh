@@ -31,7 +31,10 @@ for f in /usr/share/haproxy-lb/bin/haproxy-lb /usr/share/haproxy-lb/bin/haproxy-
 done
 check "the daemon's jar" sh -c 'ls /usr/share/haproxy-lb/lib/haproxy-lb-*.jar'
 check "conffiles: every file under /etc/haproxy-lb" sh -c \
-    '[ "$(find /etc/haproxy-lb -type f | sort)" = "$(dpkg-query -W -f="\${Conffiles}\n" haproxy-lb | awk "NF {print \$1}" | sort)" ]'
+    '[ "$(find /etc/haproxy-lb -type f | sort)" = "$(dpkg-query -W -f="\${Conffiles}\n" haproxy-lb | awk "NF {print \$1}" | grep "^/etc/haproxy-lb/" | sort)" ]'
+# The threat model's drop-in for Debian's haproxy.service (master socket 0600, owned by the daemon's user).
+check "conffiles: the haproxy.service drop-in" sh -c \
+    'dpkg-query -W -f="\${Conffiles}\n" haproxy-lb | grep -q "^ */etc/systemd/system/haproxy.service.d/haproxy-lb.conf "'
 check "production settings: systemd mode, state in /var/lib/haproxy-lb" sh -c \
     'grep -q "^lb.reload.mode = systemd" /etc/haproxy-lb/application.properties && grep -q "^lb.state-dir = /var/lib/haproxy-lb" /etc/haproxy-lb/application.properties'
 
