@@ -13,8 +13,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
@@ -601,11 +603,18 @@ class CrashSafetyTest {
     }
 
     private Set<String> strayTempFiles() {
-        try (Stream<Path> all = Files.walk(state)) {
-            return new TreeSet<>(all.filter(p -> p.getFileName().toString().startsWith(".tmp-"))
-                    .map(p -> state.relativize(p).toString()).toList());
-        } catch (IOException e) {
-            return Set.of("(cannot walk " + state + ": " + e + ")");
+        // The running daemon renames its temp files meanwhile: a walk that meets one vanishing is walked again.
+        for (int attempt = 1; ; attempt++) {
+            try (Stream<Path> all = Files.walk(state)) {
+                return new TreeSet<>(all.filter(p -> p.getFileName().toString().startsWith(".tmp-"))
+                        .map(p -> state.relativize(p).toString()).toList());
+            } catch (UncheckedIOException e) {
+                if (!(e.getCause() instanceof NoSuchFileException) || attempt == 10) {
+                    return Set.of("(cannot walk " + state + ": " + e + ")");
+                }
+            } catch (IOException e) {
+                return Set.of("(cannot walk " + state + ": " + e + ")");
+            }
         }
     }
 
