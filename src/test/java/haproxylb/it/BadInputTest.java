@@ -153,7 +153,7 @@ class BadInputTest {
         assertFalse(Files.exists(state.resolve("rejected/big.cfg")), "the oversized file is not kept");
 
         for (var e : INVALID_NAMES.entrySet()) {
-            String error = awaitRejectionMentioning(e.getValue());
+            String error = daemon.awaitRejectionMentioning(e.getValue(), LIMIT);
             assertTrue(error.contains("invalid fragment name '" + e.getKey() + "'"), error);
         }
         assertEquals("live", daemon.fragment("good").map(FragmentStatus::state).orElse(null),
@@ -232,29 +232,6 @@ class BadInputTest {
         Files.writeString(daemon.inbox().resolve(".big.map.part"), "big.corpus.test be_big\n");
         Files.move(daemon.inbox().resolve(".big.map.part"), daemon.inbox().resolve("big.map"),
                 StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** The rejection of an invalid name is filed under a stand-in name: found by the file name it quotes. */
-    private String awaitRejectionMentioning(String fileName) {
-        String[] found = new String[1];
-        await("a rejection quoting " + fileName, LIMIT, () -> {
-            Optional<String> error = rejections().stream().filter(e -> e.contains(fileName)).findFirst();
-            error.ifPresent(e -> found[0] = e);
-            return error.isPresent();
-        });
-        return found[0];
-    }
-
-    private List<String> rejections() {
-        List<String> errors = new ArrayList<>();
-        try (Stream<Path> files = Files.list(state.resolve("rejected"))) {
-            for (Path p : files.filter(p -> p.toString().endsWith(".error")).toList()) {
-                errors.add(Files.readString(p));
-            }
-        } catch (IOException e) {
-            // not there yet
-        }
-        return errors;
     }
 
     private void cliRefuses(int exitCode, String message, String... args) throws IOException {

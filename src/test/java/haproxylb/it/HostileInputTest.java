@@ -88,7 +88,7 @@ class HostileInputTest {
         }
         for (var e : expected.entrySet()) {
             if (e.getKey().startsWith("name:")) {
-                String error = awaitRejectionMentioning(e.getValue());
+                String error = daemon.awaitRejectionMentioning(e.getValue(), LIMIT);
                 assertTrue(error.contains("invalid fragment name"), error);
             } else if (e.getKey().startsWith("cert:")) {
                 Path errorFile = state.resolve("rejected-certs").resolve(e.getKey().substring(5) + ".error");
@@ -277,28 +277,6 @@ class HostileInputTest {
             Files.write(temp, text.getBytes(StandardCharsets.ISO_8859_1));
             Files.move(temp, daemon.inbox().resolve(name + ext), StandardCopyOption.ATOMIC_MOVE);
         }
-    }
-
-    private String awaitRejectionMentioning(String text) {
-        String[] found = new String[1];
-        await("a rejection quoting " + text, LIMIT, () -> {
-            Optional<String> error = rejections().stream().filter(e -> e.contains(text)).findFirst();
-            error.ifPresent(e -> found[0] = e);
-            return error.isPresent();
-        });
-        return found[0];
-    }
-
-    private List<String> rejections() {
-        List<String> errors = new ArrayList<>();
-        try (Stream<Path> files = Files.list(state.resolve("rejected"))) {
-            for (Path p : files.filter(p -> p.toString().endsWith(".error")).toList()) {
-                errors.add(Files.readString(p));
-            }
-        } catch (IOException e) {
-            // not there yet
-        }
-        return errors;
     }
 
     private static int run(String... command) throws Exception {

@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -192,6 +194,32 @@ public final class DaemonHarness implements AutoCloseable {
 
     public String rejection(String name) throws IOException {
         return Files.readString(stateDir.resolve("rejected").resolve(name + ".error"));
+    }
+
+    /**
+     * The text of the first rejected/*.error that mentions {@code text}, once there is one. An invalid name's rejection
+     * is filed under a stand-in name, so it is found by what it quotes.
+     */
+    public String awaitRejectionMentioning(String text, Duration limit) {
+        String[] found = new String[1];
+        await("a rejection quoting " + text, limit, () -> {
+            Optional<String> error = rejections().stream().filter(e -> e.contains(text)).findFirst();
+            error.ifPresent(e -> found[0] = e);
+            return error.isPresent();
+        });
+        return found[0];
+    }
+
+    private List<String> rejections() {
+        List<String> errors = new ArrayList<>();
+        try (java.util.stream.Stream<Path> files = Files.list(stateDir.resolve("rejected"))) {
+            for (Path p : files.filter(p -> p.toString().endsWith(".error")).toList()) {
+                errors.add(Files.readString(p));
+            }
+        } catch (IOException e) {
+            // not there yet
+        }
+        return errors;
     }
 
     public static void await(String what, Duration limit, BooleanSupplier condition) {
