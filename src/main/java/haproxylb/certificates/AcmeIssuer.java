@@ -196,14 +196,22 @@ public final class AcmeIssuer {
         private final Kind kind;
         private final List<String> failedDomains;
         private final String caProblem;
+        private final String problemType;
         private final Instant retryAfter;
 
         public IssuanceException(Kind kind, String message, List<String> failedDomains, String caProblem,
                                  Instant retryAfter, Throwable cause) {
+            this(kind, message, failedDomains, caProblem, null, retryAfter, cause);
+        }
+
+        /** @param problemType the ACME problem type the CA answered with ({@code urn:ietf:params:acme:error:...}) */
+        public IssuanceException(Kind kind, String message, List<String> failedDomains, String caProblem,
+                                 String problemType, Instant retryAfter, Throwable cause) {
             super(message, cause);
             this.kind = Objects.requireNonNull(kind, "kind");
             this.failedDomains = failedDomains == null ? List.of() : List.copyOf(failedDomains);
             this.caProblem = caProblem;
+            this.problemType = problemType;
             this.retryAfter = retryAfter;
         }
 
@@ -239,7 +247,57 @@ public final class AcmeIssuer {
         public Optional<Instant> retryAfter() {
             return Optional.ofNullable(retryAfter);
         }
+
+        /**
+         * True when the CA has paused these names for this account: Let's Encrypt answers {@code rateLimited} (or, at
+         * some CAs, {@code unauthorized}) with a detail that links to an "unpause" page. No Retry-After ends it; an
+         * operator has to unpause the names, and another CA may issue meanwhile.
+         */
+        public boolean paused() {
+            String text = caProblem().orElse(String.valueOf(getMessage())).toLowerCase(Locale.ROOT);
+            return (kind == Kind.RATE_LIMITED || kind == Kind.CA_REJECTED) && text.contains("paused")
+                    || kind == Kind.RATE_LIMITED && text.contains("unpause");
+        }
+
+        /**
+         * A short, bounded name for what went wrong, fit for a metric label: the ACME problem type without its
+         * {@code urn:ietf:params:acme:error:} prefix when it is one of RFC 8555's (or ARI's {@code alreadyReplaced}),
+         * {@code paused} for paused names, else a name for the kind ({@code unreachable}, {@code timeout}, ...).
+         * Never the CA's free-form text.
+         */
+        public String errorType() {
+            if (paused()) {
+                return "paused";
+            }
+            Optional<String> acme = Optional.ofNullable(problemType).filter(t -> t.startsWith(ACME_ERROR_PREFIX))
+                    .map(t -> t.substring(ACME_ERROR_PREFIX.length())).filter(ACME_ERROR_TYPES::contains);
+            if (acme.isPresent()) {
+                return acme.get();
+            }
+            return switch (kind) {
+                case AUTHORIZATION_FAILED -> "authorizationFailed";
+                case CA_UNREACHABLE -> "unreachable";
+                case RATE_LIMITED -> "rateLimited";
+                case CA_REJECTED -> "rejected";
+                case TIMEOUT -> "timeout";
+                case CONFIGURATION -> "userActionRequired";
+                case LOCAL -> "local";
+                case DNS_PROVIDER -> "dnsProvider";
+            };
+        }
     }
+
+    private static final String ACME_ERROR_PREFIX = "urn:ietf:params:acme:error:";
+    /**
+     * The problem types of RFC 8555 section 6.7 (the IANA "ACME Error Types" registry), RFC 9773's alreadyReplaced
+     * and the profiles draft's invalidProfile: the only ones that become a metric label, so a CA cannot grow the label
+     * set.
+     */
+    private static final Set<String> ACME_ERROR_TYPES = Set.of("accountDoesNotExist", "alreadyReplaced",
+            "alreadyRevoked", "badCSR", "badNonce", "badPublicKey", "badRevocationReason", "badSignatureAlgorithm",
+            "caa", "compound", "connection", "dns", "externalAccountRequired", "incorrectResponse", "invalidContact",
+            "invalidProfile", "malformed", "orderNotReady", "rateLimited", "rejectedIdentifier", "serverInternal", "tls",
+            "unauthorized", "unsupportedContact", "unsupportedIdentifier", "userActionRequired");
 
     public AcmeIssuer(AcmeSettings settings, AcmeAccountStore accounts, ChallengeResponder responder) {
         this(settings, accounts, responder, null);
@@ -504,6 +562,7 @@ public final class AcmeIssuer {
         List<String> failed = new ArrayList<>();
         List<String> details = new ArrayList<>();
         String firstProblem = null;
+        String firstProblemType = null;
         for (Authorization auth : waiting) {
             Status status = auth.getStatus();
             if (status == Status.VALID) {
@@ -515,12 +574,14 @@ public final class AcmeIssuer {
             details.add("authorization for " + domain + " is " + status + problem.map(p -> ": " + p).orElse(""));
             if (firstProblem == null) {
                 firstProblem = problem.orElse(null);
+                firstProblemType = problemTypeOf(auth).orElse(null);
             }
         }
         if (!failed.isEmpty()) {
             String message = settings.caName() + ": " + String.join("; ", details);
             LOG.warn(message);
-            throw new IssuanceException(IssuanceException.Kind.AUTHORIZATION_FAILED, message, failed, firstProblem, null, null);
+            throw new IssuanceException(IssuanceException.Kind.AUTHORIZATION_FAILED, message, failed, firstProblem,
+                    firstProblemType, null, null);
         }
     }
 
@@ -595,7 +656,7 @@ public final class AcmeIssuer {
         Optional<String> problem = order.getError().map(AcmeIssuer::describe);
         return new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + ": order for " + names
                 + " is " + order.getStatus() + " " + when + problem.map(p -> ": " + p).orElse(""), names,
-                problem.orElse(null), null, null);
+                problem.orElse(null), order.getError().map(AcmeIssuer::typeOf).orElse(null), null, null);
     }
 
     private IssuedCertificate toIssued(List<String> names, List<X509Certificate> chain, KeyPair key, OrderOutcome outcome)
@@ -664,19 +725,20 @@ public final class AcmeIssuer {
             String detail = describe(rl.getProblem());
             return new IssuanceException(IssuanceException.Kind.RATE_LIMITED, ca + ": rate limited for " + names + ": "
                     + detail + rl.getRetryAfter().map(t -> " (retry after " + t + ")").orElse(""), names, detail,
-                    rl.getRetryAfter().orElse(null), e);
+                    typeOf(rl.getProblem()), rl.getRetryAfter().orElse(null), e);
         }
         if (e instanceof AcmeUserActionRequiredException ua) {
             return new IssuanceException(IssuanceException.Kind.CONFIGURATION, ca + ": the CA requires operator action: "
                     + describe(ua.getProblem()) + ua.getTermsOfServiceUri().map(u -> " (terms: " + u + ")").orElse(""),
-                    names, describe(ua.getProblem()), null, e);
+                    names, describe(ua.getProblem()), typeOf(ua.getProblem()), null, e);
         }
         if (e instanceof AcmeServerException se) {
             String detail = describe(se.getProblem());
             String type = se.getType() == null ? "" : se.getType().toString();
             IssuanceException.Kind kind = SERVER_INTERNAL.equals(type) ? IssuanceException.Kind.CA_UNREACHABLE
                     : IssuanceException.Kind.CA_REJECTED;
-            return new IssuanceException(kind, ca + ": request for " + names + " refused: " + detail, names, detail, null, e);
+            return new IssuanceException(kind, ca + ": request for " + names + " refused: " + detail, names, detail,
+                    type, null, e);
         }
         if (e instanceof AcmeAccountStore.TermsNotAgreedException) {
             return new IssuanceException(IssuanceException.Kind.CONFIGURATION, ca + ": " + e.getMessage(), names, null, null, e);
@@ -687,6 +749,21 @@ public final class AcmeIssuer {
                     null, null, e);
         }
         return new IssuanceException(IssuanceException.Kind.CA_REJECTED, ca + ": " + msg, names, null, null, e);
+    }
+
+    private static String typeOf(Problem p) {
+        return p == null || p.getType() == null ? null : p.getType().toString();
+    }
+
+    /** The ACME problem type of the first failed challenge of {@code auth}, if any. */
+    private static Optional<String> problemTypeOf(Authorization auth) {
+        for (Challenge c : auth.getChallenges()) {
+            Optional<Problem> p = c.getError();
+            if (p.isPresent()) {
+                return Optional.ofNullable(typeOf(p.get()));
+            }
+        }
+        return Optional.empty();
     }
 
     private static Optional<String> problemOf(Authorization auth) {

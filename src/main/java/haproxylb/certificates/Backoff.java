@@ -47,7 +47,8 @@ public final class Backoff {
 
     private static final int FORMAT_VERSION = 1;
 
-    private record Entry(int failures, String lastError, Instant lastFailure, Instant nextAttempt) {}
+    /** @param errorType a short, bounded name of the error ({@link AcmeIssuer.IssuanceException#errorType()}), or "" */
+    private record Entry(int failures, String lastError, String errorType, Instant lastFailure, Instant nextAttempt) {}
 
     private final Clock clock;
     private final RandomGenerator random;
@@ -73,6 +74,16 @@ public final class Backoff {
     }
 
     public synchronized void recordFailure(String key, String reason) {
+        recordFailure(key, reason, "", Optional.empty());
+    }
+
+    /**
+     * A failure whose next attempt waits for the schedule and, when the CA said until when (its Retry-After on a
+     * rateLimited answer), at least until then: the CA would only refuse earlier.
+     *
+     * @param errorType a short name of the error for the status and metrics ({@code rateLimited}, ...), or ""
+     */
+    public synchronized void recordFailure(String key, String reason, String errorType, Optional<Instant> notBefore) {
         Objects.requireNonNull(key, "key");
         Instant now = clock.instant();
         Entry previous = entries.get(key);
@@ -80,7 +91,11 @@ public final class Backoff {
         Duration nominal = step(failures);
         long shave = (long) (nominal.toMillis() * JITTER_FRACTION * random.nextDouble());
         Instant next = now.plus(nominal).minusMillis(shave);
-        entries.put(key, new Entry(failures, reason == null ? "" : reason, now, next));
+        if (notBefore.isPresent() && notBefore.get().isAfter(next)) {
+            next = notBefore.get();
+        }
+        entries.put(key, new Entry(failures, reason == null ? "" : reason, errorType == null ? "" : errorType, now,
+                next));
     }
 
     public synchronized void recordSuccess(String key) {
@@ -108,6 +123,11 @@ public final class Backoff {
         return Optional.ofNullable(entries.get(key)).map(Entry::lastError);
     }
 
+    /** The short name of the last error ({@code rateLimited}, {@code paused}, ...), when it was recorded with one. */
+    public synchronized Optional<String> lastErrorType(String key) {
+        return Optional.ofNullable(entries.get(key)).map(Entry::errorType).filter(t -> !t.isEmpty());
+    }
+
     public synchronized Optional<Instant> lastFailure(String key) {
         return Optional.ofNullable(entries.get(key)).map(Entry::lastFailure);
     }
@@ -126,6 +146,9 @@ public final class Backoff {
             ObjectNode n = all.putObject(key);
             n.put("failures", e.failures());
             n.put("lastError", e.lastError());
+            if (!e.errorType().isEmpty()) {
+                n.put("errorType", e.errorType());
+            }
             n.put("lastFailure", e.lastFailure().toString());
             n.put("nextAttempt", e.nextAttempt().toString());
         });
@@ -152,7 +175,7 @@ public final class Backoff {
                     throw new IllegalArgumentException("entry " + f.getKey() + " has no positive failure count");
                 }
                 backoff.entries.put(f.getKey(), new Entry(failures, n.path("lastError").asText(""),
-                        Instant.parse(n.path("lastFailure").asText()), Instant.parse(n.path("nextAttempt").asText())));
+                        n.path("errorType").asText(""), Instant.parse(n.path("lastFailure").asText()), Instant.parse(n.path("nextAttempt").asText())));
             }
         } catch (RuntimeException e) {
             LOG.warn("backoff file {} is corrupt ({}); starting with an empty backoff (the file is replaced on the next save)",

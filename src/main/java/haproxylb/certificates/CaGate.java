@@ -54,10 +54,13 @@ final class CaGate {
         return unreachable && directoryAnswers.getAsBoolean();
     }
 
-    /** The CA failed an order; {@code unreachable} when it could not be reached at all. */
-    void failed(String reason, boolean unreachable) {
+    /**
+     * The CA failed an order; {@code unreachable} when it could not be reached at all. {@code notBefore} is the CA's
+     * Retry-After, when it said (a rateLimited answer): the gate stays closed at least until then.
+     */
+    void failed(String reason, boolean unreachable, String errorType, Optional<Instant> notBefore) {
         this.unreachable = unreachable;
-        backoff.recordFailure(key, reason);
+        backoff.recordFailure(key, reason, errorType, notBefore);
     }
 
     void succeeded() {
@@ -75,6 +78,10 @@ final class CaGate {
 
     Optional<String> lastError() {
         return backoff.lastError(key);
+    }
+
+    Optional<String> lastErrorType() {
+        return backoff.lastErrorType(key);
     }
 
     Optional<Instant> nextAttempt() {

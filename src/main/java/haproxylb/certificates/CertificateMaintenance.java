@@ -91,6 +91,8 @@ public final class CertificateMaintenance {
     private final Map<String, String> logged = new HashMap<>();
     private final AtomicLong checks = new AtomicLong();
     private final AtomicLong orders = new AtomicLong();
+    /** "CA\nerror type" → failed orders since start, for the metrics. */
+    private final Map<String, Long> errors = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile boolean stopping;
     private boolean reportedMissingMap;
     private Map<String, InstalledCertificate> installedByName = Map.of();
@@ -332,6 +334,7 @@ public final class CertificateMaintenance {
                                                 Optional<InstalledCertificate> replacing, int firstCa,
                                                 Map<CertificateAuthority, Boolean> open) {
         boolean renewal = replacing.isPresent();
+        List<String> passedOver = new ArrayList<>();
         for (int i = firstCa; i < cas.size(); i++) {
             CertificateAuthority ca = cas.get(i);
             if (!isOpen(ca, open)) {
@@ -348,7 +351,7 @@ public final class CertificateMaintenance {
             boolean another = cas.subList(i + 1, cas.size()).stream().anyMatch(c -> isOpen(c, open));
             LOG.info("certificate {}: ordering {} for {} from {}", certName, renewal ? "a renewal" : "a certificate",
                     String.join(", ", names), ca.name());
-            Attempt attempt = orderOnce(ca, group, certName, names, replacing, another);
+            Attempt attempt = orderOnce(ca, group, certName, names, replacing, another, passedOver);
             // a failure that closed the gate holds back the rest of this check's groups too
             open.put(ca, !attempt.fellThrough() && !ca.gate().isClosed());
             if (!attempt.fellThrough()) {
@@ -377,8 +380,7 @@ public final class CertificateMaintenance {
     static boolean otherCaMayHelp(IssuanceException e) {
         return switch (e.kind()) {
             case CA_UNREACHABLE, RATE_LIMITED, CONFIGURATION -> true;
-            case CA_REJECTED -> e.caProblem().orElse(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
-                    .contains("paused");
+            case CA_REJECTED -> e.paused();
             case AUTHORIZATION_FAILED, TIMEOUT, LOCAL, DNS_PROVIDER -> false;
         };
     }
@@ -405,7 +407,7 @@ public final class CertificateMaintenance {
 
     /** One order at {@code ca}; the failure is recorded in the backoff and that CA's ledger. */
     private Attempt orderOnce(CertificateAuthority ca, CertificateGroup group, String certName, List<String> names,
-                              Optional<InstalledCertificate> replacing, boolean anotherCa) {
+                              Optional<InstalledCertificate> replacing, boolean anotherCa, List<String> passedOver) {
         AcmeIssuer issuer = ca.issuer();
         RateLimitLedger ledger = ca.ledger();
         CaGate gate = ca.gate();
@@ -418,7 +420,8 @@ public final class CertificateMaintenance {
             AcmeIssuer.IssuedCertificate issued = issuer.issue(new AcmeIssuer.OrderRequest(names, replaces,
                     profiles.forNames(group.domains())));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);
-            store.recordIssued(bundle, IssuedDetails.of(issued.outcome()));
+            store.recordIssued(bundle, IssuedDetails.of(issued.outcome(), passedOver.isEmpty() ? Optional.empty()
+                    : Optional.of(String.join("; ", passedOver))));
             ledger.recordIssued(names);
             gate.succeeded();
             backoff.recordSuccess(group.name());
@@ -431,9 +434,18 @@ public final class CertificateMaintenance {
         } catch (IssuanceException e) {
             FailureScope scope = FailureScope.of(e, names);
             String reason = e.getMessage();
+            String type = e.errorType();
+            errors.merge(ca.name() + "\n" + type, 1L, Long::sum);
             if (anotherCa && otherCaMayHelp(e)) {
-                gate.failed(reason, scope.kind() == FailureScope.Kind.CA_UNREACHABLE);
+                gate.failed(reason, scope.kind() == FailureScope.Kind.CA_UNREACHABLE, type, e.retryAfter());
                 lastClosedGate = gate;
+                passedOver.add(ca.name() + " " + (e.paused() ? "has paused these names"
+                        : switch (e.kind()) {
+                            case RATE_LIMITED -> "rate limits them";
+                            case CA_UNREACHABLE -> "could not be reached or failed";
+                            default -> "needs the operator";
+                        }) + " (" + type + e.retryAfter().map(t -> ", retry after " + t).orElse("")
+                        + e.caProblem().map(p -> ": " + p).orElse("") + ")");
                 LOG.warn("certificate {}: {} cannot issue for {} ({}); trying the next CA", certName, ca.name(),
                         String.join(", ", names), reason);
                 return new Attempt(Optional.empty(), true);
@@ -446,15 +458,15 @@ public final class CertificateMaintenance {
                     gate.succeeded(); // the CA answered: the names failed, not the CA
                     scope.domains().forEach(d -> {
                         ledger.recordFailedAuthorization(d);
-                        backoff.recordFailure(d, reason);
+                        backoff.recordFailure(d, reason, type, e.retryAfter());
                     });
                 }
                 case GROUP -> {
                     gate.succeeded();
-                    backoff.recordFailure(group.name(), reason);
+                    backoff.recordFailure(group.name(), reason, type, e.retryAfter());
                 }
-                case CA -> gate.failed(reason, false);
-                case CA_UNREACHABLE -> gate.failed(reason, true);
+                case CA -> gate.failed(reason, false, type, e.retryAfter());
+                case CA_UNREACHABLE -> gate.failed(reason, true, type, e.retryAfter());
                 case NONE -> { }
             }
             if (scope.kind() != FailureScope.Kind.NONE) {

@@ -77,7 +77,7 @@ final class CoverageStatus {
                     step,
                     waitingKey == null ? null : in.backoff().nextAttempt(waitingKey).map(Instant::toString).orElse(null),
                     step == 0 ? null : in.backoff().lastError(key).orElse(null),
-                    reason));
+                    reason).withLastErrorType(step == 0 ? null : in.backoff().lastErrorType(key).orElse(null)));
         }
         return result;
     }
@@ -90,14 +90,14 @@ final class CoverageStatus {
     /** {@code s} in another state, for another reason; the certificate fields stay. */
     static CertificateStatus with(CertificateStatus s, String state, String reason) {
         return new CertificateStatus(state, s.certificate(), s.source(), s.expires(), s.nextRenewal(), s.backoffStep(),
-                s.nextAttempt(), s.lastError(), reason);
+                s.nextAttempt(), s.lastError(), reason).withLastErrorType(s.lastErrorType());
     }
 
     /** {@code s} waiting for the CA: its backoff step, next attempt and last error are the CA's. */
     static CertificateStatus waitingForCa(CertificateStatus s, CaGate gate) {
         return new CertificateStatus(BACKING_OFF, s.certificate(), s.source(), s.expires(), s.nextRenewal(),
                 gate.failures(), gate.nextAttempt().map(Instant::toString).orElse(null),
-                gate.lastError().orElse(null), gate.reason());
+                gate.lastError().orElse(null), gate.reason()).withLastErrorType(gate.lastErrorType().orElse(null));
     }
 
     private static String skipReason(CoverageDecision decision, String domain) {

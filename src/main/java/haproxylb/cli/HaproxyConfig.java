@@ -452,7 +452,22 @@ public final class HaproxyConfig {
             out.println("    why: " + c.get("reason"));
         }
         if (c.get("lastError") != null) {
-            out.println("    last error: " + c.get("lastError"));
+            out.println("    last error: " + (c.get("lastErrorType") == null ? "" : "[" + c.get("lastErrorType") + "] ")
+                    + c.get("lastError"));
+        }
+        if (c.get("issuer") != null) {
+            out.println("    issued by: " + c.get("issuer") + (c.get("profile") == null ? "" : " (profile "
+                    + c.get("profile") + ")"));
+        }
+        if (c.get("ariWindow") != null) {
+            out.println("    CA's renewal window (ARI): " + c.get("ariWindow")
+                    + (c.get("ariExplanation") == null ? "" : " (why: " + c.get("ariExplanation") + ")"));
+        }
+        if (c.get("note") != null) {
+            out.println("    note: " + c.get("note"));
+        }
+        if (c.get("quota") instanceof List<?> quota) {
+            quota.forEach(q -> out.println("    quota: " + q));
         }
     }
 

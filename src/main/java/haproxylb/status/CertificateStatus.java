@@ -22,36 +22,45 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param reachability how the name was last found to point at this balancer before an order (the configured
  *                     addresses, or a probe of the addresses it resolves to)
  * @param quota        per CA, the rate-limit budgets the name's certificate draws on: used, limit, when one frees up
+ * @param lastErrorType the kind of the last error, while backing off: the ACME problem type without its prefix
+ *                     ({@code rateLimited}, {@code unauthorized}, ...), {@code paused}, {@code unreachable}, ...
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
                                 int backoffStep, String nextAttempt, String lastError, String reason, String issuer,
                                 String profile, String ariWindow, String ariExplanation, String note,
-                                String reachability, java.util.List<String> quota) {
+                                String reachability, java.util.List<String> quota, String lastErrorType) {
 
     public CertificateStatus(String state, String certificate, String source, String expires, String nextRenewal,
                              int backoffStep, String nextAttempt, String lastError, String reason) {
         this(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt, lastError, reason, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     /** This status with where its certificate came from and what the CA says about its renewal. */
     public CertificateStatus withOrigin(String issuer, String profile, String ariWindow, String ariExplanation,
                                         String note) {
         return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
-                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability, quota);
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability, quota,
+                lastErrorType);
     }
 
     /** This status with how the name was judged to point here. */
     public CertificateStatus withReachability(String judgement) {
         return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
-                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, judgement, quota);
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, judgement, quota, lastErrorType);
     }
 
     /** This status with the rate-limit budgets its certificate draws on. */
     public CertificateStatus withQuota(java.util.List<String> budgets) {
         return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
                 lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability,
-                budgets == null || budgets.isEmpty() ? null : java.util.List.copyOf(budgets));
+                budgets == null || budgets.isEmpty() ? null : java.util.List.copyOf(budgets), lastErrorType);
+    }
+
+    /** This status with the kind of its last error ({@code rateLimited}, {@code paused}, ...). */
+    public CertificateStatus withLastErrorType(String type) {
+        return new CertificateStatus(state, certificate, source, expires, nextRenewal, backoffStep, nextAttempt,
+                lastError, reason, issuer, profile, ariWindow, ariExplanation, note, reachability, quota, type);
     }
 }

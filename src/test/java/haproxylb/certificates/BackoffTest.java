@@ -66,6 +66,33 @@ class BackoffTest {
     }
 
     @Test
+    void a_retry_after_later_than_the_step_holds_the_next_attempt_until_then_and_an_earlier_one_changes_nothing() {
+        Backoff backoff = new Backoff(clock, new RenewalWindowTest.AlwaysMin());
+        Instant retryAfter = clock.instant().plus(Duration.ofHours(3));
+        backoff.recordFailure("g", "rate limited", "rateLimited", Optional.of(retryAfter));
+        assertEquals(Optional.of(retryAfter), backoff.nextAttempt("g"));
+        clock.advance(Duration.ofHours(2));
+        assertFalse(backoff.mayAttempt("g"), "the CA said not before " + retryAfter);
+        assertEquals(Optional.of("rateLimited"), backoff.lastErrorType("g"));
+
+        backoff.recordFailure("h", "rate limited", "rateLimited", Optional.of(clock.instant().plusSeconds(5)));
+        assertEquals(Optional.of(clock.instant().plus(Backoff.step(1))), backoff.nextAttempt("h"));
+        backoff.recordFailure("i", "no type", "", Optional.empty());
+        assertEquals(Optional.empty(), backoff.lastErrorType("i"));
+    }
+
+    @Test
+    void the_error_type_and_a_retry_after_survive_a_restart() throws Exception {
+        Backoff backoff = new Backoff(clock, new RenewalWindowTest.AlwaysMin());
+        Instant retryAfter = clock.instant().plus(Duration.ofDays(1));
+        backoff.recordFailure("g", "paused", "paused", Optional.of(retryAfter));
+        backoff.save(dir.resolve("backoff.json"));
+        Backoff loaded = Backoff.load(dir.resolve("backoff.json"), clock, new RenewalWindowTest.AlwaysMin());
+        assertEquals(Optional.of("paused"), loaded.lastErrorType("g"));
+        assertEquals(Optional.of(retryAfter), loaded.nextAttempt("g"));
+    }
+
+    @Test
     void may_not_attempt_again_before_the_wait_is_over() {
         Backoff backoff = new Backoff(clock, new RenewalWindowTest.AlwaysMin());
         assertTrue(backoff.mayAttempt("a.example.com"));

@@ -30,7 +30,7 @@ class CaGateTest {
 
     @Test
     void a_ca_server_error_closes_the_gate_for_the_backoff_step_and_the_directory_is_not_asked() {
-        gate.failed("HTTP 503", false);
+        gate.failed("HTTP 503", false, "", Optional.empty());
         assertTrue(gate.isClosed());
         assertFalse(gate.mayOrder(() -> directory(true)), "a CA that answers but fails orders is waited out");
         assertEquals(0, directoryGets.get());
@@ -41,7 +41,7 @@ class CaGateTest {
 
     @Test
     void an_unreachable_ca_reopens_as_soon_as_its_directory_answers_with_one_get_per_check() {
-        gate.failed("cannot reach the CA: connection refused", true);
+        gate.failed("cannot reach the CA: connection refused", true, "", Optional.empty());
         assertFalse(gate.mayOrder(() -> directory(false)));
         assertFalse(gate.mayOrder(() -> directory(false)));
         assertEquals(2, directoryGets.get(), "one directory GET per check while it is down");
@@ -50,10 +50,21 @@ class CaGateTest {
     }
 
     @Test
-    void repeated_failures_double_the_wait_and_a_success_forgets_them() {
-        gate.failed("down", false);
+    void a_rate_limit_with_retry_after_keeps_the_gate_closed_until_then_even_when_the_directory_answers() {
+        gate.failed("rate limited", false, "rateLimited", Optional.of(clock.instant().plus(Duration.ofMinutes(45))));
+        clock.advance(Duration.ofMinutes(44));
+        assertFalse(gate.mayOrder(() -> directory(true)));
+        assertEquals(0, directoryGets.get(), "a CA that rate limits answers: its directory is not asked");
+        assertEquals(Optional.of("rateLimited"), gate.lastErrorType());
         clock.advance(Duration.ofMinutes(1));
-        gate.failed("down", false);
+        assertTrue(gate.mayOrder(() -> directory(true)));
+    }
+
+    @Test
+    void repeated_failures_double_the_wait_and_a_success_forgets_them() {
+        gate.failed("down", false, "", Optional.empty());
+        clock.advance(Duration.ofMinutes(1));
+        gate.failed("down", false, "", Optional.empty());
         assertEquals(2, gate.failures());
         assertEquals(Optional.of(clock.instant().plus(Duration.ofMinutes(2))), gate.nextAttempt());
         assertTrue(gate.reason().startsWith("the CA failed 2 times in a row (last: down); next attempt at "),

@@ -80,6 +80,17 @@ class CoverageStatusTest {
     }
 
     @Test
+    void a_rate_limited_group_waits_for_the_cas_retry_after_and_says_what_kind_of_error_it_was() {
+        Instant retryAfter = clock.instant().plus(Duration.ofHours(2));
+        backoff.recordFailure("be_web", "pebble: rate limited", "rateLimited", Optional.of(retryAfter));
+        CertificateStatus a = statuses().get("a.example.com");
+        assertEquals("backing-off", a.state());
+        assertEquals(retryAfter.toString(), a.nextAttempt());
+        assertEquals("rateLimited", a.lastErrorType());
+        assertEquals("rateLimited", CoverageStatus.with(a, "pending", "why").lastErrorType(), "kept across a change");
+    }
+
+    @Test
     void a_group_backing_off_shows_it_for_every_uncovered_name_until_the_wait_is_over() {
         backoff.recordFailure("be_web", "order refused");
         Map<String, CertificateStatus> s = statuses();
@@ -103,9 +114,10 @@ class CoverageStatusTest {
     void planned_states_are_replaced_by_what_happened() {
         Map<String, CertificateStatus> s = statuses();
         CaGate gate = new CaGate(backoff);
-        gate.failed("cannot reach the CA", true);
+        gate.failed("cannot reach the CA", true, "unreachable", Optional.empty());
         CoverageStatus.replacePlanned(s, st -> CoverageStatus.waitingForCa(st, gate));
         CertificateStatus a = s.get("a.example.com");
+        assertEquals("unreachable", a.lastErrorType());
         assertEquals("backing-off", a.state());
         assertEquals(1, a.backoffStep());
         assertEquals("cannot reach the CA", a.lastError());
