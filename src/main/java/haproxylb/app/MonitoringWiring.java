@@ -4,12 +4,17 @@ import haproxylb.common.Settings;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
+import haproxylb.monitoring.AcmeFigures;
 import haproxylb.monitoring.HaproxyProbe;
 import haproxylb.monitoring.Monitored;
 import haproxylb.monitoring.MonitoringService;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 import org.apache.camel.CamelContext;
 
@@ -29,8 +34,30 @@ final class MonitoringWiring {
                 .lookupByNameAndType("certificateMaintenance", CertificateMaintenance.class);
         Monitored daemon = new Monitored(core.clock(), core.stateDir(), core.status(), core.fragments(),
                 core.assembly(), core.reloader(), core.supervisor(), probe,
-                certificates == null ? null : certificates::orderAttempts);
+                certificates == null ? null : certificates::orderAttempts,
+                certificates == null ? null : acmeFigures(certificates));
         MonitoringService.install(context, daemon, Duration.ofMillis(s.number("lb.health.stale-after")),
                 (int) s.number("lb.health.certificate-min-days"), s.number("lb.health.min-free-space"));
+    }
+
+    /** The certificate stage's CA figures as monitoring reads them (monitoring does not depend on certificates). */
+    private static AcmeFigures acmeFigures(CertificateMaintenance certificates) {
+        return new AcmeFigures() {
+            @Override
+            public List<Budget> budgets() {
+                return certificates.budgets().stream().map(b -> new Budget(b.ca(), b.usage().limit(),
+                        b.usage().used(), b.usage().max(), b.usage().freesOneAt())).toList();
+            }
+
+            @Override
+            public Map<String, Optional<Instant>> caBackoff() {
+                return certificates.caBackoff();
+            }
+
+            @Override
+            public List<Errors> errors() {
+                return certificates.errorCounts().stream().map(e -> new Errors(e.ca(), e.type(), e.count())).toList();
+            }
+        };
     }
 }

@@ -198,6 +198,37 @@ public final class CertificateMaintenance {
         return orders.get();
     }
 
+    /** One rate-limit budget of one CA's ledger: the fullest of its kind ({@link RateLimitLedger#fullest()}). */
+    public record Budget(String ca, RateLimitLedger.Usage usage) {}
+
+    /** Per CA, in the order they are tried, the fullest budget of each of its ledger's limits. */
+    public List<Budget> budgets() {
+        List<Budget> all = new ArrayList<>();
+        for (CertificateAuthority ca : cas) {
+            ca.ledger().fullest().forEach(u -> all.add(new Budget(ca.name(), u)));
+        }
+        return all;
+    }
+
+    /** When each CA may be sent orders again while it backs off as a whole (empty: its gate is open). */
+    public Map<String, Optional<Instant>> caBackoff() {
+        Map<String, Optional<Instant>> all = new LinkedHashMap<>();
+        cas.forEach(ca -> all.put(ca.name(), ca.gate().isClosed() ? ca.gate().nextAttempt() : Optional.empty()));
+        return all;
+    }
+
+    /** Failed orders since start, by CA and by the type of error ({@link IssuanceException#errorType()}). */
+    public record ErrorCount(String ca, String type, long count) {}
+
+    public List<ErrorCount> errorCounts() {
+        List<ErrorCount> all = new ArrayList<>();
+        errors.forEach((key, n) -> {
+            int split = key.indexOf('\n');
+            all.add(new ErrorCount(key.substring(0, split), key.substring(split + 1), n));
+        });
+        return all;
+    }
+
     private void run(Clock decisionClock) throws IOException {
         running.lock();
         try {

@@ -197,6 +197,40 @@ public final class RateLimitLedger {
         return result;
     }
 
+    /**
+     * Per limit (unlimited ones left out), the budget closest to it: the account, hostname, registered domain or set
+     * of names with the most events in the window ({@code used} 0 and key "" when none has any). What a "quota nearly
+     * used" alert watches, with a bounded set of series: one per limit, not one per name.
+     */
+    public synchronized List<Usage> fullest() {
+        prune(clock.instant());
+        List<Usage> result = new ArrayList<>();
+        fullest(result, limits.failedAuthorizationsPerHostname(), failedAuthorizations, "failed authorizations per hostname");
+        fullest(result, limits.newOrdersPerAccount(), orders, "new orders per account");
+        fullest(result, limits.certificatesPerRegisteredDomain(), issuedPerRegisteredDomain,
+                "certificates per registered domain");
+        fullest(result, limits.duplicateCertificates(), issuedPerNameSet, "duplicate certificates");
+        return result;
+    }
+
+    private static void fullest(List<Usage> out, Limit limit, Map<String, List<Instant>> events, String name) {
+        String key = "";
+        int most = 0;
+        for (Map.Entry<String, List<Instant>> e : events.entrySet()) {
+            if (e.getValue().size() > most) {
+                key = e.getKey();
+                most = e.getValue().size();
+            }
+        }
+        if (key.isEmpty()) {
+            if (!limit.unlimited()) {
+                out.add(new Usage(name, "", 0, limit.max(), limit.window(), Optional.empty()));
+            }
+            return;
+        }
+        usage(out, limit, events, key, name);
+    }
+
     private static void usage(List<Usage> out, Limit limit, Map<String, List<Instant>> events, String key, String name) {
         if (limit.unlimited()) {
             return;

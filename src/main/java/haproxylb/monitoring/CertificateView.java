@@ -12,18 +12,23 @@ import java.util.TreeMap;
 /**
  * Reads the certificate part of the status board (domain → the certificate code's status object) without
  * depending on that object's class: it is turned into its JSON fields, the same ones status.json shows, and read
- * by name. {@code expires} (or {@code notAfter}) is the expiry as an ISO-8601 instant; {@code state} and
- * {@code backoffStep} are optional.
+ * by name. {@code expires} (or {@code notAfter}) is the expiry as an ISO-8601 instant; {@code state},
+ * {@code backoffStep}, {@code certificate}, {@code ariWindow} ({@code start/end}) and {@code lastErrorType} are
+ * optional.
  */
 final class CertificateView {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] EXPIRY_FIELDS = {"expires", "notAfter", "expiresAt", "not_after", "expiry"};
 
-    record Domain(String domain, Optional<Instant> expires, String state, int backoffStep, Optional<Instant> nextRenewal) {
-        Domain(String domain, Optional<Instant> expires, String state, int backoffStep) {
-            this(domain, expires, state, backoffStep, Optional.empty());
-        }
-    }
+    /**
+     * @param certificate   the file that serves the domain, if any
+     * @param ariWindow     the CA's suggested renewal window for that certificate (ARI), if it offers one
+     * @param lastErrorType the kind of the last ACME error while the domain backs off ("" when none)
+     */
+    record Domain(String domain, Optional<Instant> expires, String state, int backoffStep, Optional<Instant> nextRenewal,
+                  Optional<String> certificate, Optional<Window> ariWindow, String lastErrorType) {}
+
+    record Window(Instant start, Instant end) {}
 
     private CertificateView() {}
 
@@ -43,8 +48,12 @@ final class CertificateView {
             }
             Object state = fields.get("state");
             Object step = fields.get("backoffStep");
+            Object certificate = fields.get("certificate");
+            Object errorType = fields.get("lastErrorType");
             domains.put(domain, new Domain(domain, expires, state == null ? "" : state.toString(),
-                    step instanceof Number n ? n.intValue() : 0, instant(fields.get("nextRenewal"))));
+                    step instanceof Number n ? n.intValue() : 0, instant(fields.get("nextRenewal")),
+                    Optional.ofNullable(certificate).map(Object::toString), window(fields.get("ariWindow")),
+                    errorType == null ? "" : errorType.toString()));
         });
         return domains;
     }
@@ -64,6 +73,20 @@ final class CertificateView {
         } catch (IllegalArgumentException e) {
             return Map.of(); // a shape we cannot read: the domain is shown without an expiry
         }
+    }
+
+    /** "start/end" as the certificate status writes an ARI window. */
+    private static Optional<Window> window(Object value) {
+        if (!(value instanceof CharSequence s)) {
+            return Optional.empty();
+        }
+        String[] parts = s.toString().split("/", 2);
+        if (parts.length < 2) {
+            return Optional.empty();
+        }
+        Optional<Instant> start = instant(parts[0]);
+        Optional<Instant> end = instant(parts[1]);
+        return start.isPresent() && end.isPresent() ? Optional.of(new Window(start.get(), end.get())) : Optional.empty();
     }
 
     private static Optional<Instant> instant(Object value) {

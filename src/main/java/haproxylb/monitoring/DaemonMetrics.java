@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
@@ -43,6 +44,13 @@ import java.util.function.ToDoubleFunction;
  *   haproxylb_certificates_failing              domains whose last ACME attempt failed (backing off)
  *   haproxylb_acme_orders_total                 orders sent to the CA (the certificate stage's count)
  *   haproxylb_acme_failures_total               failed ACME attempts (seen as a domain's backoff step growing)
+ *   haproxylb_acme_quota_used{ca,limit}         per CA and ledger limit, the events counted in the fullest budget
+ *   haproxylb_acme_quota_limit{ca,limit}        the most that budget allows per window
+ *   haproxylb_acme_quota_frees_in_seconds{ca,limit}  until its oldest counted event leaves the window (0: none)
+ *   haproxylb_acme_ca_backoff_seconds{ca}       until the CA, backing off as a whole, gets orders again (0: it does)
+ *   haproxylb_acme_errors_total{ca,type}        failed orders by CA and error type (rateLimited, paused, ...)
+ *   haproxylb_acme_last_error{domain,type}      1 per domain backing off, labelled with its last error's type
+ *   haproxylb_certificate_ari_window_{start,end}_timestamp_seconds{certificate}  the CA's suggested renewal window
  * </pre>
  */
 final class DaemonMetrics {
@@ -53,6 +61,10 @@ final class DaemonMetrics {
     private final List<Meter> meters = new ArrayList<>();
     private MeterRegistry registry;
     private MultiGauge certificateDays;
+    private MultiGauge lastErrors;
+    private MultiGauge ariStart;
+    private MultiGauge ariEnd;
+    private final java.util.Set<String> errorSeries = new java.util.HashSet<>();
     private Timer assembly;
 
     DaemonMetrics(Monitored daemon, StatusTally tally) {
@@ -114,7 +126,72 @@ final class DaemonMetrics {
             counter("haproxylb.acme.orders", "ACME orders started", StatusTally::acmeOrders);
         }
         counter("haproxylb.acme.failures", "failed ACME attempts", StatusTally::acmeFailures);
+        lastErrors = MultiGauge.builder("haproxylb.acme.last.error")
+                .description("1 per domain backing off after a failed ACME attempt, labelled with the error's type")
+                .register(registry);
+        ariStart = MultiGauge.builder("haproxylb.certificate.ari.window.start.timestamp").baseUnit("seconds")
+                .description("start of the CA's suggested renewal window (ARI) for the certificate").register(registry);
+        ariEnd = MultiGauge.builder("haproxylb.certificate.ari.window.end.timestamp").baseUnit("seconds")
+                .description("end of the CA's suggested renewal window (ARI) for the certificate").register(registry);
+        bindAcme();
         refresh(tally.last());
+    }
+
+    /** The CAs' budgets and backoff: a fixed set of series (CAs and limits are known at start), read on scrape. */
+    private void bindAcme() {
+        AcmeFigures acme = daemon.acme();
+        if (acme == null) {
+            return;
+        }
+        for (AcmeFigures.Budget b : acme.budgets()) {
+            Tags tags = Tags.of("ca", b.ca(), "limit", b.limit());
+            meters.add(Gauge.builder("haproxylb.acme.quota.used", acme, a -> budget(a, b).map(u -> (double) u.used())
+                            .orElse(Double.NaN))
+                    .tags(tags).description("events counted in the fullest budget of the CA's ledger limit")
+                    .register(registry));
+            meters.add(Gauge.builder("haproxylb.acme.quota.limit", acme, a -> budget(a, b).map(u -> (double) u.max())
+                            .orElse(Double.NaN))
+                    .tags(tags).description("the most the limit allows per window").register(registry));
+            meters.add(Gauge.builder("haproxylb.acme.quota.frees.in", acme, a -> budget(a, b)
+                            .flatMap(AcmeFigures.Budget::freesOneAt).map(this::secondsUntil).orElse(0.0))
+                    .baseUnit("seconds").tags(tags)
+                    .description("until the oldest event counted in that budget leaves the window (0: none counted)")
+                    .register(registry));
+        }
+        for (String ca : acme.caBackoff().keySet()) {
+            meters.add(Gauge.builder("haproxylb.acme.ca.backoff", acme, a -> a.caBackoff()
+                            .getOrDefault(ca, Optional.empty()).map(this::secondsUntil).orElse(0.0))
+                    .baseUnit("seconds").tag("ca", ca)
+                    .description("until the CA, backing off as a whole (down, rate limiting), gets orders again")
+                    .register(registry));
+        }
+        registerErrorCounters();
+    }
+
+    private static Optional<AcmeFigures.Budget> budget(AcmeFigures acme, AcmeFigures.Budget like) {
+        return acme.budgets().stream().filter(b -> b.ca().equals(like.ca()) && b.limit().equals(like.limit()))
+                .findFirst();
+    }
+
+    private double secondsUntil(Instant t) {
+        return Math.max(0, Duration.between(daemon.clock().instant(), t).toMillis() / 1000.0);
+    }
+
+    /** One counter per CA and error type seen so far; the types are a bounded set ({@code errorType}). */
+    private void registerErrorCounters() {
+        AcmeFigures acme = daemon.acme();
+        if (acme == null || registry == null) {
+            return;
+        }
+        for (AcmeFigures.Errors e : acme.errors()) {
+            if (errorSeries.add(e.ca() + "\n" + e.type())) {
+                meters.add(FunctionCounter.builder("haproxylb.acme.errors", acme, a -> a.errors().stream()
+                                .filter(x -> x.ca().equals(e.ca()) && x.type().equals(e.type()))
+                                .mapToLong(AcmeFigures.Errors::count).sum())
+                        .tags("ca", e.ca(), "type", e.type())
+                        .description("failed ACME orders by CA and error type").register(registry));
+            }
+        }
     }
 
     /** Called with every new status observation: keeps one days-left series per domain that has a certificate. */
@@ -123,10 +200,23 @@ final class DaemonMetrics {
             return;
         }
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        CertificateView.of(status.certificates()).forEach((domain, cert) -> cert.expires().ifPresent(at ->
-                rows.add(MultiGauge.Row.of(Tags.of("domain", domain), at,
-                        expiry -> Duration.between(daemon.clock().instant(), expiry).toSeconds() / 86400.0))));
+        List<MultiGauge.Row<?>> errors = new ArrayList<>();
+        java.util.Map<String, CertificateView.Window> windows = new java.util.TreeMap<>();
+        CertificateView.of(status.certificates()).forEach((domain, cert) -> {
+            cert.expires().ifPresent(at -> rows.add(MultiGauge.Row.of(Tags.of("domain", domain), at,
+                    expiry -> Duration.between(daemon.clock().instant(), expiry).toSeconds() / 86400.0)));
+            if (cert.backoffStep() > 0 && !cert.lastErrorType().isEmpty()) {
+                errors.add(MultiGauge.Row.of(Tags.of("domain", domain, "type", cert.lastErrorType()), 1));
+            }
+            cert.certificate().ifPresent(name -> cert.ariWindow().ifPresent(w -> windows.put(name, w)));
+        });
         certificateDays.register(rows, true);
+        lastErrors.register(errors, true);
+        ariStart.register(windows.entrySet().stream().<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(
+                Tags.of("certificate", e.getKey()), e.getValue().start().getEpochSecond())).toList(), true);
+        ariEnd.register(windows.entrySet().stream().<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(
+                Tags.of("certificate", e.getKey()), e.getValue().end().getEpochSecond())).toList(), true);
+        registerErrorCounters();
     }
 
     synchronized void recordAssembly(long millis) {
@@ -139,12 +229,18 @@ final class DaemonMetrics {
         if (registry == null) {
             return;
         }
-        if (certificateDays != null) {
-            certificateDays.register(List.of(), true);
+        for (MultiGauge g : new MultiGauge[] {certificateDays, lastErrors, ariStart, ariEnd}) {
+            if (g != null) {
+                g.register(List.of(), true);
+            }
         }
         meters.forEach(registry::remove);
         meters.clear();
         certificateDays = null;
+        lastErrors = null;
+        ariStart = null;
+        ariEnd = null;
+        errorSeries.clear();
         assembly = null;
         registry = null;
     }

@@ -186,6 +186,27 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
     }
 
     @Override
+    public Map<String, String> getCertificateLastErrors() {
+        Map<String, String> errors = new TreeMap<>();
+        CertificateView.of(status().certificates()).forEach((domain, c) -> {
+            if (c.backoffStep() > 0 && !c.lastErrorType().isEmpty()) {
+                errors.put(domain, c.lastErrorType());
+            }
+        });
+        return errors;
+    }
+
+    @Override
+    public Map<String, String> getAcmeQuota() {
+        Map<String, String> quota = new TreeMap<>();
+        if (daemon.acme() != null) {
+            daemon.acme().budgets().forEach(b -> quota.put(b.ca() + ": " + b.limit(), b.used() + " of " + b.max()
+                    + b.freesOneAt().map(t -> ", one frees at " + t).orElse("")));
+        }
+        return quota;
+    }
+
+    @Override
     public String forceReload() {
         daemon.reloader().request();
         LOG.info("Reload of haproxy requested over JMX");
@@ -450,7 +471,9 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
             Map.entry("HaproxyUp", "haproxy runs and answers on its stats socket"),
             Map.entry("HaproxyStatus", "what the haproxy probe found"),
             Map.entry("CertificateExpiry", "domain and the expiry of its certificate"),
-            Map.entry("CertificateStates", "domain and its certificate state"));
+            Map.entry("CertificateStates", "domain and its certificate state"),
+            Map.entry("CertificateLastErrors", "domain backing off and the type of its last ACME error"),
+            Map.entry("AcmeQuota", "per CA and rate limit, the fullest budget: used of max, when one frees"));
 
     private static final Map<String, String> OPERATIONS = Map.of(
             "forceReload", "reload haproxy with the config on disk; the rate limit still applies",

@@ -65,6 +65,15 @@ public interface HaproxyLbMXBean {
     /** Domain → certificate state as the certificate stage reports it (covered, issuing, backing-off, ...). */
     Map<String, String> getCertificateStates();
 
+    /** Domain → the type of its last ACME error (rateLimited, paused, ...), for the domains backing off. */
+    Map<String, String> getCertificateLastErrors();
+
+    /**
+     * "CA: limit" → "used of max" and when the oldest counted event leaves the window: per limit of each CA's ledger,
+     * its fullest budget.
+     */
+    Map<String, String> getAcmeQuota();
+
     /**
      * Asks for a reload of haproxy with the config on disk even though nothing changed. Force bypasses nothing
      * but the wait for a change: the rate limit (lb.reload.min-interval) still applies, the reload-trailing route

@@ -22,10 +22,11 @@ import java.util.stream.Stream;
  *
  * @param supervisor null in systemd mode
  * @param acmeOrders orders sent to the CA since start, as the certificate stage counts them; null without it
+ * @param acme       the CAs' budgets, backoff and errors; null without the certificate stage
  */
 public record Monitored(Clock clock, Path stateDir, StatusBoard status, FragmentStore fragments,
                         AssemblyService assembly, Reloader reloader, HaproxySupervisor supervisor,
-                        HaproxyProbe haproxy, LongSupplier acmeOrders) {
+                        HaproxyProbe haproxy, LongSupplier acmeOrders, AcmeFigures acme) {
 
     public Path inbox() {
         return stateDir.resolve("inbox");

@@ -41,4 +41,33 @@ class RateLimitUsageTest {
         assertEquals(List.of(), new RateLimitLedger(clock, RateLimitLedger.Limits.unlimited()).usage("acct",
                 List.of("a.example.com")), "no budget without limits");
     }
+
+    @Test
+    void the_fullest_budget_of_each_limit_is_one_series_per_limit_whatever_the_number_of_names() {
+        MutableClock clock = new MutableClock(Instant.parse("2026-11-29T08:00:00Z"));
+        RateLimitLedger ledger = new RateLimitLedger(clock, RateLimitLedger.Limits.LETS_ENCRYPT);
+        ledger.recordFailedAuthorization("a.example.com");
+        clock.advance(Duration.ofMinutes(5));
+        ledger.recordFailedAuthorization("b.example.com");
+        ledger.recordFailedAuthorization("b.example.com");
+        ledger.recordIssued(List.of("c.example.org"));
+
+        List<RateLimitLedger.Usage> fullest = ledger.fullest();
+        assertEquals(List.of("failed authorizations per hostname", "new orders per account",
+                "certificates per registered domain", "duplicate certificates"),
+                fullest.stream().map(RateLimitLedger.Usage::limit).toList());
+        RateLimitLedger.Usage failed = fullest.get(0);
+        assertEquals("b.example.com", failed.key());
+        assertEquals(2, failed.used());
+        assertEquals(5, failed.max());
+        assertEquals(Optional.of(Instant.parse("2026-11-29T09:05:00Z")), failed.freesOneAt());
+        RateLimitLedger.Usage orders = fullest.get(1);
+        assertEquals(0, orders.used(), "nothing ordered yet");
+        assertEquals(300, orders.max());
+        assertEquals(Optional.empty(), orders.freesOneAt());
+
+        clock.advance(Duration.ofHours(1));
+        assertEquals(0, ledger.fullest().get(0).used(), "the failures left their hour");
+        assertEquals(List.of(), new RateLimitLedger(clock, RateLimitLedger.Limits.unlimited()).fullest());
+    }
 }

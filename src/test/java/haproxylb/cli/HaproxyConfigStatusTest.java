@@ -46,4 +46,37 @@ class HaproxyConfigStatusTest {
                 + "    why: the CA failed 2 times in a row\n    last error: pebble: cannot reach the CA\n"), text);
         assertFalse(text.contains("old.example.com"), "domains that left the map are not listed");
     }
+
+    @Test
+    void status_shows_the_issuing_ca_the_cas_renewal_window_and_why_the_quota_and_the_type_of_the_last_error()
+            throws Exception {
+        Files.writeString(state.resolve("status.json"), """
+                {
+                  "updatedAt" : "2025-06-01T00:00:00Z", "configGeneration" : 3, "liveGeneration" : 3,
+                  "reloadPending" : false, "reloads" : 2, "reloadsCoalesced" : 0, "fragments" : { },
+                  "certificates" : {
+                    "shop.example.com" : { "state" : "covered", "certificate" : "be_shop", "source" : "issued",
+                      "expires" : "2025-08-30T00:00:00Z", "nextRenewal" : "2025-06-20T00:00:00Z", "backoffStep" : 0,
+                      "issuer" : "second", "profile" : "shortlived",
+                      "ariWindow" : "2025-06-19T00:00:00Z/2025-06-21T00:00:00Z",
+                      "ariExplanation" : "https://ca.example/incident-42",
+                      "note" : "issued by second because first rate limits them (rateLimited)",
+                      "quota" : [ "second: new orders per account (https://ca/dir): 3 of 300 per 3 hours" ] },
+                    "new.example.com" : { "state" : "backing-off", "backoffStep" : 1,
+                      "nextAttempt" : "2025-06-01T02:00:00Z", "lastError" : "first: rate limited for [new.example.com]",
+                      "lastErrorType" : "rateLimited", "reason" : "retried after the backoff" }
+                  }
+                }
+                """);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        new HaproxyConfig(state, new FragmentReader(false, 1 << 20), new PrintStream(out, true),
+                new PrintStream(new ByteArrayOutputStream(), true)).dispatch(List.of("status"));
+        String text = out.toString();
+        assertTrue(text.contains("    issued by: second (profile shortlived)\n"
+                + "    CA's renewal window (ARI): 2025-06-19T00:00:00Z/2025-06-21T00:00:00Z "
+                + "(why: https://ca.example/incident-42)\n"
+                + "    note: issued by second because first rate limits them (rateLimited)\n"
+                + "    quota: second: new orders per account (https://ca/dir): 3 of 300 per 3 hours\n"), text);
+        assertTrue(text.contains("    last error: [rateLimited] first: rate limited for [new.example.com]\n"), text);
+    }
 }

@@ -3,8 +3,10 @@ package haproxylb.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
+import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.HaproxyProcess;
+import haproxylb.support.PebbleServer;
 import haproxylb.support.TestCertificates;
 
 import org.junit.jupiter.api.Test;
@@ -59,7 +61,11 @@ class MonitoringExamplesTest {
         assertTrue(expressions.size() > 20, "expressions found: " + expressions.size());
 
         String daemonMetrics;
-        try (DaemonHarness daemon = new DaemonHarness(state).start()) {
+        // ACME on, with Let's Encrypt's ledger limits, so that the per-CA quota series exist.
+        try (DaemonHarness daemon = new DaemonHarness(state);
+             PebbleServer pebble = PebbleServer.start(daemon.httpPort())) {
+            AcmeDaemonSettings.orderingFrom(daemon, pebble.directoryUrl(), pebble)
+                    .with("lb.acme.limits", "letsencrypt").start();
             daemon.drop("hello", Files.readString(Path.of("conf/examples/hello.cfg")),
                     Files.readString(Path.of("conf/examples/hello.map")));
             daemon.awaitFragmentState("hello", "live", LIMIT);

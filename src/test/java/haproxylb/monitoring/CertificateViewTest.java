@@ -32,4 +32,18 @@ class CertificateViewTest {
         assertEquals("covered", view.get("record.test").state());
         assertEquals(2, view.get("map.test").backoffStep());
     }
+
+    @Test
+    void reads_the_certificate_the_cas_renewal_window_and_the_type_of_the_last_error() {
+        Instant end = AT.plusSeconds(86400);
+        Map<String, CertificateView.Domain> view = CertificateView.of(Map.of(
+                "ari.test", Map.of("certificate", "be_ari", "ariWindow", AT + "/" + end),
+                "failing.test", Map.of("backoffStep", 1, "lastErrorType", "rateLimited"),
+                "garbled.test", Map.of("ariWindow", "soon/later")));
+        assertEquals(Optional.of("be_ari"), view.get("ari.test").certificate());
+        assertEquals(Optional.of(new CertificateView.Window(AT, end)), view.get("ari.test").ariWindow());
+        assertEquals("", view.get("ari.test").lastErrorType());
+        assertEquals("rateLimited", view.get("failing.test").lastErrorType());
+        assertEquals(Optional.empty(), view.get("garbled.test").ariWindow());
+    }
 }

@@ -34,7 +34,8 @@ import javax.net.ssl.SSLSocket;
  * receives: the directory gains a {@code renewalInfo} endpoint (ARI, RFC 9773, answered here with a window the test
  * sets) and {@code meta.profiles}, so acme4j sends {@code replaces} and {@code profile}; every newOrder payload is
  * recorded ({@link #newOrders()}). It can refuse orders the way a real CA would: an order carrying {@code replaces}
- * with {@code alreadyReplaced} or {@code malformed}, or every order with {@code rateLimited}.
+ * with {@code alreadyReplaced} or {@code malformed}, or every order with {@code rateLimited} (with a Retry-After) or any
+ * other problem.
  *
  * <p>Requests are forwarded with the proxy's own {@code Host}, from which Pebble builds every URL it hands out and
  * checks every JWS {@code url}: the client only ever talks to the proxy, and the signatures stay valid. Pebble ignores
@@ -142,6 +143,15 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     /** Every order gets {@code rateLimited} (429) with this Retry-After. */
     public AcmeRecordingProxy refuseWithRateLimit(String detail, Duration retryAfter) {
         this.refusal = new Refusal(429, "rateLimited", detail, false, retryAfter);
+        return this;
+    }
+
+    /**
+     * Every order gets this ACME error, without Retry-After: e.g. Let's Encrypt's paused names, {@code rateLimited}
+     * (429) or {@code unauthorized} (403) with a detail linking to an unpause page.
+     */
+    public AcmeRecordingProxy refuseOrders(int status, String errorType, String detail) {
+        this.refusal = new Refusal(status, errorType, detail, false, null);
         return this;
     }
 
