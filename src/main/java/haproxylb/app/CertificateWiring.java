@@ -23,6 +23,8 @@ import haproxylb.certificates.ReachabilityCheck;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
+import haproxylb.storage.LocalStorage;
+import haproxylb.storage.Storage;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -55,6 +57,10 @@ final class CertificateWiring {
     private static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(5);
     /** Timeout of the reachability probe and of one DNS question. */
     private static final Duration REACHABILITY_TIMEOUT = Duration.ofSeconds(5);
+    /** Keys under the state directory (files of the same names), or in a cluster's shared storage. */
+    static final String BACKOFF_KEY = "certificates/backoff.json";
+    static final String LEDGER_KEY = "certificates/rate-limits.json";
+    static final String ACCOUNTS_FOLDER = "acme";
 
     private CertificateWiring() {}
 
@@ -75,10 +81,12 @@ final class CertificateWiring {
                 core.clock());
 
         RandomGenerator random = RandomGenerator.getDefault();
-        Path backoffFile = certState.resolve("backoff.json");
-        Path ledgerFile = certState.resolve("rate-limits.json");
-        Backoff backoff = Backoff.load(backoffFile, core.clock(), random);
-        RateLimitLedger ledger = RateLimitLedger.load(ledgerFile, core.clock(), limits(s));
+        // The ACME account, backoff and ledgers: in the state directory, or in a cluster (ClusterWiring binds it
+        // first) where every node reads them, so a new certificate leader goes on where the previous one stopped.
+        Storage shared = context.getRegistry().lookupByNameAndType("certificateState", Storage.class);
+        Storage stateStorage = shared != null ? shared : new LocalStorage(state);
+        Backoff backoff = Backoff.load(stateStorage, BACKOFF_KEY, core.clock(), random);
+        RateLimitLedger ledger = RateLimitLedger.load(stateStorage, LEDGER_KEY, core.clock(), limits(s));
 
         String directory = s.string("lb.acme.directory-url", "");
         AcmeIssuer issuer = null;
@@ -98,7 +106,7 @@ final class CertificateWiring {
             ChallengeTokens sharedTokens = context.getRegistry().lookupByNameAndType("challengeTokens",
                     ChallengeTokens.class);
             responder.shareWith(sharedTokens != null ? sharedTokens : ChallengeTokens.NONE);
-            AcmeAccountStore accounts = new AcmeAccountStore(state.resolve("acme"));
+            AcmeAccountStore accounts = new AcmeAccountStore(stateStorage, ACCOUNTS_FOLDER);
             dns = dnsChallenges(s, certState);
             issuer = new AcmeIssuer(acme, accounts, responder, dns);
             String resolver = s.string("lb.acme.dns-resolver", "");
@@ -133,11 +141,11 @@ final class CertificateWiring {
         }
 
         CertificateMaintenance maintenance = new CertificateMaintenance(
-                new CertificateMaintenance.Locations(core.liveMap(), inbox, backoffFile, ledgerFile),
+                new CertificateMaintenance.Locations(core.liveMap(), inbox, stateStorage, BACKOFF_KEY, LEDGER_KEY),
                 store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s),
                 ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")))
                 .withFallbacks(issuer == null ? List.of() : fallbackCas(s, issuer.settings(),
-                        new AcmeAccountStore(state.resolve("acme")), issuer.responder(), dns, certState, core))
+                        new AcmeAccountStore(stateStorage, ACCOUNTS_FOLDER), issuer.responder(), dns, stateStorage, core))
                 .withDnsValidation(dns != null)
                 .withJudgements(judgements);
         context.getRegistry().bind("certificateMaintenance", maintenance);
@@ -232,7 +240,7 @@ final class CertificateWiring {
      */
     static List<CertificateMaintenance.FallbackCa> fallbackCas(Settings s, AcmeSettings first, AcmeAccountStore accounts,
                                                                ChallengeResponder responder, DnsChallenges dns,
-                                                               Path certState, Core core) {
+                                                               Storage stateStorage, Core core) {
         List<CertificateMaintenance.FallbackCa> result = new java.util.ArrayList<>();
         for (String name : s.string("lb.acme.fallback-cas", "").strip().split("[,\\s]+")) {
             if (name.isEmpty()) {
@@ -259,11 +267,11 @@ final class CertificateWiring {
                             .map(Path::toString).orElse("")), first.pollInterval(), first.timeout())
                     .asNamed(name, kid.isBlank() ? java.util.Optional.empty()
                             : java.util.Optional.of(new AcmeSettings.ExternalAccountBinding(kid, hmac)));
-            Path ledgerFile = certState.resolve("rate-limits-" + name + ".json");
-            RateLimitLedger ledger = RateLimitLedger.load(ledgerFile, core.clock(),
+            String ledgerKey = "certificates/rate-limits-" + name + ".json";
+            RateLimitLedger ledger = RateLimitLedger.load(stateStorage, ledgerKey, core.clock(),
                     limits(prefix + "limits", s.string(prefix + "limits", s.string("lb.acme.limits", "letsencrypt"))));
             result.add(new CertificateMaintenance.FallbackCa(new AcmeIssuer(settings, accounts, responder, dns), ledger,
-                    ledgerFile));
+                    ledgerKey));
             LOG.info("certificates: fallback CA {} ({}){}, tried in order after the first", name,
                     settings.directoryUrl(), kid.isBlank() ? "" : " with External Account Binding " + kid);
         }

@@ -6,6 +6,7 @@ import haproxylb.cluster.ClusterMembers;
 import haproxylb.cluster.ClusterMetrics;
 import haproxylb.cluster.ClusterSettings;
 import haproxylb.cluster.ClusterSync;
+import haproxylb.cluster.ReplicatedStorage;
 import haproxylb.cluster.SharedCertificates;
 import haproxylb.cluster.SharedChallengeTokens;
 import haproxylb.cluster.SharedFragments;
@@ -95,6 +96,8 @@ final class ClusterWiring {
         });
 
         registry.bind("challengeTokens", new SharedChallengeTokens(zookeeper));
+        // The ACME account, backoff and ledgers (CertificateWiring): one for the cluster, so a new leader goes on.
+        registry.bind("certificateState", new ReplicatedStorage(zookeeper, new LocalStorage(core.stateDir())));
         registry.bind("clusterSync", fragments);
         registry.bind("clusterHeartbeat", new ClusterHeartbeat(fragments, members, metrics, certificates));
         // Only the leader checks coverage and orders (routes/certificates.camel.yaml, route certificate-check).

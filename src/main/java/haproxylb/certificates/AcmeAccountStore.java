@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import haproxylb.common.AtomicFiles;
+import haproxylb.storage.LocalStorage;
+import haproxylb.storage.Storage;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -34,12 +36,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One ACME account per directory URL, kept across restarts:
- * {@code <acmeDir>/<first 16 hex chars of sha256(directory URL)>/account.key} (PEM, mode 0600) and
- * {@code account.json} (directory URL, account location URL). The key is written before the account is
+ * One ACME account per directory URL, kept across restarts in a {@link Storage}:
+ * {@code <folder>/<first 16 hex chars of sha256(directory URL)>/account.key} (PEM, stored as private: mode 0600 on
+ * disk) and {@code account.json} (directory URL, account location URL). The key is written before the account is
  * registered, so a crash in between never leads to a second account: the next start finds the key and asks the
- * CA for the existing account ({@code onlyReturnExisting}). A new registration (with the same key) happens only
- * when the CA does not know the key any more (e.g. a restarted Pebble).
+ * CA for the existing account ({@code onlyReturnExisting}). In a cluster the storage is shared, so a new certificate
+ * leader logs in to the same account. A new registration (with the same key) happens only when the CA does not know
+ * the key any more (e.g. a restarted Pebble).
  */
 public final class AcmeAccountStore {
     private static final Logger LOG = LoggerFactory.getLogger(AcmeAccountStore.class);
@@ -48,7 +51,8 @@ public final class AcmeAccountStore {
     private static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Path acmeDir;
+    private final Storage storage;
+    private final String folder;
 
     /** No account exists at the CA yet and the operator has not agreed to the CA's terms of service. */
     public static final class TermsNotAgreedException extends AcmeException {
@@ -62,31 +66,24 @@ public final class AcmeAccountStore {
     /** The account as stored on disk. */
     public record StoredAccount(String directoryUrl, URL location, Instant registeredAt) {}
 
-    public AcmeAccountStore(Path acmeDir) {
-        this.acmeDir = Objects.requireNonNull(acmeDir, "acmeDir");
+    /** @param folder the storage folder of the accounts ({@code acme} in the state directory) */
+    public AcmeAccountStore(Storage storage, String folder) {
+        this.storage = Objects.requireNonNull(storage, "storage");
+        this.folder = Storage.checkedKey(folder);
     }
 
-    public Path acmeDir() {
-        return acmeDir;
+    private String keyEntry(String directoryUrl) {
+        return folder + "/" + hash(directoryUrl) + "/" + KEY_FILE;
     }
 
-    /** {@code <acmeDir>/<sha256(url) hex, 16 chars>}. */
-    public Path accountDir(String directoryUrl) {
-        return acmeDir.resolve(hash(directoryUrl));
-    }
-
-    public Path keyFile(String directoryUrl) {
-        return accountDir(directoryUrl).resolve(KEY_FILE);
-    }
-
-    public Path jsonFile(String directoryUrl) {
-        return accountDir(directoryUrl).resolve(JSON_FILE);
+    private String accountEntry(String directoryUrl) {
+        return folder + "/" + hash(directoryUrl) + "/" + JSON_FILE;
     }
 
     /** Reads the account key; creates (EC P-256) and stores it 0600 when there is none yet. */
     public synchronized KeyPair loadOrCreateKeyPair(String directoryUrl) throws IOException {
-        Path file = keyFile(directoryUrl);
-        Optional<KeyPair> existing = readKeyPair(file);
+        String key = keyEntry(directoryUrl);
+        Optional<KeyPair> existing = readKeyPair(key);
         if (existing.isPresent()) {
             return existing.get();
         }
@@ -94,22 +91,23 @@ public final class AcmeAccountStore {
         KeyPair kp = KeyPairUtils.createECKeyPair("secp256r1");
         StringWriter w = new StringWriter();
         KeyPairUtils.writeKeyPair(kp, w);
-        AtomicFiles.writePrivate(file, w.toString().getBytes(StandardCharsets.US_ASCII));
-        LOG.info("created ACME account key {} for {}", file, directoryUrl);
+        storage.storePrivate(key, w.toString().getBytes(StandardCharsets.US_ASCII));
+        LOG.info("created ACME account key {} for {}", storage.where(key), directoryUrl);
         return kp;
     }
 
     /** The account recorded for this directory, if any. */
     public synchronized Optional<StoredAccount> stored(String directoryUrl) throws IOException {
-        Path file = jsonFile(directoryUrl);
-        if (!Files.isRegularFile(file)) {
+        String key = accountEntry(directoryUrl);
+        Optional<byte[]> bytes = storage.load(key);
+        if (bytes.isEmpty()) {
             return Optional.empty();
         }
-        JsonNode n = JSON.readTree(Files.readString(file));
+        JsonNode n = JSON.readTree(bytes.get());
         String dir = n.path("directoryUrl").asText("");
         String loc = n.path("accountLocation").asText("");
         if (!directoryUrl.equals(dir) || loc.isEmpty()) {
-            LOG.warn("ignoring {}: it does not describe an account at {}", file, directoryUrl);
+            LOG.warn("ignoring {}: it does not describe an account at {}", storage.where(key), directoryUrl);
             return Optional.empty();
         }
         Instant at = n.hasNonNull("registeredAt") ? Instant.parse(n.get("registeredAt").asText()) : null;
@@ -121,7 +119,7 @@ public final class AcmeAccountStore {
         n.put("directoryUrl", directoryUrl);
         n.put("accountLocation", location.toExternalForm());
         n.put("registeredAt", Instant.now().toString());
-        AtomicFiles.write(jsonFile(directoryUrl), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+        storage.store(accountEntry(directoryUrl), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
     }
 
     /**
@@ -163,20 +161,25 @@ public final class AcmeAccountStore {
         return login;
     }
 
-    static Optional<KeyPair> readKeyPair(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
+    private Optional<KeyPair> readKeyPair(String key) throws IOException {
+        Optional<byte[]> pem = storage.load(key);
+        if (pem.isEmpty()) {
             return Optional.empty();
         }
         ensureBouncyCastle();
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-        if (!AtomicFiles.PRIVATE.containsAll(perms)) {
-            LOG.warn("ACME account key {} is readable by others ({}): tightening to 0600", file, perms);
-            Files.setPosixFilePermissions(file, AtomicFiles.PRIVATE);
+        if (storage instanceof LocalStorage local) {
+            Path file = local.file(key);
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+            if (!AtomicFiles.PRIVATE.containsAll(perms)) {
+                LOG.warn("ACME account key {} is readable by others ({}): tightening to 0600", file, perms);
+                Files.setPosixFilePermissions(file, AtomicFiles.PRIVATE);
+            }
         }
-        try (StringReader r = new StringReader(Files.readString(file, StandardCharsets.US_ASCII))) {
+        try (StringReader r = new StringReader(new String(pem.get(), StandardCharsets.US_ASCII))) {
             return Optional.of(KeyPairUtils.readKeyPair(r));
         } catch (IOException | RuntimeException e) {
-            throw new IOException("cannot read ACME account key " + file + " (refusing to replace it): " + e.getMessage(), e);
+            throw new IOException("cannot read ACME account key " + storage.where(key) + " (refusing to replace it): "
+                    + e.getMessage(), e);
         }
     }
 

@@ -2,8 +2,8 @@ package haproxylb.certificates;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import haproxylb.storage.Storage;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * Exponential backoff with jitter per key (a domain, or a certificate group): after the n-th consecutive failure the
  * next attempt waits {@link #step(int) step(n)} = 1 min × 2^(n−1), capped at 6 h, minus up to 10 % jitter. A success
  * forgets the key. The state survives restarts through {@link #save}/{@link #load}, so a restart is not a way around
- * the backoff. Thread-safe.
+ * the backoff; in a cluster the storage is shared, and a new certificate leader {@link #reload reloads} what the
+ * previous one saved, so a fail-over is not a way around it either. Thread-safe.
  */
 public final class Backoff {
     private static final Logger LOG = LoggerFactory.getLogger(Backoff.class);
@@ -137,13 +138,13 @@ public final class Backoff {
         return new TreeSet<>(entries.keySet());
     }
 
-    /** Writes the state atomically as JSON. */
-    public synchronized void save(Path file) throws IOException {
+    /** Writes the state as JSON under {@code key}, replacing the stored value whole. */
+    public synchronized void save(Storage storage, String key) throws IOException {
         ObjectNode root = JsonState.MAPPER.createObjectNode();
         root.put("version", FORMAT_VERSION);
         ObjectNode all = root.putObject("entries");
-        entries.forEach((key, e) -> {
-            ObjectNode n = all.putObject(key);
+        entries.forEach((k, e) -> {
+            ObjectNode n = all.putObject(k);
             n.put("failures", e.failures());
             n.put("lastError", e.lastError());
             if (!e.errorType().isEmpty()) {
@@ -152,21 +153,33 @@ public final class Backoff {
             n.put("lastFailure", e.lastFailure().toString());
             n.put("nextAttempt", e.nextAttempt().toString());
         });
-        JsonState.save(file, root);
+        JsonState.save(storage, key, root);
     }
 
     /**
-     * The state saved in {@code file}: empty when the file does not exist; empty, with a warning naming the file, when
-     * it cannot be read. Never throws for a bad file: losing a backoff is better than not starting.
+     * The state stored under {@code key}: empty when there is none; empty, with a warning naming where it is, when it
+     * cannot be read or is corrupt. Never throws: losing a backoff is better than not starting.
      */
-    public static Backoff load(Path file, Clock clock, RandomGenerator random) {
+    public static Backoff load(Storage storage, String key, Clock clock, RandomGenerator random) {
         Backoff backoff = new Backoff(clock, random);
-        Optional<JsonNode> root = JsonState.load(file, LOG, "backoff");
-        if (root.isEmpty()) {
-            return backoff;
-        }
         try {
-            JsonNode all = root.get().path("entries");
+            backoff.reload(storage, key);
+        } catch (IOException e) {
+            LOG.warn("backoff {} cannot be read ({}); starting with an empty backoff", storage.where(key),
+                    e.getMessage());
+        }
+        return backoff;
+    }
+
+    /**
+     * Replaces the entries with those stored under {@code key} (a corrupt value counts as none, with a warning). When
+     * the storage cannot be read this throws and the entries stay as they are.
+     */
+    public void reload(Storage storage, String key) throws IOException {
+        Optional<JsonNode> root = JsonState.load(storage, key, LOG, "backoff");
+        Map<String, Entry> stored = new TreeMap<>();
+        try {
+            JsonNode all = root.map(r -> r.path("entries")).orElse(JsonState.MAPPER.createObjectNode());
             for (Iterator<Map.Entry<String, JsonNode>> it = all.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> f = it.next();
                 JsonNode n = f.getValue();
@@ -174,14 +187,18 @@ public final class Backoff {
                 if (failures < 1) {
                     throw new IllegalArgumentException("entry " + f.getKey() + " has no positive failure count");
                 }
-                backoff.entries.put(f.getKey(), new Entry(failures, n.path("lastError").asText(""),
-                        n.path("errorType").asText(""), Instant.parse(n.path("lastFailure").asText()), Instant.parse(n.path("nextAttempt").asText())));
+                stored.put(f.getKey(), new Entry(failures, n.path("lastError").asText(""),
+                        n.path("errorType").asText(""), Instant.parse(n.path("lastFailure").asText()),
+                        Instant.parse(n.path("nextAttempt").asText())));
             }
         } catch (RuntimeException e) {
             LOG.warn("backoff file {} is corrupt ({}); starting with an empty backoff (the file is replaced on the next save)",
-                    file, e.getMessage());
-            return new Backoff(clock, random);
+                    storage.where(key), e.getMessage());
+            stored.clear();
         }
-        return backoff;
+        synchronized (this) {
+            entries.clear();
+            entries.putAll(stored);
+        }
     }
 }

@@ -1,25 +1,25 @@
 package haproxylb.certificates;
 
+import haproxylb.storage.Storage;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Objects;
 
 /**
  * One ACME CA the daemon may order from, with what is its own: the issuer (its account, and EAB if it needs one),
- * its rate-limit ledger (saved to {@code ledgerFile}) and its gate (its backoff when it fails as a whole). The first
+ * its rate-limit ledger (stored under {@code ledgerKey}) and its gate (its backoff when it fails as a whole). The first
  * of the list ({@code lb.acme.directory-url}) is tried first for every order; the others ({@code lb.acme.fallback-cas})
  * only when those before them are unreachable, rate limit, or have paused the names.
  */
 final class CertificateAuthority {
     private final AcmeIssuer issuer;
     private final RateLimitLedger ledger;
-    private final Path ledgerFile;
+    private final String ledgerKey;
     private final CaGate gate;
 
-    CertificateAuthority(AcmeIssuer issuer, RateLimitLedger ledger, Path ledgerFile, CaGate gate) {
+    CertificateAuthority(AcmeIssuer issuer, RateLimitLedger ledger, String ledgerKey, CaGate gate) {
         this.issuer = Objects.requireNonNull(issuer, "issuer");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
-        this.ledgerFile = Objects.requireNonNull(ledgerFile, "ledgerFile");
+        this.ledgerKey = Storage.checkedKey(ledgerKey);
         this.gate = Objects.requireNonNull(gate, "gate");
     }
 
@@ -44,8 +44,12 @@ final class CertificateAuthority {
         return gate;
     }
 
-    void saveLedger() throws IOException {
-        ledger.save(ledgerFile);
+    void saveLedger(Storage state) throws IOException {
+        ledger.save(state, ledgerKey);
+    }
+
+    void reloadLedger(Storage state) throws IOException {
+        ledger.reload(state, ledgerKey);
     }
 
     /** A GET of the CA's directory: creates nothing at the CA and counts against no limit. */

@@ -6,6 +6,7 @@ import haproxylb.certificates.CoverageDecision.NeedsRenewal;
 import haproxylb.common.AtomicFiles;
 import haproxylb.status.CertificateStatus;
 import haproxylb.status.StatusBoard;
+import haproxylb.storage.Storage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -54,16 +55,22 @@ import org.slf4j.LoggerFactory;
 public final class CertificateMaintenance {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateMaintenance.class);
 
-    /** Where the check reads and writes. */
-    public record Locations(Path liveMap, Path inbox, Path backoffFile, Path ledgerFile) {}
+    /**
+     * Where the check reads and writes: the backoff and the ledger are kept in {@code state} (the state directory, or
+     * in a cluster the storage all nodes share) under {@code backoffKey} and {@code ledgerKey}.
+     */
+    public record Locations(Path liveMap, Path inbox, Storage state, String backoffKey, String ledgerKey) {}
 
-    /** A CA tried after the first when it cannot issue (lb.acme.fallback-cas), with its own ledger. */
-    public record FallbackCa(AcmeIssuer issuer, RateLimitLedger ledger, Path ledgerFile) {}
+    /** A CA tried after the first when it cannot issue (lb.acme.fallback-cas), with its own ledger (under ledgerKey). */
+    public record FallbackCa(AcmeIssuer issuer, RateLimitLedger ledger, String ledgerKey) {}
 
     private final Path liveMap;
     private final Path inbox;
-    private final Path backoffFile;
-    private final Path ledgerFile;
+    private final Storage state;
+    private final String backoffKey;
+    private final String ledgerKey;
+    /** False after a failed save: this node's backoff and ledger are then newer than the stored ones. */
+    private boolean stateSaved = true;
     private final CertificateStore store;
     private final AcmeIssuer issuer;
     private final CoverageDecision.Reachability reachability;
@@ -117,8 +124,9 @@ public final class CertificateMaintenance {
         this.profiles = Objects.requireNonNull(profiles, "profiles");
         this.liveMap = files.liveMap();
         this.inbox = files.inbox();
-        this.backoffFile = files.backoffFile();
-        this.ledgerFile = files.ledgerFile();
+        this.state = Objects.requireNonNull(files.state(), "state");
+        this.backoffKey = files.backoffKey();
+        this.ledgerKey = files.ledgerKey();
         this.store = Objects.requireNonNull(store, "store");
         this.issuer = issuer;
         this.reachability = Objects.requireNonNull(reachability, "reachability");
@@ -133,7 +141,7 @@ public final class CertificateMaintenance {
         // One account per directory URL (AcmeAccountStore), so the URL identifies the account in the ledger.
         this.accountId = issuer == null ? "none" : issuer.settings().directoryUrl();
         if (issuer != null) {
-            cas.add(new CertificateAuthority(issuer, ledger, ledgerFile, gate));
+            cas.add(new CertificateAuthority(issuer, ledger, ledgerKey, gate));
         }
         this.lastClosedGate = gate;
     }
@@ -163,7 +171,7 @@ public final class CertificateMaintenance {
             if (cas.stream().anyMatch(c -> c.name().equals(name))) {
                 throw new IllegalArgumentException("two CAs are called '" + name + "': give each a name of its own");
             }
-            cas.add(new CertificateAuthority(f.issuer(), f.ledger(), f.ledgerFile(),
+            cas.add(new CertificateAuthority(f.issuer(), f.ledger(), f.ledgerKey(),
                     new CaGate(backoff, CaGate.keyOf(name))));
         }
         return this;
@@ -232,6 +240,7 @@ public final class CertificateMaintenance {
     private void run(Clock decisionClock) throws IOException {
         running.lock();
         try {
+            reloadState();
             if (!Files.exists(liveMap)) {
                 // Before the first assembly there is no map: an empty one would make every certificate an orphan.
                 if (!reportedMissingMap) {
@@ -659,14 +668,37 @@ public final class CertificateMaintenance {
 
     private void saveState() {
         try {
-            backoff.save(backoffFile);
-            ledger.save(ledgerFile);
+            backoff.save(state, backoffKey);
+            ledger.save(state, ledgerKey);
             for (CertificateAuthority ca : cas.subList(Math.min(1, cas.size()), cas.size())) {
-                ca.saveLedger();
+                ca.saveLedger(state);
+            }
+            stateSaved = true;
+        } catch (IOException e) {
+            stateSaved = false;
+            LOG.error("could not save the certificate backoff or rate-limit ledger ({}): {}", state.where(backoffKey),
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * Starts each check from the stored backoff and ledgers: in a cluster another node may have been the certificate
+     * leader since this one last checked, and its orders and failures count here too. Skipped while a save has failed
+     * (this node's memory is then the newest); an unreadable storage keeps the memory as it is.
+     */
+    private void reloadState() {
+        if (!stateSaved) {
+            return;
+        }
+        try {
+            backoff.reload(state, backoffKey);
+            ledger.reload(state, ledgerKey);
+            for (CertificateAuthority ca : cas.subList(Math.min(1, cas.size()), cas.size())) {
+                ca.reloadLedger(state);
             }
         } catch (IOException e) {
-            LOG.error("could not save the certificate backoff or rate-limit ledger ({}): {}", backoffFile.getParent(),
-                    e.getMessage());
+            LOG.warn("certificate check: the stored backoff and rate-limit ledger could not be read ({}); deciding on "
+                    + "this node's copy", e.getMessage());
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import haproxylb.common.AtomicFiles;
+import haproxylb.storage.Storage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -25,24 +26,46 @@ final class JsonState {
         AtomicFiles.write(file, MAPPER.writeValueAsBytes(state));
     }
 
+    static void save(Storage storage, String key, JsonNode state) throws IOException {
+        storage.store(key, MAPPER.writeValueAsBytes(state));
+    }
+
+    /**
+     * The stored JSON object; empty when there is none or it is corrupt (the latter logged as a warning naming where
+     * it is). Throws when the storage cannot be read (an unreachable ZooKeeper), so the caller keeps what it has.
+     */
+    static Optional<JsonNode> load(Storage storage, String key, Logger log, String what) throws IOException {
+        Optional<byte[]> bytes = storage.load(key);
+        return bytes.isEmpty() ? Optional.empty() : parse(bytes.get(), storage.where(key), log, what);
+    }
+
     /** The file's JSON object; empty when the file is missing or unreadable (the latter logged as a warning). */
     static Optional<JsonNode> load(Path file, Logger log, String what) {
         try {
-            JsonNode node = MAPPER.readTree(Files.readAllBytes(file));
-            if (node == null || !node.isObject()) {
-                log.warn("{} file {} is not a JSON object; starting with an empty {} (the file is replaced on the next save)",
-                        what, file, what);
-                return Optional.empty();
-            }
-            return Optional.of(node);
+            return parse(Files.readAllBytes(file), file.toString(), log, what);
         } catch (NoSuchFileException e) {
-            return Optional.empty();
-        } catch (JsonProcessingException e) {
-            log.warn("{} file {} is corrupt ({}); starting with an empty {} (the file is replaced on the next save)",
-                    what, file, e.getOriginalMessage(), what);
             return Optional.empty();
         } catch (IOException e) {
             log.warn("{} file {} cannot be read ({}); starting with an empty {}", what, file, e.getMessage(), what);
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<JsonNode> parse(byte[] bytes, String where, Logger log, String what) {
+        try {
+            JsonNode node = MAPPER.readTree(bytes);
+            if (node == null || !node.isObject()) {
+                log.warn("{} file {} is not a JSON object; starting with an empty {} (the file is replaced on the next save)",
+                        what, where, what);
+                return Optional.empty();
+            }
+            return Optional.of(node);
+        } catch (JsonProcessingException e) {
+            log.warn("{} file {} is corrupt ({}); starting with an empty {} (the file is replaced on the next save)",
+                    what, where, e.getOriginalMessage(), what);
+            return Optional.empty();
+        } catch (IOException e) {
+            log.warn("{} file {} cannot be read ({}); starting with an empty {}", what, where, e.getMessage(), what);
             return Optional.empty();
         }
     }

@@ -3,8 +3,8 @@ package haproxylb.certificates;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import haproxylb.storage.Storage;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -322,8 +322,8 @@ public final class RateLimitLedger {
         return d.toString();
     }
 
-    /** Writes the ledger atomically as JSON (events still inside their window only). */
-    public synchronized void save(Path file) throws IOException {
+    /** Writes the ledger as JSON under {@code key}, replacing the stored value whole (events inside their window only). */
+    public synchronized void save(Storage storage, String key) throws IOException {
         prune(clock.instant());
         ObjectNode root = JsonState.MAPPER.createObjectNode();
         root.put("version", FORMAT_VERSION);
@@ -331,7 +331,7 @@ public final class RateLimitLedger {
         write(root.putObject("newOrdersPerAccount"), orders);
         write(root.putObject("certificatesPerRegisteredDomain"), issuedPerRegisteredDomain);
         write(root.putObject("certificatesPerNameSet"), issuedPerNameSet);
-        JsonState.save(file, root);
+        JsonState.save(storage, key, root);
     }
 
     private static void write(ObjectNode target, Map<String, List<Instant>> events) {
@@ -341,33 +341,57 @@ public final class RateLimitLedger {
         });
     }
 
-    /** The ledger saved in {@code file} with Let's Encrypt's limits; see {@link #load(Path, Clock, Limits)}. */
-    public static RateLimitLedger load(Path file, Clock clock) {
-        return load(file, clock, Limits.LETS_ENCRYPT);
+    /** The ledger stored under {@code key} with Let's Encrypt's limits; see {@link #load(Storage, String, Clock, Limits)}. */
+    public static RateLimitLedger load(Storage storage, String key, Clock clock) {
+        return load(storage, key, clock, Limits.LETS_ENCRYPT);
     }
 
     /**
-     * The ledger saved in {@code file}: empty when the file does not exist; empty, with a warning naming the file, when
-     * it cannot be read. Never throws for a bad file.
+     * The ledger stored under {@code key}: empty when there is none; empty, with a warning naming where it is, when it
+     * cannot be read or is corrupt. Never throws.
      */
-    public static RateLimitLedger load(Path file, Clock clock, Limits limits) {
+    public static RateLimitLedger load(Storage storage, String key, Clock clock, Limits limits) {
         RateLimitLedger ledger = new RateLimitLedger(clock, limits);
-        Optional<JsonNode> root = JsonState.load(file, LOG, "rate-limit ledger");
-        if (root.isEmpty()) {
-            return ledger;
-        }
         try {
-            read(root.get().path("failedAuthorizationsPerHostname"), ledger.failedAuthorizations);
-            read(root.get().path("newOrdersPerAccount"), ledger.orders);
-            read(root.get().path("certificatesPerRegisteredDomain"), ledger.issuedPerRegisteredDomain);
-            read(root.get().path("certificatesPerNameSet"), ledger.issuedPerNameSet);
+            ledger.reload(storage, key);
+        } catch (IOException e) {
+            LOG.warn("rate-limit ledger {} cannot be read ({}); starting with an empty ledger", storage.where(key),
+                    e.getMessage());
+        }
+        return ledger;
+    }
+
+    /**
+     * Replaces the events with those stored under {@code key} (in a cluster, what the previous certificate leader
+     * saved); a corrupt value counts as none, with a warning. When the storage cannot be read this throws and the
+     * events stay as they are.
+     */
+    public void reload(Storage storage, String key) throws IOException {
+        Optional<JsonNode> root = JsonState.load(storage, key, LOG, "rate-limit ledger");
+        RateLimitLedger stored = new RateLimitLedger(clock, limits);
+        try {
+            if (root.isPresent()) {
+                read(root.get().path("failedAuthorizationsPerHostname"), stored.failedAuthorizations);
+                read(root.get().path("newOrdersPerAccount"), stored.orders);
+                read(root.get().path("certificatesPerRegisteredDomain"), stored.issuedPerRegisteredDomain);
+                read(root.get().path("certificatesPerNameSet"), stored.issuedPerNameSet);
+            }
         } catch (RuntimeException e) {
             LOG.warn("rate-limit ledger file {} is corrupt ({}); starting with an empty ledger (the file is replaced on "
-                    + "the next save)", file, e.getMessage());
-            return new RateLimitLedger(clock, limits);
+                    + "the next save)", storage.where(key), e.getMessage());
+            stored = new RateLimitLedger(clock, limits);
         }
-        ledger.prune(clock.instant());
-        return ledger;
+        synchronized (this) {
+            failedAuthorizations.clear();
+            failedAuthorizations.putAll(stored.failedAuthorizations);
+            orders.clear();
+            orders.putAll(stored.orders);
+            issuedPerRegisteredDomain.clear();
+            issuedPerRegisteredDomain.putAll(stored.issuedPerRegisteredDomain);
+            issuedPerNameSet.clear();
+            issuedPerNameSet.putAll(stored.issuedPerNameSet);
+            prune(clock.instant());
+        }
     }
 
     private static void read(JsonNode source, Map<String, List<Instant>> target) {

@@ -57,6 +57,20 @@ public final class ZooKeeperStorage implements Storage {
         }
     }
 
+    /** Creates the value unless there is one already (false then): the first of several nodes wins. */
+    public boolean storeIfAbsent(String key, byte[] value) throws IOException {
+        String path = path(key);
+        try {
+            writes.incrementAndGet();
+            client.create().creatingParentsIfNeeded().forPath(path, value);
+            return true;
+        } catch (KeeperException.NodeExistsException taken) {
+            return false;
+        } catch (Exception e) {
+            throw unreachable("write " + key, e);
+        }
+    }
+
     @Override
     public void delete(String key) throws IOException {
         String path = path(key);

@@ -54,9 +54,17 @@ public final class LocalStorage implements Storage {
 
     @Override
     public void store(String key, byte[] value) throws IOException {
-        Path file = file(key);
-        Files.createDirectories(file.getParent());
-        AtomicFiles.write(file, value);
+        AtomicFiles.write(file(key), value);
+    }
+
+    @Override
+    public void storePrivate(String key, byte[] value) throws IOException {
+        AtomicFiles.writePrivate(file(key), value);
+    }
+
+    @Override
+    public String where(String key) {
+        return file(key).toString();
     }
 
     @Override

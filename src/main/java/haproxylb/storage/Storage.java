@@ -18,6 +18,19 @@ public interface Storage {
     /** Creates or replaces the value, durably (written through, not cached) before returning. */
     void store(String key, byte[] value) throws IOException;
 
+    /**
+     * Like {@link #store}, for a secret (a private key): where the storage is a file, only its owner may read it. A
+     * storage that protects every value alike (ZooKeeper's ACLs) stores it as any other.
+     */
+    default void storePrivate(String key, byte[] value) throws IOException {
+        store(key, value);
+    }
+
+    /** Where {@code key} is kept, for messages that must name it (a file, a znode). */
+    default String where(String key) {
+        return checkedKey(key);
+    }
+
     /** Removes the value; nothing happens when there is none. */
     void delete(String key) throws IOException;
 

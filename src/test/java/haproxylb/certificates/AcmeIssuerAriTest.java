@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import haproxylb.storage.LocalStorage;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
@@ -77,7 +78,7 @@ class AcmeIssuerAriTest {
 
     private AcmeIssuer issuer(String account) {
         return new AcmeIssuer(AcmeSettings.forTestCa(proxy.directoryUrl(), pebble.listenerCaPem()),
-                new AcmeAccountStore(tmp.resolve(account)), responder);
+                new AcmeAccountStore(new LocalStorage(tmp), account), responder);
     }
 
     private JsonNode lastOrder() {

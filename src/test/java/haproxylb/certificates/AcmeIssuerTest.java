@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import haproxylb.storage.LocalStorage;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -79,7 +80,7 @@ class AcmeIssuerTest {
     }
 
     private static AcmeAccountStore store(String name) {
-        return new AcmeAccountStore(tmp.resolve(name));
+        return new AcmeAccountStore(new LocalStorage(tmp), name);
     }
 
     // ------------------------------------------------------------------ issuance
@@ -138,7 +139,7 @@ class AcmeIssuerTest {
         AcmeAccountStore first = store("reuse");
         new AcmeIssuer(s, first, responder).issue(List.of("one.reuse.test"));
         AcmeAccountStore.StoredAccount stored = first.stored(s.directoryUrl()).orElseThrow();
-        Path keyFile = first.keyFile(s.directoryUrl());
+        Path keyFile = tmp.resolve("reuse").resolve(AcmeAccountStore.hash(s.directoryUrl())).resolve("account.key");
         byte[] keyBefore = Files.readAllBytes(keyFile);
 
         AcmeAccountStore second = store("reuse");
@@ -166,7 +167,8 @@ class AcmeIssuerTest {
         assertEquals(AcmeIssuer.IssuanceException.Kind.CONFIGURATION, e.kind());
         assertTrue(e.getMessage().contains("terms of service"), e.getMessage());
         assertFalse(e.failedAuthorization());
-        assertFalse(Files.exists(store("no-terms").jsonFile(pebble.directoryUrl())));
+        assertFalse(Files.exists(tmp.resolve("no-terms").resolve(AcmeAccountStore.hash(pebble.directoryUrl()))
+                .resolve("account.json")));
     }
 
     // ------------------------------------------------------------------ failures
@@ -299,7 +301,8 @@ class AcmeIssuerTest {
         assertThrows(IllegalArgumentException.class, () -> issuer.issue(List.of("*.wild.test")));
         assertThrows(IllegalArgumentException.class, () -> issuer.issue(List.of("bad name.test")));
         assertThrows(IllegalArgumentException.class, () -> issuer.issue(List.of()));
-        assertFalse(Files.exists(store("names").keyFile(pebble.directoryUrl())), "nothing was sent to the CA");
+        assertFalse(Files.exists(tmp.resolve("names").resolve(AcmeAccountStore.hash(pebble.directoryUrl()))
+                .resolve("account.key")), "nothing was sent to the CA");
     }
 
     // ------------------------------------------------------------------ helpers

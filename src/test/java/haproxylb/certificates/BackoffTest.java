@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import haproxylb.storage.LocalStorage;
 import haproxylb.support.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,8 +87,8 @@ class BackoffTest {
         Backoff backoff = new Backoff(clock, new RenewalWindowTest.AlwaysMin());
         Instant retryAfter = clock.instant().plus(Duration.ofDays(1));
         backoff.recordFailure("g", "paused", "paused", Optional.of(retryAfter));
-        backoff.save(dir.resolve("backoff.json"));
-        Backoff loaded = Backoff.load(dir.resolve("backoff.json"), clock, new RenewalWindowTest.AlwaysMin());
+        backoff.save(new LocalStorage(dir), "backoff.json");
+        Backoff loaded = Backoff.load(new LocalStorage(dir), "backoff.json", clock, new RenewalWindowTest.AlwaysMin());
         assertEquals(Optional.of("paused"), loaded.lastErrorType("g"));
         assertEquals(Optional.of(retryAfter), loaded.nextAttempt("g"));
     }
@@ -159,9 +160,9 @@ class BackoffTest {
         backoff.recordFailure("a.example.com", "connection refused");
         backoff.recordFailure("a.example.com", "connection refused \"again\"");
         backoff.recordFailure("group-web", "order failed");
-        backoff.save(file);
+        backoff.save(new LocalStorage(dir), "state/backoff.json");
 
-        Backoff loaded = Backoff.load(file, clock, new SplittableRandom(5));
+        Backoff loaded = Backoff.load(new LocalStorage(dir), "state/backoff.json", clock, new SplittableRandom(5));
 
         assertEquals(2, loaded.failures("a.example.com"));
         assertEquals(backoff.nextAttempt("a.example.com"), loaded.nextAttempt("a.example.com"));
@@ -175,7 +176,7 @@ class BackoffTest {
 
     @Test
     void a_missing_file_loads_as_an_empty_backoff() {
-        Backoff loaded = Backoff.load(dir.resolve("nothing-here.json"), clock, new SplittableRandom(1));
+        Backoff loaded = Backoff.load(new LocalStorage(dir), "nothing-here.json", clock, new SplittableRandom(1));
 
         assertTrue(loaded.keys().isEmpty());
     }
@@ -185,7 +186,7 @@ class BackoffTest {
         Path file = dir.resolve("backoff.json");
         Files.writeString(file, "{\"version\":1,\"entries\":{\"a.example.com\":{\"failures\":");
 
-        StderrCapture.Result<Backoff> r = StderrCapture.capture(() -> Backoff.load(file, clock, new SplittableRandom(1)));
+        StderrCapture.Result<Backoff> r = StderrCapture.capture(() -> Backoff.load(new LocalStorage(dir), "backoff.json", clock, new SplittableRandom(1)));
 
         assertTrue(r.value().keys().isEmpty());
         assertTrue(r.value().mayAttempt("a.example.com"));
@@ -199,9 +200,26 @@ class BackoffTest {
         Files.writeString(file, "{\"version\":1,\"entries\":{\"a.example.com\":{\"failures\":2,"
                 + "\"lastFailure\":\"yesterday\",\"nextAttempt\":\"soon\"}}}");
 
-        StderrCapture.Result<Backoff> r = StderrCapture.capture(() -> Backoff.load(file, clock, new SplittableRandom(1)));
+        StderrCapture.Result<Backoff> r = StderrCapture.capture(() -> Backoff.load(new LocalStorage(dir), "backoff.json", clock, new SplittableRandom(1)));
 
         assertTrue(r.value().keys().isEmpty());
         assertTrue(r.stderr().contains(file.toString()), r.stderr());
+    }
+
+    @Test
+    void reload_takes_what_another_node_stored_and_forgets_what_it_no_longer_holds() throws Exception {
+        LocalStorage shared = new LocalStorage(dir);
+        Backoff previousLeader = new Backoff(clock, new SplittableRandom(1));
+        previousLeader.recordFailure("a.example.com", "refused");
+        previousLeader.recordFailure("a.example.com", "refused again");
+        previousLeader.save(shared, "backoff.json");
+        Backoff newLeader = new Backoff(clock, new SplittableRandom(1));
+        newLeader.recordFailure("stale.example.com", "old news");
+
+        newLeader.reload(shared, "backoff.json");
+
+        assertEquals(2, newLeader.failures("a.example.com"));
+        assertFalse(newLeader.mayAttempt("a.example.com"));
+        assertEquals(java.util.Set.of("a.example.com"), newLeader.keys());
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import haproxylb.certificates.RateLimitLedger.Limit;
 import haproxylb.certificates.RateLimitLedger.Limits;
+import haproxylb.storage.LocalStorage;
 import haproxylb.support.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -189,9 +190,9 @@ class RateLimitLedgerTest {
             ledger.recordIssued(List.of("a.example.com", "www.example.com"));
         }
         ledger.recordOrder(ACCOUNT);
-        ledger.save(file);
+        ledger.save(new LocalStorage(dir), "ledger.json");
 
-        RateLimitLedger loaded = RateLimitLedger.load(file, clock);
+        RateLimitLedger loaded = RateLimitLedger.load(new LocalStorage(dir), "ledger.json", clock);
 
         assertEquals(ledger.refusal(ACCOUNT, List.of("broken.example.com")),
                 loaded.refusal(ACCOUNT, List.of("broken.example.com")));
@@ -207,7 +208,7 @@ class RateLimitLedgerTest {
         ledger.recordFailedAuthorization("old.example.com");
         ledger.recordIssued(List.of("kept.example.com"));
         clock.advance(Duration.ofHours(2));
-        ledger.save(file);
+        ledger.save(new LocalStorage(dir), "ledger.json");
 
         String json = Files.readString(file);
         assertFalse(json.contains("old.example.com"), json);
@@ -216,7 +217,7 @@ class RateLimitLedgerTest {
 
     @Test
     void a_missing_file_loads_as_an_empty_ledger() {
-        assertEquals(Optional.empty(), RateLimitLedger.load(dir.resolve("none.json"), clock)
+        assertEquals(Optional.empty(), RateLimitLedger.load(new LocalStorage(dir), "none.json", clock)
                 .refusal(ACCOUNT, List.of("a.example.com")));
     }
 
@@ -225,9 +226,26 @@ class RateLimitLedgerTest {
         Path file = dir.resolve("ledger.json");
         Files.writeString(file, "not json at all");
 
-        StderrCapture.Result<RateLimitLedger> r = StderrCapture.capture(() -> RateLimitLedger.load(file, clock));
+        StderrCapture.Result<RateLimitLedger> r = StderrCapture.capture(() -> RateLimitLedger.load(new LocalStorage(dir), "ledger.json", clock));
 
         assertEquals(Optional.empty(), r.value().refusal(ACCOUNT, List.of("a.example.com")));
         assertTrue(r.stderr().contains(file.toString()), r.stderr());
+    }
+
+    @Test
+    void reload_takes_the_orders_another_node_stored() throws Exception {
+        LocalStorage shared = new LocalStorage(dir);
+        RateLimitLedger previousLeader = new RateLimitLedger(clock);
+        for (int i = 0; i < 5; i++) {
+            previousLeader.recordIssued(List.of("dup.example.com"));
+        }
+        previousLeader.save(shared, "ledger.json");
+        RateLimitLedger newLeader = new RateLimitLedger(clock);
+        assertEquals(Optional.empty(), newLeader.refusal(ACCOUNT, List.of("dup.example.com")));
+
+        newLeader.reload(shared, "ledger.json");
+
+        assertTrue(newLeader.refusal(ACCOUNT, List.of("dup.example.com")).orElseThrow()
+                .contains("duplicate certificates"));
     }
 }
