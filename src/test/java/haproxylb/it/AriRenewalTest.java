@@ -8,14 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.certificates.CertificateMaintenance;
-import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.AcmeRecordingProxy;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,13 +24,10 @@ import java.util.Map;
 import java.util.Optional;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * ARI end to end: the daemon renews through a recording proxy in front of a real Pebble (which lacks ARI), haproxy
@@ -41,36 +37,17 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class AriRenewalTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    static PebbleServer current;
 
     @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> current);
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-    private PebbleServer pebble;
     private AcmeRecordingProxy proxy;
 
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-    }
-
     private DaemonHarness daemonBehindProxy() {
-        daemon = new DaemonHarness(state);
-        pebble = PebbleServer.start(daemon.httpPort());
-        current = pebble;
-        proxy = AcmeRecordingProxy.start(pebble);
-        return AcmeDaemonSettings.orderingFrom(daemon, proxy.directoryUrl(), pebble);
+        PebbleServer pebble = fixture.pebble();
+        proxy = fixture.proxy(pebble);
+        daemon = fixture.orderingThrough(proxy, pebble);
+        return daemon;
     }
 
     private Optional<X509Certificate> servedLeaf(String host) {
@@ -154,7 +131,7 @@ class AriRenewalTest {
         maintenance().check();
         await("the status says why replaces was left out", LIMIT, () -> String.valueOf(
                 certificateStatus("shop.ari.test").get("note")).contains("alreadyReplaced: already replaced by order 17"));
-        JsonNode issued = new ObjectMapper().readTree(Files.readString(state.resolve("certificates/issued.json")));
+        JsonNode issued = new ObjectMapper().readTree(Files.readString(fixture.state().resolve("certificates/issued.json")));
         assertTrue(issued.toString().contains("\"replacesDropped\":\"alreadyReplaced: already replaced by order 17\""),
                 issued.toString());
     }

@@ -4,22 +4,18 @@ import haproxylb.certificates.CertificateBundle;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.common.AtomicFiles;
 import haproxylb.status.Status;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
 import haproxylb.support.TestCertificates;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -55,26 +51,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class CertificatesTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private static PebbleServer current;
 
     @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> current);
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
     private PebbleServer pebble;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-        current = null;
-    }
 
     /** A daemon with ACME on, ordering from a Pebble that validates through this daemon's haproxy. */
     private DaemonHarness withPebble() {
@@ -82,36 +63,9 @@ class CertificatesTest {
     }
 
     private DaemonHarness withPebble(Map<String, String> pebbleEnv) {
-        // The daemon's ports are chosen (free) before Pebble chooses its own: start again in the rare case that
-        // Pebble or its DNS server took one of them in between.
-        for (int attempt = 1; ; attempt++) {
-            daemon = new DaemonHarness(state);
-            pebble = PebbleServer.start(daemon.httpPort(), pebbleEnv);
-            if (attempt == 5 || Stream.of(daemon.httpPort(), daemon.httpsPort(), daemon.responderPort(),
-                    daemon.managementPort()).allMatch(CertificatesTest::free)) {
-                break;
-            }
-            pebble.close();
-        }
-        current = pebble;
-        return daemon.with("lb.acme.directory-url", pebble.directoryUrl())
-                .with("lb.acme.trust-ca", pebble.listenerCaPem().toString())
-                .with("lb.acme.agree-terms", "true")
-                .with("lb.acme.email", "ops@cert.test")
-                .with("lb.acme.dns-resolver", "127.0.0.1:" + pebble.dnsAddress().getPort())
-                .with("lb.acme.loopback-is-here", "true")
-                .with("lb.acme.limits", "unlimited")
-                .with("lb.acme.poll", "100")
-                .with("lb.acme.timeout", "30000")
-                .with("lb.acme.first-check-delay", "100");
-    }
-
-    private static boolean free(int port) {
-        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        pebble = fixture.pebble(pebbleEnv, Map.of());
+        daemon = fixture.orderingFrom(pebble).with("lb.acme.email", "ops@cert.test");
+        return daemon;
     }
 
     private static String cfg(String backend) {
@@ -207,9 +161,9 @@ class CertificatesTest {
         verifyChain(chain, ca.root());
         assertEquals("be_shop", EdgeClient.https(daemon.httpsPort(), "www.shop.cert.test", "/").body().strip());
 
-        Path file = state.resolve("certs/be_shop.pem");
+        Path file = fixture.state().resolve("certs/be_shop.pem");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
-        assertTrue(Files.readString(state.resolve("certificates/issued.json")).contains("www.shop.cert.test"),
+        assertTrue(Files.readString(fixture.state().resolve("certificates/issued.json")).contains("www.shop.cert.test"),
                 "recorded as issued by haproxy-lb");
         await("status shows both names covered", LIMIT,
                 () -> stateOf("shop.cert.test").equals("covered") && stateOf("www.shop.cert.test").equals("covered"));
@@ -222,7 +176,7 @@ class CertificatesTest {
         Duration lifetime = Duration.between(notBefore, chain.get(0).getNotAfter().toInstant());
         assertEquals(notBefore.plus(lifetime.minus(lifetime.dividedBy(3))), nextRenewal, "renewal with a third left");
         assertEquals(1, maintenance().orderAttempts());
-        assertTrue(files(state.resolve("cert-inbox")).isEmpty(), "the inbox was emptied");
+        assertTrue(files(fixture.state().resolve("cert-inbox")).isEmpty(), "the inbox was emptied");
         X509Certificate unknown = served("nobody.cert.test").get(0);
         assertTrue(unknown.getSubjectX500Principal().getName().contains("haproxy-lb fallback"),
                 "a name without a certificate gets the fallback, not a customer's: " + unknown.getSubjectX500Principal());
@@ -251,7 +205,7 @@ class CertificatesTest {
         assertEquals(reloadsBefore, reloads(), "hot-installed through the runtime API, no reload");
         assertFalse(daemon.status().reloadPending());
         assertEquals(renewed, CertificateBundle.read("be_blog.pem",
-                Files.readString(state.resolve("certs/be_blog.pem"))).leaf(), "the file on disk is the renewed one too");
+                Files.readString(fixture.state().resolve("certs/be_blog.pem"))).leaf(), "the file on disk is the renewed one too");
 
         maintenance().check();
         assertEquals(ordersBefore + 1, maintenance().orderAttempts(), "a check at the real time renews nothing");
@@ -274,7 +228,7 @@ class CertificatesTest {
         await("three more checks (every second, Quartz)", LIMIT, () -> maintenance().checks() >= checks + 3);
         assertEquals(1, maintenance().orderAttempts(), "one order attempt while the CA is down, however many checks");
         assertEquals(1, certificateStatus("down.cert.test").get("backoffStep"));
-        assertTrue(Files.readString(state.resolve("certificates/backoff.json")).contains("@ca"), "persisted");
+        assertTrue(Files.readString(fixture.state().resolve("certificates/backoff.json")).contains("@ca"), "persisted");
 
         pebble.start();
         await("issued once Pebble is back", LIMIT, () -> servedFromPebbleFor("down.cert.test", Set.of("down.cert.test")));
@@ -308,7 +262,7 @@ class CertificatesTest {
         }
         // 3 orders that succeed, plus at most one failed attempt per outage (the CA gate stops the rest).
         assertTrue(maintenance().orderAttempts() <= 5, "order attempts: " + maintenance().orderAttempts());
-        assertTrue(Files.exists(state.resolve("certificates/rate-limits.json")), "the ledger is kept on disk");
+        assertTrue(Files.exists(fixture.state().resolve("certificates/rate-limits.json")), "the ledger is kept on disk");
         assertTrue(pebble.logs().contains("reject 50% of good nonces"), "Pebble really rejected nonces");
     }
 
@@ -338,19 +292,19 @@ class CertificatesTest {
         daemon.drop("keep", cfg("be_keep"), "keep.cert.test be_keep\n");
         await("served", LIMIT, () -> servedFromPebbleFor("keep.cert.test", Set.of("keep.cert.test")));
         await("covered", LIMIT, () -> stateOf("keep.cert.test").equals("covered"));
-        byte[] before = Files.readAllBytes(state.resolve("certs/be_keep.pem"));
+        byte[] before = Files.readAllBytes(fixture.state().resolve("certs/be_keep.pem"));
         X509Certificate leaf = servedLeaf("keep.cert.test").orElseThrow();
-        String account = Files.readString(files(state.resolve("acme")).get(0).resolve("account.key"));
+        String account = Files.readString(files(fixture.state().resolve("acme")).get(0).resolve("account.key"));
 
         daemon.stop();
         daemon.start();
         await("the check after start-up ran", LIMIT, () -> maintenance().checks() >= 1);
         assertEquals(0, maintenance().orderAttempts(), "nothing ordered after the restart");
-        assertArrayEquals(before, Files.readAllBytes(state.resolve("certs/be_keep.pem")));
+        assertArrayEquals(before, Files.readAllBytes(fixture.state().resolve("certs/be_keep.pem")));
         assertEquals(leaf, servedLeaf("keep.cert.test").orElseThrow());
-        assertEquals(account, Files.readString(files(state.resolve("acme")).get(0).resolve("account.key")),
+        assertEquals(account, Files.readString(files(fixture.state().resolve("acme")).get(0).resolve("account.key")),
                 "the same ACME account key");
-        assertEquals(1, files(state.resolve("acme")).size(), "one account directory");
+        assertEquals(1, files(fixture.state().resolve("acme")).size(), "one account directory");
         assertEquals("covered", stateOf("keep.cert.test"));
     }
 
@@ -360,16 +314,16 @@ class CertificatesTest {
         withPebble().start();
         TestCertificates.Leaf operator = TestCertificates.rootCa("Operator Root").intermediate("Operator CA")
                 .leaf("operator.cert.test").issue();
-        AtomicFiles.writePrivate(state.resolve("cert-inbox/operator.pem"), operator.pem().getBytes());
+        AtomicFiles.writePrivate(fixture.state().resolve("cert-inbox/operator.pem"), operator.pem().getBytes());
         daemon.drop("gone", cfg("be_gone"), "gone.cert.test be_gone\n");
         await("served", LIMIT, () -> servedFromPebbleFor("gone.cert.test", Set.of("gone.cert.test")));
         await("operator certificate served", LIMIT, () -> servedLeaf("operator.cert.test")
                 .map(operator.certificate()::equals).orElse(false));
-        byte[] fallback = Files.readAllBytes(state.resolve("certs/fallback.pem"));
+        byte[] fallback = Files.readAllBytes(fixture.state().resolve("certs/fallback.pem"));
 
         daemon.dropRemoval("gone");
-        await("archived", LIMIT, () -> !Files.exists(state.resolve("certs/be_gone.pem")));
-        List<Path> archive = files(state.resolve("certificates/archive"));
+        await("archived", LIMIT, () -> !Files.exists(fixture.state().resolve("certs/be_gone.pem")));
+        List<Path> archive = files(fixture.state().resolve("certificates/archive"));
         assertEquals(1, archive.size(), archive.toString());
         assertTrue(archive.get(0).getFileName().toString().matches("be_gone-\\d{8}T\\d{6}Z\\.pem"), archive.toString());
         await("gone.cert.test gets the fallback again", LIMIT, () -> servedLeaf("gone.cert.test")
@@ -377,10 +331,10 @@ class CertificatesTest {
         await("gone.cert.test leaves the status", LIMIT, () -> certificateStatus("gone.cert.test").isEmpty());
 
         maintenance().check();
-        assertTrue(Files.exists(state.resolve("certs/operator.pem")), "operator certificate untouched");
+        assertTrue(Files.exists(fixture.state().resolve("certs/operator.pem")), "operator certificate untouched");
         assertEquals(operator.certificate(), servedLeaf("operator.cert.test").orElseThrow());
-        assertArrayEquals(fallback, Files.readAllBytes(state.resolve("certs/fallback.pem")), "fallback untouched");
-        assertEquals(1, files(state.resolve("certificates/archive")).size());
+        assertArrayEquals(fallback, Files.readAllBytes(fixture.state().resolve("certs/fallback.pem")), "fallback untouched");
+        assertEquals(1, files(fixture.state().resolve("certificates/archive")).size());
     }
 
     // ------------------------------------------------------------------ the certificate inbox, ACME off
@@ -388,48 +342,48 @@ class CertificatesTest {
     @Test
     void with_acme_off_an_operator_certificate_dropped_into_the_inbox_is_installed_and_served_without_a_reload()
             throws Exception {
-        daemon = new DaemonHarness(state).with("lb.acme.first-check-delay", "100").start();
+        daemon = fixture.daemon().with("lb.acme.first-check-delay", "100").start();
         daemon.drop("own", cfg("be_own"), "own.cert.test be_own\nbare.cert.test be_own\n");
         daemon.awaitFragmentState("own", "live", LIMIT);
         long reloadsBefore = reloads();
         TestCertificates.Leaf leaf = TestCertificates.rootCa("Own Root").intermediate("Own CA")
                 .leaf("own.cert.test").issue();
-        AtomicFiles.writePrivate(state.resolve("cert-inbox/own.cert.test.pem"),
+        AtomicFiles.writePrivate(fixture.state().resolve("cert-inbox/own.cert.test.pem"),
                 leaf.pem(TestCertificates.KeyFormat.TRADITIONAL).getBytes());
 
         await("served", LIMIT, () -> servedLeaf("own.cert.test").map(leaf.certificate()::equals).orElse(false));
         assertEquals(leaf.leafFirst(), served("own.cert.test"), "with its intermediate");
         assertEquals(reloadsBefore, reloads(), "hot-installed through the runtime API");
-        Path file = state.resolve("certs/own.cert.test.pem");
+        Path file = fixture.state().resolve("certs/own.cert.test.pem");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
         await("status: covered by the operator's certificate", LIMIT, () -> stateOf("own.cert.test").equals("covered"));
         assertEquals("operator", certificateStatus("own.cert.test").get("source"));
         assertFalse(certificateStatus("own.cert.test").containsKey("nextRenewal"), "never renewed by haproxy-lb");
         assertEquals("not-covered", stateOf("bare.cert.test"));
         assertTrue(String.valueOf(certificateStatus("bare.cert.test").get("reason")).contains("ACME is off"));
-        assertFalse(Files.exists(state.resolve("acme")), "no ACME account without a directory URL");
+        assertFalse(Files.exists(fixture.state().resolve("acme")), "no ACME account without a directory URL");
     }
 
     @Test
     void a_certificate_whose_key_does_not_match_is_rejected_with_an_error_naming_the_file() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         TestCertificates.Authority ca = TestCertificates.rootCa("Mismatch Root");
         TestCertificates.Leaf one = ca.leaf("bad.cert.test").issue();
         TestCertificates.Leaf other = ca.leaf("bad.cert.test").issue();
-        AtomicFiles.write(state.resolve("cert-inbox/bad.pem"),
+        AtomicFiles.write(fixture.state().resolve("cert-inbox/bad.pem"),
                 one.certificatesPem() + other.keyPem(TestCertificates.KeyFormat.PKCS8));
 
-        Path error = state.resolve("rejected-certs/bad.error");
+        Path error = fixture.state().resolve("rejected-certs/bad.error");
         await("rejected", LIMIT, () -> Files.exists(error));
         String text = Files.readString(error);
         assertTrue(text.startsWith("cert-inbox/bad.pem: the private key does not match the certificate"), text);
         assertTrue(text.contains("Put the key that was used for the CSR in the same file"), text);
-        assertTrue(text.contains("fix the file and drop it into " + state.resolve("cert-inbox") + " again"), text);
-        assertTrue(Files.exists(state.resolve("rejected-certs/bad.pem")), "the file is kept for the operator");
+        assertTrue(text.contains("fix the file and drop it into " + fixture.state().resolve("cert-inbox") + " again"), text);
+        assertTrue(Files.exists(fixture.state().resolve("rejected-certs/bad.pem")), "the file is kept for the operator");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
-                state.resolve("rejected-certs/bad.pem"))), "it holds a private key");
-        await("gone from the inbox", LIMIT, () -> !Files.exists(state.resolve("cert-inbox/bad.pem")));
-        assertFalse(Files.exists(state.resolve("certs/bad.pem")));
+                fixture.state().resolve("rejected-certs/bad.pem"))), "it holds a private key");
+        await("gone from the inbox", LIMIT, () -> !Files.exists(fixture.state().resolve("cert-inbox/bad.pem")));
+        assertFalse(Files.exists(fixture.state().resolve("certs/bad.pem")));
         assertNotEquals(one.certificate(), servedLeaf("bad.cert.test").orElseThrow());
     }
 }

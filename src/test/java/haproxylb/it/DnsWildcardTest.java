@@ -6,29 +6,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import haproxylb.certificates.DnsChallenges;
 import haproxylb.certificates.Rfc2136Publisher;
-import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.BindServer;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * DNS-01 against a real authoritative server: BIND 9 serves example.test on a loopback port and takes RFC 2136
@@ -39,40 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class DnsWildcardTest {
     private static final Duration LIMIT = Duration.ofSeconds(40);
-    static PebbleServer current;
-    static BindServer currentBind;
 
     @RegisterExtension
-    static TestWatcher logs = new TestWatcher() {
-        @Override
-        public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
-            if (current != null) {
-                System.err.println(current.logs());
-            }
-            if (currentBind != null) {
-                System.err.println("----- named.log -----\n" + currentBind.log());
-            }
-        }
-    };
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-    private PebbleServer pebble;
-    private BindServer bind;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-        if (bind != null) {
-            bind.close();
-        }
-    }
 
     private Optional<X509Certificate> servedLeaf(String host) {
         try {
@@ -98,22 +63,20 @@ class DnsWildcardTest {
 
     @Test
     void a_wildcard_and_its_apex_get_one_certificate_over_dns01_and_no_txt_record_is_left() throws Exception {
-        bind = BindServer.start("example.test");
-        currentBind = bind;
-        daemon = new DaemonHarness(state);
-        pebble = PebbleServer.startWithDns(daemon.httpPort(), Map.of(), bind.port());
-        current = pebble;
+        BindServer bind = fixture.closeAfter(BindServer.start("example.test"));
+        fixture.printOnFailure("named.log", bind::log);
+        PebbleServer pebble = fixture.pebbleWithDns(bind.port());
         String server = "127.0.0.1:" + bind.port();
 
         // a run that crashed between publishing a challenge record and removing it
-        Files.createDirectories(state.resolve("certificates"));
+        Files.createDirectories(fixture.state().resolve("certificates"));
         DnsChallenges crashed = new DnsChallenges(new Rfc2136Publisher(bind.address(), "hmac-sha256",
                 bind.tsigKeyName(), bind.tsigSecret(), Duration.ofSeconds(5)), List.of(bind.address()), d -> false,
-                state.resolve("certificates/dns-challenges.json"), Duration.ofSeconds(5));
+                fixture.state().resolve("certificates/dns-challenges.json"), Duration.ofSeconds(5));
         crashed.publish(new DnsChallenges.TxtRecord("_acme-challenge.old.example.test.", "left-by-a-crash"));
         assertEquals(List.of("left-by-a-crash"), bind.txt("_acme-challenge.old.example.test"));
 
-        AcmeDaemonSettings.orderingFrom(daemon, pebble.directoryUrl(), pebble)
+        daemon = fixture.orderingFrom(pebble)
                 .with("lb.acme.dns.provider", "rfc2136")
                 .with("lb.acme.dns.rfc2136.server", server)
                 .with("lb.acme.dns.rfc2136.tsig-key", bind.tsigKeyName())

@@ -6,26 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import haproxylb.certificates.CertificateMaintenance;
-import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.AcmeRecordingProxy;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two real Pebbles as two CAs: the first behind the recording proxy (so it can be down, or answer rateLimited), the
@@ -37,33 +33,10 @@ class MultiCaTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
     /** base64url HMAC key for Pebble's externalAccountMACKeys. */
     private static final String HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
-    static PebbleServer current;
 
     @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> current);
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-    private PebbleServer first;
-    private PebbleServer second;
-    private AcmeRecordingProxy proxy;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (first != null) {
-            first.close();
-        }
-        if (second != null) {
-            second.close();
-        }
-    }
 
     private Optional<X509Certificate> servedLeaf(String host) {
         try {
@@ -100,14 +73,12 @@ class MultiCaTest {
     @Test
     void names_fall_through_to_the_second_ca_when_the_first_is_down_or_rate_limits_and_come_back_at_renewal()
             throws Exception {
-        daemon = new DaemonHarness(state);
-        first = PebbleServer.start(daemon.httpPort());
-        second = PebbleServer.start(daemon.httpPort(), Map.of(), Map.of("externalAccountBindingRequired", true,
+        PebbleServer first = fixture.pebble();
+        PebbleServer second = fixture.pebble(Map.of(), Map.of("externalAccountBindingRequired", true,
                 "externalAccountMACKeys", Map.of("kid-1", HMAC)));
-        current = second;
-        proxy = AcmeRecordingProxy.start(first);
+        AcmeRecordingProxy proxy = fixture.proxy(first);
         int firstPort = proxy.port();
-        AcmeDaemonSettings.orderingFrom(daemon, proxy.directoryUrl(), first)
+        daemon = fixture.orderingThrough(proxy, first)
                 .with("lb.acme.fallback-cas", "second")
                 .with("lb.acme.ca.second.directory-url", second.directoryUrl())
                 .with("lb.acme.ca.second.trust-ca", second.listenerCaPem().toString())
@@ -119,10 +90,10 @@ class MultiCaTest {
         daemon.drop("down", cfg("be_down"), "down.multi.test be_down\n");
         await("issued by the second CA while the first is down", LIMIT, () -> servedBy("down.multi.test", second));
         await("the status names the second CA", LIMIT, () -> issuerInStatus("down.multi.test").equals("second"));
-        assertTrue(Files.exists(state.resolve("certificates/rate-limits-second.json")), "the second CA's own ledger");
+        assertTrue(Files.exists(fixture.state().resolve("certificates/rate-limits-second.json")), "the second CA's own ledger");
 
         // the first CA is back: the next renewal goes to it again (without 'replaces': it never saw that certificate)
-        proxy = AcmeRecordingProxy.start(first, firstPort);
+        proxy = fixture.proxy(first, firstPort);
         X509Certificate fromSecond = servedLeaf("down.multi.test").orElseThrow();
         Instant renewAt = fromSecond.getNotAfter().toInstant().minus(Duration.between(
                 fromSecond.getNotBefore().toInstant(), fromSecond.getNotAfter().toInstant()).dividedBy(3));

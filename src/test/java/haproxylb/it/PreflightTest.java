@@ -5,21 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import haproxylb.certificates.CertificateMaintenance;
-import haproxylb.support.AcmeDaemonSettings;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Pre-flight without configuration: no lb.acme.balancer-addresses and loopback not counted, yet a name whose
@@ -29,25 +25,10 @@ import org.junit.jupiter.api.io.TempDir;
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class PreflightTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    static PebbleServer current;
 
     @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> current);
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-    private PebbleServer pebble;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-    }
 
     @SuppressWarnings("unchecked")
     private Map<String, Object> certificateStatus(String domain) {
@@ -71,12 +52,10 @@ class PreflightTest {
 
     @Test
     void without_balancer_addresses_a_name_is_judged_by_a_probe_of_the_addresses_it_resolves_to() throws Exception {
-        daemon = new DaemonHarness(state);
-        pebble = PebbleServer.start(daemon.httpPort());
-        current = pebble;
+        PebbleServer pebble = fixture.pebble();
         pebble.addARecord("elsewhere.probe.test", "127.0.0.2"); // nothing of ours listens there
         // the port the CA connects to is haproxy's HTTP port here (80 in production)
-        AcmeDaemonSettings.orderingFrom(daemon, pebble.directoryUrl(), pebble)
+        daemon = fixture.orderingFrom(pebble)
                 .with("lb.acme.loopback-is-here", "false")
                 .with("lb.acme.probe-port", Integer.toString(daemon.httpPort()))
                 .start();

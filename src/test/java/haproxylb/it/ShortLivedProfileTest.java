@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.AcmeRecordingProxy;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
@@ -17,20 +17,16 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Profiles and short lifetimes: Pebble issues 30-second certificates (its certificateValidityPeriod), the daemon asks
@@ -42,29 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ShortLivedProfileTest {
     private static final int LIFETIME_SECONDS = 30;
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    static PebbleServer current;
 
     @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> current);
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-    private PebbleServer pebble;
     private AcmeRecordingProxy proxy;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-    }
 
     private Optional<X509Certificate> servedLeaf(String host) {
         try {
@@ -102,11 +80,9 @@ class ShortLivedProfileTest {
     @Test
     void short_lived_certificates_get_their_profile_renew_at_a_third_of_their_lifetime_and_are_never_expiring()
             throws Exception {
-        daemon = new DaemonHarness(state);
-        pebble = PebbleServer.start(daemon.httpPort(), Map.of(), Map.of("certificateValidityPeriod", LIFETIME_SECONDS));
-        current = pebble;
-        proxy = AcmeRecordingProxy.start(pebble);
-        AcmeDaemonSettings.orderingFrom(daemon, proxy.directoryUrl(), pebble)
+        PebbleServer pebble = fixture.pebble(Map.of(), Map.of("certificateValidityPeriod", LIFETIME_SECONDS));
+        proxy = fixture.proxy(pebble);
+        daemon = fixture.orderingThrough(proxy, pebble)
                 .with("lb.acme.profile", "shortlived")
                 .with("lb.acme.profile-by-domain", "other.short.test=classic")
                 .with("lb.acme.check-cron", "0/1 * * * * ?")

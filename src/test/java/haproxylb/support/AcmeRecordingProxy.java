@@ -80,7 +80,7 @@ public final class AcmeRecordingProxy implements AutoCloseable {
 
     /** A proxy listening on a free port of 127.0.0.1. */
     public static AcmeRecordingProxy start(PebbleServer upstream) {
-        return start(upstream, 0);
+        return start(upstream, FreePorts.next());
     }
 
     /** A proxy on {@code port} of 127.0.0.1: the same directory URL again after {@link #close()} (a CA back up). */

@@ -4,9 +4,6 @@ import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
 import haproxylb.haproxy.ProcessTable;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,13 +47,9 @@ public final class HaproxyProcess implements AutoCloseable {
         return "global\n  nbthread 1\n  stats socket " + statsSocket + " level admin mode 600\n";
     }
 
-    /** A port that was free on 127.0.0.1 a moment ago (the OS hands out ephemeral ports round-robin). */
+    /** A free port on 127.0.0.1 (see {@link FreePorts}). */
     public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return FreePorts.next();
     }
 
     /**

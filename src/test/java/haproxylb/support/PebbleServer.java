@@ -4,10 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,7 +22,6 @@ import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.Date;
@@ -503,39 +499,9 @@ public final class PebbleServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ plumbing
 
-    /** Distinct free TCP ports on 127.0.0.1 (also free for UDP, as the DNS port needs both). */
+    /** Distinct free ports on 127.0.0.1, for TCP and UDP alike (see {@link FreePorts}). */
     public static int[] freePorts(int n) {
-        List<ServerSocket> held = new ArrayList<>();
-        int[] ports = new int[n];
-        try {
-            int i = 0;
-            int attempts = 0;
-            while (i < n) {
-                if (++attempts > 100) {
-                    throw new IllegalStateException("no free ports on 127.0.0.1");
-                }
-                ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
-                s.setReuseAddress(true);
-                held.add(s);
-                int port = s.getLocalPort();
-                try (DatagramSocket d = new DatagramSocket(new InetSocketAddress("127.0.0.1", port))) {
-                    ports[i++] = port;
-                } catch (IOException udpBusy) {
-                    // try another
-                }
-            }
-            return ports;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            for (ServerSocket s : held) {
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
-        }
+        return FreePorts.next(n);
     }
 
     private static void kill(Process p) {
