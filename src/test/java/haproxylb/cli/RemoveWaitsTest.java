@@ -1,11 +1,12 @@
 package haproxylb.cli;
 
 import haproxylb.intake.FragmentReader;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -23,22 +24,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * reload that drops its backend waits for the rate limit.
  */
 class RemoveWaitsTest {
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path files;
     private DaemonHarness daemon;
 
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
-
     private int cli(ByteArrayOutputStream out, String... args) throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = new HaproxyConfig(state, new FragmentReader(false, 1 << 20), new PrintStream(out, true),
+        int exit = new HaproxyConfig(fixture.state(), new FragmentReader(false, 1 << 20), new PrintStream(out, true),
                 new PrintStream(err, true)).dispatch(List.of(args));
         out.writeBytes(err.toByteArray());
         return exit;
@@ -46,7 +40,7 @@ class RemoveWaitsTest {
 
     @Test
     void remove_right_after_apply_returns_once_the_domain_is_no_longer_served() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "60000").start();
+        daemon = fixture.daemon().with("lb.reload.min-interval", "60000").start();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int applied = cli(out, "apply", "temp",
                 Files.writeString(files.resolve("t.cfg"), "backend be_temp\n    http-request return status 200"

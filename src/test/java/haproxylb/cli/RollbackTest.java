@@ -2,10 +2,11 @@ package haproxylb.cli;
 
 import haproxylb.intake.FragmentHistory;
 import haproxylb.monitoring.HaproxyLbControl;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.management.ManagementFactory;
@@ -27,21 +28,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RollbackTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path files;
     private DaemonHarness daemon;
 
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
-
     private DaemonHarness start() throws Exception {
-        return new DaemonHarness(state).with("lb.reload.min-interval", "200").with("lb.intake.settle", "50").start();
+        return fixture.daemon().with("lb.reload.min-interval", "200").with("lb.intake.settle", "50").start();
     }
 
     private static String cfg(String backend, String body) {
@@ -52,7 +46,7 @@ class RollbackTest {
     private CheckAndDiffTest.Run apply(String name, String cfg, String map) throws Exception {
         Path c = Files.writeString(files.resolve(name + ".cfg"), cfg);
         Path m = Files.writeString(files.resolve(name + ".map"), map);
-        CheckAndDiffTest.Run r = cli(state, "apply", name, c.toString(), m.toString(), "--timeout", "30");
+        CheckAndDiffTest.Run r = cli(fixture.state(), "apply", name, c.toString(), m.toString(), "--timeout", "30");
         assertEquals(0, r.exit(), r.err());
         return r;
     }
@@ -63,7 +57,8 @@ class RollbackTest {
 
     private List<String> historyIds(String name) {
         try {
-            return new FragmentHistory(state.resolve("history"), 10, java.time.Clock.systemUTC()).entries(name)
+            return new FragmentHistory(fixture.state().resolve("history"), 10,
+                    java.time.Clock.systemUTC()).entries(name)
                     .stream().map(e -> e.kind() + " " + e.id()).toList();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
@@ -83,19 +78,19 @@ class RollbackTest {
         String v3 = daemon.fragment("app").orElseThrow().id();
         awaitServed("app.verbs.test", "v3");
 
-        CheckAndDiffTest.Run back = cli(state, "rollback", "app", "--timeout", "30");
+        CheckAndDiffTest.Run back = cli(fixture.state(), "rollback", "app", "--timeout", "30");
         assertEquals(0, back.exit(), back.err());
         assertTrue(back.out().startsWith("fragment 'app': version " + v2 + " (live from "), back.out());
         assertTrue(back.out().contains("fragment 'app' is live"), back.out());
         awaitServed("app.verbs.test", "v2");
-        assertEquals(0, cli(state, "rollback", "app", "--timeout", "30").exit());
+        assertEquals(0, cli(fixture.state(), "rollback", "app", "--timeout", "30").exit());
         awaitServed("app.verbs.test", "v1");
-        CheckAndDiffTest.Run none = cli(state, "rollback", "app");
+        CheckAndDiffTest.Run none = cli(fixture.state(), "rollback", "app");
         assertEquals(2, none.exit());
         assertEquals("haproxy-config: fragment 'app' has no version before version " + v1 + " to roll back to\n",
                 none.err());
 
-        CheckAndDiffTest.Run history = cli(state, "history", "app");
+        CheckAndDiffTest.Run history = cli(fixture.state(), "history", "app");
         assertEquals(0, history.exit(), history.err());
         List<String> lines = history.out().lines().toList();
         assertEquals("WHEN\tEVENT\tID", lines.get(1));
@@ -107,14 +102,15 @@ class RollbackTest {
         daemon = start();
         assertEquals(List.of("live " + v1, "live " + v2, "live " + v3, "live " + v2, "live " + v1),
                 historyIds("app"), "the history after a restart");
-        assertEquals(history.out(), cli(state, "history", "app").out());
+        assertEquals(history.out(), cli(fixture.state(), "history", "app").out());
         awaitServed("app.verbs.test", "v1");
-        assertEquals(0, cli(state, "rollback", "app", v3, "--timeout", "30").exit(), "by id, after the restart");
+        assertEquals(0, cli(fixture.state(), "rollback", "app", v3, "--timeout", "30").exit(),
+                "by id, after the restart");
         awaitServed("app.verbs.test", "v3");
 
-        assertEquals(0, cli(state, "remove", "app", "--timeout", "30").exit());
+        assertEquals(0, cli(fixture.state(), "remove", "app", "--timeout", "30").exit());
         await("app.verbs.test unknown", LIMIT, () -> !daemon.serves("app.verbs.test", "v3"));
-        CheckAndDiffTest.Run restore = cli(state, "rollback", "app", "--timeout", "30");
+        CheckAndDiffTest.Run restore = cli(fixture.state(), "rollback", "app", "--timeout", "30");
         assertEquals(0, restore.exit(), restore.err());
         awaitServed("app.verbs.test", "v3");
         assertEquals("live " + v3, historyIds("app").get(0));
@@ -131,7 +127,7 @@ class RollbackTest {
         apply("legacy", cfg("be_shop_old", "legacy"), "legacy.verbs.test be_shop_old\n");
         awaitServed("legacy.verbs.test", "legacy");
 
-        CheckAndDiffTest.Run refused = cli(state, "rollback", "shop", "--timeout", "30");
+        CheckAndDiffTest.Run refused = cli(fixture.state(), "rollback", "shop", "--timeout", "30");
         assertEquals(1, refused.exit(), refused.out() + refused.err());
         List<String> err = refused.err().lines().toList();
         assertTrue(err.get(0).startsWith("haproxy-config: the rollback of fragment 'shop' to version "), err.get(0));
@@ -141,7 +137,7 @@ class RollbackTest {
                 err.get(1));
         assertTrue(daemon.serves("shop.verbs.test", "shop v2"), "the live version keeps serving");
         assertTrue(daemon.serves("legacy.verbs.test", "legacy"));
-        CheckAndDiffTest.Run history = cli(state, "history", "shop");
+        CheckAndDiffTest.Run history = cli(fixture.state(), "history", "shop");
         List<String> lines = history.out().lines().toList();
         assertTrue(lines.get(2).contains("\trejected\t"), history.out());
         assertEquals("    " + err.get(1), lines.get(3));

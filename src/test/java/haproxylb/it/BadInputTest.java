@@ -2,12 +2,12 @@ package haproxylb.it;
 
 import haproxylb.cli.HaproxyConfig;
 import haproxylb.status.FragmentStatus;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,11 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -81,21 +79,14 @@ class BadInputTest {
             "a..b", "inbox/a..b.", // ".." inside
             "Good", "inbox/Good."); // upper case, and what it would be lower-cased is a live fragment's name
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void every_hostile_or_broken_fragment_is_rejected_clearly_or_handled_while_the_previous_config_keeps_serving()
             throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         dropFromCorpus("dup-a");
         daemon.drop("good", "backend be_good\n    http-request return status 200 content-type text/plain string"
                 + " \"good\"\n", "good.corpus.test be_good\n");
@@ -136,7 +127,7 @@ class BadInputTest {
         for (String name : List.of("crlf", "bom", "map-empty", "a..b", "Good", "..evil")) {
             dropFromCorpus(name);
         }
-        String cfgBefore = Files.readString(state.resolve("haproxy/haproxy.cfg"));
+        String cfgBefore = Files.readString(fixture.state().resolve("haproxy/haproxy.cfg"));
 
         for (var e : REJECTED.entrySet()) {
             String name = e.getKey();
@@ -150,7 +141,7 @@ class BadInputTest {
             assertEquals(error.strip(), f.error().strip(), name + ": status.json carries the same reason");
         }
         // The 50 MB file was not read into the daemon, nor copied to rejected/.
-        assertFalse(Files.exists(state.resolve("rejected/big.cfg")), "the oversized file is not kept");
+        assertFalse(Files.exists(fixture.state().resolve("rejected/big.cfg")), "the oversized file is not kept");
 
         for (var e : INVALID_NAMES.entrySet()) {
             String error = daemon.awaitRejectionMentioning(e.getValue(), LIMIT);
@@ -164,7 +155,7 @@ class BadInputTest {
         await("bom.corpus.test served", LIMIT, () -> daemon.serves("bom.corpus.test", "bom ok"));
         // A backend-only fragment (empty map) is a fragment like any other: other fragments' maps may use it.
         daemon.awaitFragmentState("map-empty", "live", LIMIT);
-        String cfg = Files.readString(state.resolve("haproxy/haproxy.cfg"));
+        String cfg = Files.readString(fixture.state().resolve("haproxy/haproxy.cfg"));
         assertFalse(cfg.contains("\r") || cfg.contains("\uFEFF"), "line ends and BOM normalised in haproxy.cfg");
         assertTrue(cfg.contains("\nbackend be_mapless\n"), "the empty-map fragment's backend is in haproxy.cfg");
 
@@ -239,7 +230,7 @@ class BadInputTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         String before = System.getProperty("lb.state-dir");
-        System.setProperty("lb.state-dir", state.toString());
+        System.setProperty("lb.state-dir", fixture.state().toString());
         int code;
         try {
             code = HaproxyConfig.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -255,7 +246,8 @@ class BadInputTest {
         assertEquals(exitCode, code, String.join(" ", args) + ": " + stderr);
         assertTrue(stderr.contains(message), stderr);
         assertEquals(inboxBefore, inbox(), "nothing was written into the inbox");
-        assertFalse(Files.exists(state.resolve("escape.cfg")) || Files.exists(state.getParent().resolve("escape.cfg")));
+        assertFalse(Files.exists(fixture.state().resolve("escape.cfg"))
+                || Files.exists(fixture.state().getParent().resolve("escape.cfg")));
     }
 
     private List<String> inbox() throws IOException {

@@ -1,10 +1,10 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.Socket;
 import java.net.URI;
@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.List;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -39,20 +38,13 @@ class EdgeProtocolsTest {
     private static final String CFG = "backend be_local\n    http-request return status 200 content-type text/plain"
             + " string local-ok\n";
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void https_speaks_http2_by_default_and_every_request_lands_in_the_access_log_with_its_host() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("local", CFG, "localhost be_local\n");
         await("localhost served", LIMIT, () -> daemon.serves("localhost", "local-ok"));
         assertEquals("h2", negotiated(daemon.httpsPort()));
@@ -63,17 +55,18 @@ class EdgeProtocolsTest {
         assertEquals(HttpClient.Version.HTTP_2, response.version());
         assertEquals("local-ok", response.body());
 
-        Path accessLog = state.resolve("log/access.0.log");
+        Path accessLog = fixture.state().resolve("log/access.0.log");
         await("the HTTP/2 request in the access log", LIMIT, () -> read(accessLog).contains("/h2-path HTTP/2.0\""));
         String line = read(accessLog).lines().filter(l -> l.contains("/h2-path")).findFirst().orElseThrow();
         assertTrue(line.contains(" https~ be_local/<NOSRV> ") && line.contains(" 200 ") && line.contains("{localhost:"),
                 "httplog with frontend, backend, status and the Host header: " + line);
-        assertTrue(read(state.resolve("run/haproxy.log")).contains("[NOTICE]"), "haproxy's own messages are kept");
+        assertTrue(read(fixture.state().resolve("run/haproxy.log")).contains("[NOTICE]"),
+                "haproxy's own messages are kept");
     }
 
     @Test
     void an_empty_alpn_setting_keeps_https_to_http1() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.edge.alpn", "").start();
+        daemon = fixture.daemon().with("lb.edge.alpn", "").start();
         assertEquals("", negotiated(daemon.httpsPort()));
     }
 

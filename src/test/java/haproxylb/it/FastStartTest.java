@@ -1,13 +1,12 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -25,20 +24,13 @@ class FastStartTest {
     private static final String CFG = "backend be_%1$s\n    http-request return status 200 content-type text/plain"
             + " string %1$s-ok\n";
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void haproxy_serves_the_last_good_config_before_camel_boots_and_the_daemon_takes_it_over() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("app", CFG.formatted("app"), "app.example.test be_app\n");
         daemon.awaitFragmentState("app", "live", LIMIT);
         daemon.stop();
@@ -49,7 +41,7 @@ class FastStartTest {
             assertNull(daemon.contextOrNull(), "Camel has not booted yet");
             await("the last good config served before the daemon's routes exist", LIMIT,
                     () -> daemon.serves("app.example.test", "app-ok"));
-            earlyMaster.set(Long.parseLong(Files.readString(state.resolve("run/haproxy.pid")).lines()
+            earlyMaster.set(Long.parseLong(Files.readString(fixture.state().resolve("run/haproxy.pid")).lines()
                     .findFirst().orElseThrow().strip()));
         });
         await("the fragment dropped while down is served", LIMIT,

@@ -2,13 +2,14 @@ package haproxylb.it;
 
 import haproxylb.certificates.ChallengeResponder;
 import haproxylb.status.FragmentStatus;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.TestBackend;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -26,16 +27,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FragmentPipelineTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
     private TestBackend backend;
 
     @AfterEach
     void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
         if (backend != null) {
             backend.close();
         }
@@ -48,7 +46,7 @@ class FragmentPipelineTest {
     @Test
     void a_dropped_fragment_makes_its_domain_reachable_over_https_and_http_redirects() throws Exception {
         backend = new TestBackend("hello from shop");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("shop", cfg("be_shop", backend.port()), "Shop.Example.test be_shop\nwww.shop.example.test be_shop\n");
 
         await("shop.example.test served over HTTPS", LIMIT, () -> daemon.serves("shop.example.test", "hello from shop"));
@@ -70,7 +68,7 @@ class FragmentPipelineTest {
 
     @Test
     void acme_challenge_paths_on_http_go_to_the_daemons_responder_not_to_https() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         try (ChallengeResponder responder = new ChallengeResponder(
                 new InetSocketAddress("127.0.0.1", daemon.responderPort()))) {
             responder.start();
@@ -86,7 +84,7 @@ class FragmentPipelineTest {
     void a_fragment_with_a_syntax_error_is_rejected_naming_file_and_line_and_the_old_version_keeps_serving()
             throws Exception {
         backend = new TestBackend("v1");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("app", cfg("be_app", backend.port()), "app.example.test be_app\n");
         await("v1 served", LIMIT, () -> daemon.serves("app.example.test", "v1"));
 
@@ -99,33 +97,34 @@ class FragmentPipelineTest {
         assertTrue(error.contains("[app.cfg:3] : unknown keyword 'sevrer' in 'backend' section"), error);
         assertTrue(error.contains("the previous version of 'app' keeps serving"), error);
         assertEquals(error.strip(), rejected.error().strip());
-        assertTrue(Files.exists(state.resolve("rejected/app.cfg")));
+        assertTrue(Files.exists(fixture.state().resolve("rejected/app.cfg")));
         assertTrue(daemon.serves("app.example.test", "v1"), "the last good config keeps serving");
-        assertTrue(Files.readString(state.resolve("fragments/app.cfg")).contains("server s1 127.0.0.1:" + backend.port()));
+        assertTrue(Files.readString(fixture.state().resolve("fragments/app.cfg"))
+                .contains("server s1 127.0.0.1:" + backend.port()));
     }
 
     @Test
     void a_map_naming_an_unknown_backend_is_rejected_and_nothing_changes() throws Exception {
-        daemon = new DaemonHarness(state).start();
-        String before = Files.readString(state.resolve("haproxy/haproxy.cfg"));
+        daemon = fixture.daemon().start();
+        String before = Files.readString(fixture.state().resolve("haproxy/haproxy.cfg"));
         daemon.drop("typo", cfg("be_typo", 1), "typo.example.test be_tpyo\n");
         daemon.awaitFragmentState("typo", "rejected", LIMIT);
         assertTrue(daemon.rejection("typo").contains("typo.map line 1: domain 'typo.example.test' is routed to"
                 + " backend 'be_tpyo', which no fragment defines"), daemon.rejection("typo"));
-        assertEquals(before, Files.readString(state.resolve("haproxy/haproxy.cfg")));
-        assertFalse(Files.exists(state.resolve("fragments/typo.cfg")));
+        assertEquals(before, Files.readString(fixture.state().resolve("haproxy/haproxy.cfg")));
+        assertFalse(Files.exists(fixture.state().resolve("fragments/typo.cfg")));
     }
 
     @Test
     void remove_makes_the_host_unknown_again() throws Exception {
         backend = new TestBackend("bye");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("gone", cfg("be_gone", backend.port()), "gone.example.test be_gone\n");
         await("served", LIMIT, () -> daemon.serves("gone.example.test", "bye"));
         daemon.dropRemoval("gone");
         await("unknown again", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "gone.example.test", "/",
                 true) == 404);
-        assertFalse(Files.exists(state.resolve("fragments/gone.cfg")));
+        assertFalse(Files.exists(fixture.state().resolve("fragments/gone.cfg")));
         await("status forgets the removed fragment", LIMIT, () -> daemon.fragment("gone").isEmpty());
     }
 
@@ -133,7 +132,7 @@ class FragmentPipelineTest {
     void a_burst_of_50_drops_ends_with_all_50_live_after_at_most_2_reloads() throws Exception {
         backend = new TestBackend("burst");
         // The interval is longer than the intake of the whole burst takes even on a loaded 2-core CI machine.
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "20000").start();
+        daemon = fixture.daemon().with("lb.reload.min-interval", "20000").start();
         long reloadsBefore = daemon.status().reloads();
         for (int i = 0; i < 50; i++) {
             daemon.drop("f" + i, cfg("be_f" + i, backend.port()), "f" + i + ".example.test be_f" + i + "\n");
@@ -155,7 +154,7 @@ class FragmentPipelineTest {
     @Test
     void a_file_still_being_written_in_place_is_not_consumed_half_way() throws Exception {
         backend = new TestBackend("complete");
-        daemon = new DaemonHarness(state).with("lb.intake.settle", "300").start();
+        daemon = fixture.daemon().with("lb.intake.settle", "300").start();
         Files.writeString(daemon.inbox().resolve("slow.map"), "slow.example.test be_slow\n");
         // Like scp: the file is created under its final name and filled in pieces, with pauses longer than the
         // settle time: the writer has not closed it, so it is not complete (inotify). Consumed half-way, it would be
@@ -172,13 +171,13 @@ class FragmentPipelineTest {
             }
         }
         await("the complete fragment is served", LIMIT, () -> daemon.serves("slow.example.test", "complete"));
-        assertFalse(Files.exists(state.resolve("rejected/slow.error")));
+        assertFalse(Files.exists(fixture.state().resolve("rejected/slow.error")));
     }
 
     @Test
     void a_restart_keeps_everything_and_applies_what_arrived_while_it_was_down() throws Exception {
         backend = new TestBackend("persistent");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("keep", cfg("be_keep", backend.port()), "keep.example.test be_keep\n");
         await("served", LIMIT, () -> daemon.serves("keep.example.test", "persistent"));
         daemon.stop();

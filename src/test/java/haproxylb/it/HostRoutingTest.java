@@ -1,14 +1,13 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 
 import static haproxylb.support.DaemonHarness.await;
@@ -24,16 +23,9 @@ class HostRoutingTest {
                 http-request return status 200 content-type text/plain string wild
             """;
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     private String route(String host) throws IOException {
         EdgeClient.Response r = EdgeClient.https(daemon.httpsPort(), host, "/");
@@ -42,7 +34,7 @@ class HostRoutingTest {
 
     @Test
     void exact_hosts_win_over_wildcards_which_cover_one_label() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("routing", CFG, "www.example.test be_exact\n*.example.test be_wild\n");
         await("routing live", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "www.example.test", "/",
                 true) == 200);
@@ -56,7 +48,7 @@ class HostRoutingTest {
 
     @Test
     void the_old_roles_map_dom_matching_is_available_behind_a_setting() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.routing.match", "dom").start();
+        daemon = fixture.daemon().with("lb.routing.match", "dom").start();
         daemon.drop("routing", CFG, "shop.example.test be_exact\nexample.test be_wild\n");
         await("routing live", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "shop.example.test", "/",
                 true) == 200);

@@ -1,11 +1,12 @@
 package haproxylb.it;
 
 import haproxylb.status.FragmentStatus;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -18,14 +19,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.stream.Stream;
 
@@ -45,25 +44,18 @@ class HostileInputTest {
     private static final Path CORPUS = Path.of("src/test/resources/hostile");
     private static final Duration LIMIT = Duration.ofSeconds(60);
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path elsewhere;
     private DaemonHarness daemon;
     private final String marker = "HOSTILE-SECRET-" + UUID.randomUUID();
     private Path secret;
 
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
-
     @Test
     void every_hostile_input_is_refused_exactly_and_the_secret_appears_nowhere() throws Exception {
         secret = Files.writeString(elsewhere.resolve("secret.key"), marker + "\n");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("good", "backend be_good\n    http-request return status 200 content-type text/plain string"
                 + " \"good\"\n", "good.hostile.test be_good\n");
         await("good.hostile.test served", LIMIT, () -> daemon.serves("good.hostile.test", "good"));
@@ -91,7 +83,7 @@ class HostileInputTest {
                 String error = daemon.awaitRejectionMentioning(e.getValue(), LIMIT);
                 assertTrue(error.contains("invalid fragment name"), error);
             } else if (e.getKey().startsWith("cert:")) {
-                Path errorFile = state.resolve("rejected-certs").resolve(e.getKey().substring(5) + ".error");
+                Path errorFile = fixture.state().resolve("rejected-certs").resolve(e.getKey().substring(5) + ".error");
                 await(errorFile + " written", LIMIT, () -> Files.exists(errorFile));
                 String error = Files.readString(errorFile);
                 assertTrue(error.contains(e.getValue()), "'" + e.getValue() + "' not in:\n" + error);
@@ -114,6 +106,7 @@ class HostileInputTest {
 
     /** Every byte under the state dir, the status, and the answer haproxy gives for every hostile domain. */
     private void assertNoSecretAnywhere(Map<String, String> expected) throws IOException {
+        Path state = fixture.state();
         for (Path p : filesUnder(state)) {
             String content;
             try {
@@ -147,6 +140,7 @@ class HostileInputTest {
 
     /** Rejected copies and the status are readable by the daemon's group only; sockets by the daemon's user only. */
     private void assertLeastPrivilege() throws IOException {
+        Path state = fixture.state();
         for (Path p : List.of(state.resolve("status.json"), state.resolve("rejected/return-file.cfg"),
                 state.resolve("rejected/return-file.error"), state.resolve("haproxy/haproxy.cfg"))) {
             assertEquals("rw-r-----", mode(p), p.toString());
@@ -239,7 +233,7 @@ class HostileInputTest {
         hidden("ansi\u001b[2J\u001b]0;owned\u0007.cfg", "backend be_y\n");
         cases.put("name:ansi", "inbox/ansi\\x1b[2J\\x1b]0;owned\\x07.cfg");
 
-        Path certInbox = Files.createDirectories(state.resolve("cert-inbox"));
+        Path certInbox = Files.createDirectories(fixture.state().resolve("cert-inbox"));
         Files.createSymbolicLink(certInbox.resolve("cert-link.pem"), secret);
         cases.put("cert:cert-link", "cert-inbox/cert-link.pem: is a symbolic link");
         run("mkfifo", certInbox.resolve("cert-fifo.pem").toString());

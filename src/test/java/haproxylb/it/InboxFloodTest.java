@@ -1,10 +1,10 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -37,20 +37,13 @@ class InboxFloodTest {
     private static final Duration PROBING = Duration.ofSeconds(15);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void twenty_thousand_files_at_once_are_taken_in_chunks_while_health_answers_within_a_second() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.intake.max-per-poll", "200").start();
+        daemon = fixture.daemon().with("lb.intake.max-per-poll", "200").start();
         HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemon.managementPort()
                 + "/observe/health")).timeout(Duration.ofSeconds(1)).build();
         await("health answers", Duration.ofSeconds(30), () -> status(health) > 0);
@@ -111,8 +104,9 @@ class InboxFloodTest {
         assertTrue(taken >= 200, "the intake kept taking files: " + taken);
         assertTrue(daemon.context().getRouteController().getRouteStatus("fragment-intake").isStarted());
         daemon.context().getRouteController().stopRoute("fragment-intake");
-        assertEquals(FILES, countIn(inbox, ".cfg") + countIn(state.resolve("staging"), ".cfg")
-                + countIn(state.resolve("claimed"), ".cfg"), "every file is in the inbox or staged: none lost");
+        assertEquals(FILES, countIn(inbox, ".cfg") + countIn(fixture.state().resolve("staging"), ".cfg")
+                + countIn(fixture.state().resolve("claimed"), ".cfg"),
+                "every file is in the inbox or staged: none lost");
     }
 
     private static int status(HttpRequest request) {

@@ -1,10 +1,10 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,20 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * With camel.management.host set to another address, the endpoint does listen there: the setting decides.
  */
 class ManagementSurfaceTest {
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void every_listening_socket_of_the_daemon_is_on_loopback_and_haproxys_sockets_are_private() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.acme.directory-url", "").start();
+        daemon = fixture.daemon().with("lb.acme.directory-url", "").start();
         Map<Integer, String> listening = listeningSocketsOfThisProcess();
         assertTrue(listening.containsKey(daemon.managementPort()), "the management endpoint listens: " + listening);
         listening.forEach((port, address) -> assertTrue(address.startsWith("127.") || address.equals("::1"),
@@ -51,7 +44,7 @@ class ManagementSurfaceTest {
                 "com.sun.management.jmxremote.port")), "no remote JMX port unless an operator adds one");
 
         for (String socket : List.of("run/admin.sock", "run/master.sock")) {
-            Path p = state.resolve(socket);
+            Path p = fixture.state().resolve(socket);
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(p,
                     LinkOption.NOFOLLOW_LINKS)), socket);
         }
@@ -60,7 +53,7 @@ class ManagementSurfaceTest {
 
     @Test
     void the_management_host_setting_decides_where_the_endpoint_listens() throws Exception {
-        daemon = new DaemonHarness(state).with("camel.management.host", "0.0.0.0").start();
+        daemon = fixture.daemon().with("camel.management.host", "0.0.0.0").start();
         String address = listeningSocketsOfThisProcess().get(daemon.managementPort());
         assertTrue("0.0.0.0".equals(address) || "::".equals(address), "listens on all addresses: " + address);
     }

@@ -5,14 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.monitoring.HaproxyLbControl;
 import haproxylb.status.StatusBoard;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
-import haproxylb.support.EdgeClient;
 import haproxylb.support.HaproxyProcess;
 import haproxylb.support.TestBackend;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.Serializable;
@@ -24,7 +24,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.rmi.registry.LocateRegistry;
 import java.rmi.registry.Registry;
 import java.rmi.server.RMIServerSocketFactory;
@@ -64,16 +63,13 @@ class MonitoringTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
     private TestBackend backend;
 
     @AfterEach
     void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
         if (backend != null) {
             backend.close();
         }
@@ -130,7 +126,7 @@ class MonitoringTest {
 
     @Test
     void health_goes_down_when_haproxy_is_killed_and_up_again_once_the_watchdog_has_restarted_it() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         await("health UP", LIMIT, () -> get("/observe/health").status() == 200);
         Reply up = get("/observe/health?exposureLevel=full");
         assertEquals("UP", up.check("haproxy").orElseThrow().path("status").asText(), up.body());
@@ -167,7 +163,7 @@ class MonitoringTest {
     @Test
     void the_metrics_endpoint_shows_a_reload_counter_that_moves_after_a_fragment_drop() throws Exception {
         backend = new TestBackend("metered");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         await("metrics served", LIMIT, () -> metric("haproxylb_reloads_total") >= 0);
         double reloads = metric("haproxylb_reloads_total");
         double assemblies = metric("haproxylb_assembly_seconds_count");
@@ -191,7 +187,7 @@ class MonitoringTest {
     @Test
     void a_jmx_client_reads_the_live_fragment_count_and_triggers_a_forced_reload_the_counters_show() throws Exception {
         backend = new TestBackend("managed");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("one", cfg("be_one", backend.port()), "one.example.test be_one\n");
         daemon.awaitFragmentState("one", "live", LIMIT);
 
@@ -234,7 +230,7 @@ class MonitoringTest {
     @Test
     void retrying_a_rejected_fragment_puts_it_back_through_intake() throws Exception {
         backend = new TestBackend("retried");
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         // Rejected because no fragment defines be_shared yet.
         daemon.drop("app", cfg("be_app", backend.port()), "app.example.test be_shared\n");
         daemon.awaitFragmentState("app", "rejected", LIMIT);
@@ -247,11 +243,11 @@ class MonitoringTest {
         String answer = (String) mbeans.invoke(name, "retryRejectedFragment", new Object[] {"app"},
                 new String[] {String.class.getName()});
         assertTrue(answer.startsWith("Fragment 'app' is back in the inbox"), answer);
-        assertFalse(Files.exists(state.resolve("rejected/app.cfg")));
+        assertFalse(Files.exists(fixture.state().resolve("rejected/app.cfg")));
 
         daemon.awaitFragmentState("app", "live", LIMIT);
         await("app.example.test served", LIMIT, () -> daemon.serves("app.example.test", "retried"));
-        assertFalse(Files.exists(state.resolve("rejected/app.error")));
+        assertFalse(Files.exists(fixture.state().resolve("rejected/app.error")));
         assertEquals(0, mbeans.getAttribute(name, "RejectedFragmentCount"));
 
         Exception nothing = assertThrows(Exception.class, () -> mbeans.invoke(name, "retryRejectedFragment",
@@ -261,7 +257,7 @@ class MonitoringTest {
 
     @Test
     void a_certificate_expiring_within_7_days_turns_health_down_and_its_days_left_are_a_metric() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         await("health UP", LIMIT, () -> get("/observe/health").status() == 200);
         StatusBoard status = daemon.context().getRegistry().lookupByNameAndType("statusBoard", StatusBoard.class);
 

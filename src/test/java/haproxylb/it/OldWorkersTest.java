@@ -1,18 +1,18 @@
 package haproxylb.it;
 
 import haproxylb.status.OldWorkers;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -36,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class OldWorkersTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
     private ServerSocket silentBackend;
     private final List<Socket> accepted = new CopyOnWriteArrayList<>();
@@ -47,9 +47,6 @@ class OldWorkersTest {
     void stop() throws IOException {
         for (Socket s : clients) {
             s.close();
-        }
-        if (daemon != null) {
-            daemon.close();
         }
         if (silentBackend != null) {
             silentBackend.close();
@@ -75,7 +72,7 @@ class OldWorkersTest {
         acceptor.setDaemon(true);
         acceptor.start();
 
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "200")
+        daemon = fixture.daemon().with("lb.reload.min-interval", "200")
                 .with("lb.haproxy.max-old-reloads", "1").with("lb.haproxy.watchdog", "200").start();
         for (int version = 1; version <= 4; version++) {
             long live = daemon.status().liveGeneration();

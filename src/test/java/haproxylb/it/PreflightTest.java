@@ -57,7 +57,7 @@ class PreflightTest {
         // the port the CA connects to is haproxy's HTTP port here (80 in production)
         daemon = fixture.orderingFrom(pebble)
                 .with("lb.acme.loopback-is-here", "false")
-                .with("lb.acme.probe-port", Integer.toString(daemon.httpPort()))
+                .with("lb.acme.probe-port", Integer.toString(fixture.daemon().httpPort()))
                 .start();
         daemon.drop("probe", """
                 backend be_here

@@ -1,15 +1,13 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 
 import static haproxylb.support.DaemonHarness.await;
@@ -20,28 +18,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RuntimeMapUpdateTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void adding_moving_and_removing_domains_of_existing_backends_needs_no_reload() throws Exception {
         // A long rate limit: any reload after the first would keep the change from going live within the test.
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "600000").start();
+        daemon = fixture.daemon().with("lb.reload.min-interval", "600000").start();
         String cfg = "backend be_one\n    http-request return status 200 content-type text/plain string one\n"
                 + "backend be_two\n    http-request return status 200 content-type text/plain string two\n";
         daemon.drop("site", cfg, "a.example.test be_one\n");
         await("a served", LIMIT, () -> daemon.serves("a.example.test", "one"));
         await("status live", LIMIT, () -> daemon.fragment("site").map(f -> f.state().equals("live")).orElse(false));
         long reloads = daemon.status().reloads();
-        String cfgBefore = Files.readString(state.resolve("haproxy/haproxy.cfg"));
+        String cfgBefore = Files.readString(fixture.state().resolve("haproxy/haproxy.cfg"));
 
         daemon.drop("site", cfg, "a.example.test be_two\nb.example.test be_one\n");
         await("a moved to be_two", LIMIT, () -> daemon.serves("a.example.test", "two"));
@@ -55,8 +46,8 @@ class RuntimeMapUpdateTest {
                 true) == 404);
 
         assertEquals(reloads, daemon.status().reloads(), "no reload for map-only changes");
-        assertEquals(cfgBefore, Files.readString(state.resolve("haproxy/haproxy.cfg")));
-        String map = Files.readString(state.resolve("haproxy/backend.map"));
+        assertEquals(cfgBefore, Files.readString(fixture.state().resolve("haproxy/haproxy.cfg")));
+        String map = Files.readString(fixture.state().resolve("haproxy/backend.map"));
         assertTrue(map.contains("a.example.test be_two\nb.example.test be_one\n"), map);
         assertTrue(!map.contains("c.example.test"), "the file on disk is the truth for the next reload: " + map);
         assertEquals("live", daemon.fragment("site").orElseThrow().state());
@@ -64,7 +55,7 @@ class RuntimeMapUpdateTest {
 
     @Test
     void a_map_change_while_a_reload_is_owed_waits_for_that_reload() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "3000").start();
+        daemon = fixture.daemon().with("lb.reload.min-interval", "3000").start();
         daemon.drop("first", "backend be_first\n    http-request return status 200 content-type text/plain string first\n",
                 "first.example.test be_first\n");
         await("first served", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(), "first.example.test", "/",

@@ -3,12 +3,13 @@ package haproxylb.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.HeadlessChromium;
 import haproxylb.support.TestCertificates;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
@@ -36,21 +37,14 @@ class StatusPageTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final String BROKEN_CFG = "backend be_broken\n    sevrer app 127.0.0.1:9\n";
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path scratch;
     private DaemonHarness daemon;
 
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
-
     private void startWithExampleAndRejectedFragments() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
         daemon.drop("hello", Files.readString(Path.of("conf/examples/hello.cfg")),
                 Files.readString(Path.of("conf/examples/hello.map")));
         daemon.drop("broken", BROKEN_CFG, "broken.example.test be_broken\n");
@@ -59,7 +53,7 @@ class StatusPageTest {
         TestCertificates.Leaf leaf = TestCertificates.rootCa("Status Root").intermediate("Status CA")
                 .leaf("hello.example.test", "www.hello.example.test")
                 .validity(Instant.now().minus(Duration.ofDays(30)), Duration.ofDays(90)).issue();
-        AtomicFiles.writePrivate(state.resolve("cert-inbox/hello.pem"), leaf.pem().getBytes());
+        AtomicFiles.writePrivate(fixture.state().resolve("cert-inbox/hello.pem"), leaf.pem().getBytes());
         await("the operator's certificate in the status", LIMIT, () -> {
             try {
                 return daemon.status().certificates().toString().contains("expires");
@@ -101,7 +95,7 @@ class StatusPageTest {
 
     @Test
     void the_page_is_served_from_a_fixed_set_of_files_and_nothing_else() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        daemon = fixture.daemon().start();
 
         HttpResponse<String> page = get("/observe/status/");
         assertEquals(200, page.statusCode());

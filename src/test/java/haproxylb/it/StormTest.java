@@ -5,12 +5,12 @@ import haproxylb.haproxy.MasterCli;
 import haproxylb.intake.Fragment;
 import haproxylb.status.FragmentStatus;
 import haproxylb.status.Status;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -21,7 +21,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -60,16 +59,9 @@ class StormTest {
     private static final Duration INTERVAL = Duration.ofSeconds(30);
     private static final long HEAP_GROWTH_LIMIT = 48L << 20;
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     /** What the test sent last under each name, and what should become of it. */
     private record Expected(String name, String cfg, String map, String version, Kind kind) {
@@ -83,11 +75,12 @@ class StormTest {
     @Test
     void a_storm_of_1000_drops_in_10_seconds_ends_all_accounted_for_with_at_most_one_reload_per_interval()
             throws Exception {
-        daemon = new DaemonHarness(state)
+        daemon = fixture.daemon()
                 .with("lb.reload.min-interval", Long.toString(INTERVAL.toMillis()))
                 .start();
         await("haproxy's start to be recorded", Duration.ofSeconds(30), () -> reloadsInStatus() >= 1);
-        MasterCli master = new MasterCli(new HaproxySocket(state.resolve("run/master.sock"), Duration.ofSeconds(5)));
+        MasterCli master = new MasterCli(new HaproxySocket(fixture.state().resolve("run/master.sock"),
+                Duration.ofSeconds(5)));
         long statusReloadsBefore = daemon.status().reloads();
         int masterReloadsBefore = master.showProc().reloads();
         long heapBefore = heapAfterGc();
@@ -193,16 +186,16 @@ class StormTest {
         assertTrue(status.fragments().keySet().equals(last.keySet()), "no other names in status.json");
 
         // 2. Nothing applied twice or left behind: one backend section and one map line per good fragment.
-        String cfg = Files.readString(state.resolve("haproxy/haproxy.cfg"));
-        String map = Files.readString(state.resolve("haproxy/backend.map"));
+        String cfg = Files.readString(fixture.state().resolve("haproxy/haproxy.cfg"));
+        String map = Files.readString(fixture.state().resolve("haproxy/backend.map"));
         for (Expected e : last.values()) {
             int expected = e.kind() == Kind.GOOD ? 1 : 0;
             assertEquals(expected, count(cfg, "(?m)^backend be_" + e.name() + "$"), "backend of " + e.name());
             assertEquals(expected, count(map, "(?m)^" + Pattern.quote(e.name() + ".storm.test") + " "),
                     "map line of " + e.name());
         }
-        try (var inbox = Files.list(daemon.inbox()); var pending = Files.list(state.resolve("pending"));
-             var staging = Files.list(state.resolve("staging"))) {
+        try (var inbox = Files.list(daemon.inbox()); var pending = Files.list(fixture.state().resolve("pending"));
+             var staging = Files.list(fixture.state().resolve("staging"))) {
             assertEquals(List.of(), inbox.toList(), "inbox drained");
             assertEquals(List.of(), pending.toList(), "nothing left pending");
             assertEquals(List.of(), staging.toList(), "no half pair left waiting");
