@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.monitoring.HaproxyLbControl;
-import haproxylb.support.AcmeDaemonSettings;
 import haproxylb.support.AcmeRecordingProxy;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
@@ -21,7 +21,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,13 +30,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the CA says when it will not issue, end to end through the recording proxy in front of a real Pebble: a
@@ -49,42 +45,18 @@ import org.junit.jupiter.api.io.TempDir;
 class AcmeErrorsTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    static PebbleServer current;
 
     @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> current);
-
-    @TempDir
-    Path state;
+    final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
-    private PebbleServer pebble;
-    private PebbleServer second;
     private AcmeRecordingProxy proxy;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-        if (second != null) {
-            second.close();
-        }
-    }
 
     /** A daemon ordering through the proxy, with Let's Encrypt's ledger limits so that the quota has budgets. */
     private DaemonHarness daemonBehindProxy() {
-        daemon = new DaemonHarness(state);
-        pebble = PebbleServer.start(daemon.httpPort());
-        current = pebble;
-        proxy = AcmeRecordingProxy.start(pebble);
-        return AcmeDaemonSettings.orderingFrom(daemon, proxy.directoryUrl(), pebble)
-                .with("lb.acme.limits", "letsencrypt");
+        PebbleServer pebble = fixture.pebble();
+        proxy = fixture.proxy(pebble);
+        daemon = fixture.orderingThrough(proxy, pebble).with("lb.acme.limits", "letsencrypt");
+        return daemon;
     }
 
     private static String cfg(String backend) {
@@ -168,7 +140,7 @@ class AcmeErrorsTest {
         assertTrue(String.valueOf(status.get("lastError")).contains("too many certificates already issued"),
                 status.toString());
         assertEquals(1, proxy.refusals());
-        JsonNode backoff = new ObjectMapper().readTree(Files.readString(state.resolve("certificates/backoff.json")));
+        JsonNode backoff = new ObjectMapper().readTree(Files.readString(fixture.state().resolve("certificates/backoff.json")));
         assertEquals("rateLimited", backoff.path("entries").path("be_limited").path("errorType").asText(),
                 backoff.toString());
 
@@ -196,7 +168,7 @@ class AcmeErrorsTest {
     @Test
     void a_name_the_first_ca_has_paused_is_issued_by_the_next_and_the_status_says_why() throws Exception {
         daemonBehindProxy();
-        second = PebbleServer.start(daemon.httpPort());
+        PebbleServer second = fixture.pebble();
         daemon.with("lb.acme.fallback-cas", "second")
                 .with("lb.acme.ca.second.directory-url", second.directoryUrl())
                 .with("lb.acme.ca.second.trust-ca", second.listenerCaPem().toString())

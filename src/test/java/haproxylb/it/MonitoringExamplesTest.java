@@ -3,13 +3,13 @@ package haproxylb.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
-import haproxylb.support.AcmeDaemonSettings;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.HaproxyProcess;
-import haproxylb.support.PebbleServer;
 import haproxylb.support.TestCertificates;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
@@ -49,8 +49,8 @@ class MonitoringExamplesTest {
             "HaproxyLbRenewalFailing", "HaproxyLbFragmentRejected", "HaproxyLbReloadFailing", "HaproxyLbConfigStale");
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path haproxyDir;
 
@@ -62,17 +62,15 @@ class MonitoringExamplesTest {
 
         String daemonMetrics;
         // ACME on, with Let's Encrypt's ledger limits, so that the per-CA quota series exist.
-        try (DaemonHarness daemon = new DaemonHarness(state);
-             PebbleServer pebble = PebbleServer.start(daemon.httpPort())) {
-            AcmeDaemonSettings.orderingFrom(daemon, pebble.directoryUrl(), pebble)
-                    .with("lb.acme.limits", "letsencrypt").start();
+        try (DaemonHarness daemon = fixture.orderingFrom(fixture.pebble())
+                .with("lb.acme.limits", "letsencrypt").start()) {
             daemon.drop("hello", Files.readString(Path.of("conf/examples/hello.cfg")),
                     Files.readString(Path.of("conf/examples/hello.map")));
             daemon.awaitFragmentState("hello", "live", LIMIT);
             // An operator's certificate gives haproxylb_certificate_days_left a series without an ACME server.
             TestCertificates.Leaf leaf = TestCertificates.rootCa("Examples Root").intermediate("Examples CA")
                     .leaf("hello.example.test").issue();
-            AtomicFiles.writePrivate(state.resolve("cert-inbox/hello.pem"), leaf.pem().getBytes());
+            AtomicFiles.writePrivate(fixture.state().resolve("cert-inbox/hello.pem"), leaf.pem().getBytes());
             String url = "http://127.0.0.1:" + daemon.managementPort() + "/observe/metrics";
             await("haproxylb_certificate_days_left on " + url, LIMIT,
                     () -> scrape(url).contains("haproxylb_certificate_days_left{"));
