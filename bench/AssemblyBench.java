@@ -26,6 +26,7 @@ import haproxylb.assembly.ConfigTemplate;
 import haproxylb.assembly.MapUpdater;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.haproxy.ReloadGate;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentIntake;
 import haproxylb.intake.FragmentReader;
@@ -41,6 +42,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -276,7 +278,7 @@ public class AssemblyBench {
             rules = new CandidateRules(baseBackends());
             // No haproxy runs here, so no runtime map updates (MapUpdater.NONE): every change is a config change.
             assembly = new AssemblyService(store, assembler, rules, haproxy, liveConfig, liveMap,
-                    state.resolve("candidate"), status, MapUpdater.NONE);
+                    state.resolve("candidate"), status, new ReloadGate(clock, Duration.ofMinutes(1)), MapUpdater.NONE);
             intake = new FragmentIntake(store, status, clock);
         }
     }

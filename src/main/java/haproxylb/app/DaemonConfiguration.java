@@ -50,7 +50,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
-        Clock clock = Clock.systemUTC();
+        Clock clock = clock(context);
         Path state = s.stateDir();
         Path runDir = state.resolve("run");
         // Least privilege (README, "Threat model"): the daemon's group reads the state, writes the inboxes.
@@ -65,7 +65,9 @@ public final class DaemonConfiguration implements CamelConfiguration {
         FragmentReader reader = FragmentReader.from(s);
         FragmentStore store = new FragmentStore(state, reader, new FragmentHistory(state.resolve("history"),
                 historyLength(s), clock));
-        status.restore(store.stored());
+        // status.json is where the reload stage's facts survive a restart; from here on the gate owns them.
+        ReloadGate reloadGate = new ReloadGate(clock, s.millis("lb.reload.min-interval"),
+                status.restore(store.stored()));
 
         Path liveConfig = s.path("lb.haproxy.config");
         Path certDir = s.path("lb.haproxy.cert-dir");
@@ -75,7 +77,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Path liveMap = s.path("lb.haproxy.map");
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS), check,
-                liveConfig, liveMap, state.resolve("candidate"), status,
+                liveConfig, liveMap, state.resolve("candidate"), status, reloadGate,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
                         : MapUpdater.NONE);
 
@@ -84,7 +86,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 : s.string("lb.haproxy.master-socket", "");
         MasterCli master = masterSocket.isBlank() ? null
                 : new MasterCli(new HaproxySocket(Path.of(masterSocket), Duration.ofSeconds(5)));
-        Reloader reloader = new Reloader(new ReloadGate(clock, s.millis("lb.reload.min-interval")), status,
+        Reloader reloader = new Reloader(reloadGate, status,
                 s.words("lb.reload.command"), supervisor, master);
         Daemon daemon = new Daemon(certDir, FallbackCertificate::ensure, assembly, reloader, supervisor);
 
@@ -113,6 +115,20 @@ public final class DaemonConfiguration implements CamelConfiguration {
         CertificateWiring.configure(context, core);
         MonitoringWiring.configure(context, core);
         StatusPageWiring.configure(context, core);
+    }
+
+    /**
+     * The "clock" bean: every time-dependent piece of state (the reload rate limit, status times, the read lock's
+     * settle time) reads it, so a test can bind its own before the context starts instead of waiting in real time.
+     */
+    private static Clock clock(CamelContext context) {
+        Clock bound = context.getRegistry().lookupByNameAndType("clock", Clock.class);
+        if (bound != null) {
+            return bound;
+        }
+        Clock system = Clock.systemUTC();
+        context.getRegistry().bind("clock", system);
+        return system;
     }
 
     /** The haproxy started before Camel (HaproxyLb.main) when it runs this config, else a new supervisor. */

@@ -3,6 +3,7 @@ package haproxylb.assembly;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.MapUpdater;
+import haproxylb.haproxy.ReloadGate;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentProblem;
 import haproxylb.intake.PendingChange;
@@ -40,6 +41,7 @@ public final class AssemblyService {
     private final Path liveConfig;
     private final Path liveMap;
     private final StatusBoard status;
+    private final ReloadGate reloads;
     private final MapUpdater mapUpdater;
     private volatile AssemblyReport lastReport;
     /**
@@ -68,13 +70,14 @@ public final class AssemblyService {
 
     public AssemblyService(FragmentStore store, ConfigAssembler assembler, CandidateRules rules, HaproxyCheck haproxy,
                            Path liveConfig, Path liveMap, Path candidateDir, StatusBoard status,
-                           MapUpdater mapUpdater) {
+                           ReloadGate reloads, MapUpdater mapUpdater) {
         this.store = store;
         this.assembler = assembler;
         this.validator = new CandidateValidator(rules, assembler, haproxy, candidateDir);
         this.liveConfig = liveConfig.toAbsolutePath();
         this.liveMap = liveMap.toAbsolutePath();
         this.status = status;
+        this.reloads = reloads;
         this.mapUpdater = mapUpdater;
     }
 
@@ -122,7 +125,7 @@ public final class AssemblyService {
      * or of haproxy -c does not throw: the changes wait (see {@link #fault()}) and the last good config keeps serving.
      */
     public synchronized boolean assemble() throws IOException {
-        try {
+        try (StatusBoard.Publication batch = status.publication()) {
             return assembleChanges();
         } catch (HaproxyCheck.Unavailable e) {
             hold(e.getMessage());
@@ -214,7 +217,7 @@ public final class AssemblyService {
                     + nextError.get() + "\n");
             return false;
         }
-        boolean reloadOwed = status.configGeneration() > status.liveGeneration();
+        boolean reloadOwed = reloads.owed();
         Written written = writeLive(next);
         if (written == Written.NOTHING && unrecorded) {
             // An earlier try wrote these very files and failed before recording them: haproxy has not loaded them.
@@ -242,11 +245,12 @@ public final class AssemblyService {
         outcome.accepted().stream().filter(c -> !c.remove()).forEach(c -> accepted.put(c.name(), c.id()));
         List<String> removed = outcome.accepted().stream().filter(PendingChange::remove)
                 .map(PendingChange::name).filter(n -> !next.containsKey(n)).toList();
-        long generation = written == Written.NOTHING ? status.configGeneration() : status.nextGeneration();
-        status.assembled(generation, accepted, ids, removed);
+        long generation = written == Written.NOTHING ? reloads.configGeneration() : reloads.assembled();
         if (result == Outcome.MAP_APPLIED) {
-            status.liveWithoutReload(generation);
-        } else if (withdrawn) {
+            reloads.liveWithoutReload(generation);
+        }
+        status.assembled(reloads.facts(), accepted, ids, removed);
+        if (withdrawn) {
             status.withdrawn(removed);
         }
         for (PendingChange c : outcome.accepted()) {

@@ -65,15 +65,13 @@ public final class Reloader {
     }
 
     public void request() {
-        if (gate.request()) {
-            status.reloadCoalesced();
-        }
-        status.reloadPlanned(true, gate.nextAllowed().orElse(null));
+        gate.request();
+        status.reload(gate.facts());
     }
 
     /** A validated config on disk that haproxy has not (confirmed to have) loaded. */
     public boolean owed() {
-        return status.configGeneration() > status.liveGeneration();
+        return gate.owed();
     }
 
     public boolean claim() {
@@ -94,9 +92,9 @@ public final class Reloader {
         try {
             prepareCommand(exchange);
         } catch (RuntimeException e) {
-            gate.failed();
+            gate.reloaded(gate.configGeneration(), false, e.getMessage());
             inFlight.set(false);
-            status.reloaded(status.configGeneration(), false, e.getMessage());
+            status.reload(gate.facts());
             throw e;
         }
     }
@@ -112,7 +110,7 @@ public final class Reloader {
         } else {
             cmd = systemdCommand;
         }
-        exchange.getIn().setHeader(GENERATION, status.configGeneration());
+        exchange.getIn().setHeader(GENERATION, gate.configGeneration());
         processTable().ifPresent(t -> exchange.getIn().setHeader(RELOADS_BEFORE, t));
         exchange.getIn().setHeader(ExecBinding.EXEC_COMMAND_EXECUTABLE, cmd.get(0));
         exchange.getIn().setHeader(ExecBinding.EXEC_COMMAND_ARGS, new ArrayList<>(cmd.subList(1, cmd.size())));
@@ -138,15 +136,14 @@ public final class Reloader {
             String message = master == null || before != null ? "reloaded"
                     : "reloaded, unconfirmed: haproxy's master CLI did not answer before the reload (socket "
                     + "missing?); haproxy creates it again when it reloads";
-            status.reloaded(generation, true, message);
+            gate.reloaded(generation, true, message);
             LOG.info("haproxy reloaded with config generation {}{}", generation,
                     message.equals("reloaded") ? "" : " (" + message + ")");
         } else {
-            gate.failed();
-            status.reloaded(generation, false, failure);
+            gate.reloaded(generation, false, failure);
             LOG.error("haproxy reload failed, will retry after the rate limit ({}): {}", gate.minInterval(), failure);
         }
-        status.reloadPlanned(gate.isPending(), gate.nextAllowed().orElse(null));
+        status.reload(gate.facts());
     }
 
     /** The reload command could not even run (missing executable, timeout): retry like a failed reload. */
@@ -155,17 +152,15 @@ public final class Reloader {
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         long generation = exchange.getIn().getHeader(GENERATION, 0L, Long.class);
         String message = "the reload command could not run: " + (e == null ? "unknown error" : e.getMessage());
-        gate.failed();
-        status.reloaded(generation, false, message);
-        status.reloadPlanned(true, gate.nextAllowed().orElse(null));
+        gate.reloaded(generation, false, message);
+        status.reload(gate.facts());
         LOG.error("haproxy reload failed, will retry after the rate limit ({}): {}", gate.minInterval(), message);
     }
 
     /** haproxy started (or restarted) by the supervisor runs whatever config is on disk: it is all live. */
     public void started() {
-        gate.satisfied();
-        status.reloaded(status.configGeneration(), true, "haproxy started");
-        status.reloadPlanned(false, null);
+        gate.started("haproxy started");
+        status.reload(gate.facts());
     }
 
     /** Waits until the master reports one more reload; a failed one (bad config, bind error) is a failure. */

@@ -43,6 +43,8 @@ public final class FragmentIntake {
     private final AtomicFiles.SyncBatch unsynced = new AtomicFiles.SyncBatch();
     /** Inbox files claimed since the last commit: their claimed originals stay until it (see clearStaged). */
     private final Set<String> claimedSinceCommit = new HashSet<>();
+    /** The statuses of the files since the last commit: published together with it, once durable. */
+    private StatusBoard.Publication statusSinceCommit;
 
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
         this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null);
@@ -81,6 +83,9 @@ public final class FragmentIntake {
      * @param lastOfPoll Camel's CamelBatchComplete: no more files in this poll
      */
     public void take(File file, Boolean lastOfPoll) throws IOException {
+        if (statusSinceCommit == null) {
+            statusSinceCommit = status.publication();
+        }
         try {
             AtomicFiles.deferSyncs(unsynced, () -> receiveDeferred(file));
         } finally {
@@ -91,8 +96,15 @@ public final class FragmentIntake {
     }
 
     private void commit() throws IOException {
-        unsynced.commit();
-        claimedSinceCommit.clear();
+        try {
+            unsynced.commit();
+            claimedSinceCommit.clear();
+        } finally {
+            if (statusSinceCommit != null) {
+                statusSinceCommit.close();
+                statusSinceCommit = null;
+            }
+        }
     }
 
     /**

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -30,15 +29,13 @@ public final class StatusBoard {
     private final Clock clock;
     private final Map<String, FragmentStatus> fragments = new TreeMap<>();
     private final Map<String, Object> certificates = new TreeMap<>();
-    private long configGeneration;
-    private long liveGeneration;
-    private boolean reloadPending;
-    private Instant nextReloadAt;
-    private long reloads;
-    private long reloadsCoalesced;
-    private ReloadStatus lastReload;
+    /** The reload stage's facts as last handed over; the reload stage ({@code haproxy.ReloadGate}) owns them. */
+    private ReloadFacts reload = ReloadFacts.NONE;
     private OldWorkers oldWorkers = OldWorkers.NONE;
     private String publishProblem;
+    /** Open {@link Publication}s: changes made meanwhile are written once, when the last one closes. */
+    private int deferred;
+    private boolean unpublished;
 
     public StatusBoard(Path file, Clock clock) {
         this.file = file;
@@ -59,10 +56,8 @@ public final class StatusBoard {
             if (s.fragments() != null) {
                 fragments.putAll(s.fragments());
             }
-            configGeneration = s.configGeneration();
-            liveGeneration = s.liveGeneration();
-            reloads = s.reloads();
-            lastReload = s.lastReload();
+            reload = new ReloadFacts(s.configGeneration(), s.liveGeneration(), false, null, s.reloads(), 0,
+                    s.lastReload());
         } catch (IOException e) {
             LOG.warn("Could not read {} ({}); starting with an empty status", file, e.getMessage());
         }
@@ -75,10 +70,14 @@ public final class StatusBoard {
      * a change waiting in pending/ (the start-up assembly decides it), a rejection (rejected/NAME.error; a promotion
      * deletes it), the version in fragments/, nothing. An entry that disagrees with the store is replaced; a version
      * whose reload is not known to have happened is "assembled" in a generation that makes the reload owed.
+     *
+     * @return the reload facts the reload stage starts from: the last published ones, with a newer config generation
+     * when the store holds something haproxy is not known to run
      */
-    public synchronized void restore(Map<String, StoredFragment> store) {
+    public synchronized ReloadFacts restore(Map<String, StoredFragment> store) {
         String now = clock.instant().toString();
-        long owed = Math.max(configGeneration, liveGeneration + 1);
+        long configGeneration = reload.configGeneration();
+        long owed = Math.max(configGeneration, reload.liveGeneration() + 1);
         boolean reloadOwed = false;
         Set<String> names = new TreeSet<>(fragments.keySet());
         names.addAll(store.keySet());
@@ -116,9 +115,11 @@ public final class StatusBoard {
             }
         }
         if (reloadOwed) {
-            configGeneration = owed;
+            reload = new ReloadFacts(owed, reload.liveGeneration(), reload.reloadPending(), reload.nextReloadAt(),
+                    reload.reloads(), reload.reloadsCoalesced(), reload.lastReload());
         }
         publish();
+        return reload;
     }
 
     private static boolean is(FragmentStatus status, String state, String id) {
@@ -130,32 +131,30 @@ public final class StatusBoard {
      * every drop made a storm of N drops cost O(N²) writes.
      */
     public synchronized void pending(String name, String id) {
-        fragments.put(name, new FragmentStatus("pending", id, configGeneration, null, clock.instant().toString()));
+        fragments.put(name, new FragmentStatus("pending", id, reload.configGeneration(), null,
+                clock.instant().toString()));
     }
 
     public synchronized void rejected(String name, String id, String error) {
         // haproxy-config status prints this: quoted input must not carry escape sequences to a terminal.
-        put(name, "rejected", id, configGeneration, Excerpt.controlsEscaped(error));
-    }
-
-    public synchronized long nextGeneration() {
-        return configGeneration + 1;
+        put(name, "rejected", id, reload.configGeneration(), Excerpt.controlsEscaped(error));
     }
 
     /**
-     * A config generation was written. {@code accepted}: fragments whose new version is in it; {@code live}: every
-     * fragment in it (those without a status yet, after a restart for instance, are recorded too).
+     * A config generation was written ({@code facts.configGeneration()}). {@code accepted}: fragments whose new
+     * version is in it; {@code live}: every fragment in it (those without a status yet, after a restart for instance,
+     * are recorded too).
      */
-    public synchronized void assembled(long generation, Map<String, String> accepted, Map<String, String> live,
+    public synchronized void assembled(ReloadFacts facts, Map<String, String> accepted, Map<String, String> live,
                                        Iterable<String> removed) {
-        configGeneration = generation;
+        long generation = facts.configGeneration();
+        String state = generation <= facts.liveGeneration() ? "live" : "assembled";
         // One publish for the whole batch: status.json holds every fragment, so publishing per fragment made a
         // storm of n drops rewrite (and fsync) it O(n) times per assembly (StormTest).
-        accepted.forEach((name, id) -> set(name, generation <= liveGeneration ? "live" : "assembled", id,
-                generation, null));
+        accepted.forEach((name, id) -> set(name, state, id, generation, null));
         live.forEach((name, id) -> {
             if (!fragments.containsKey(name)) {
-                set(name, generation <= liveGeneration ? "live" : "assembled", id, generation, null);
+                set(name, state, id, generation, null);
             }
         });
         for (String name : removed) {
@@ -163,29 +162,19 @@ public final class StatusBoard {
         }
         // A removal that left the config as it was (the fragment was never live: rejected, or removed before its
         // assembly) needs no reload, so no reload would ever clear it (CrashSafetyTest).
-        fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
-        publish();
+        reload(facts);
     }
 
-    public synchronized void reloadPlanned(boolean pending, Instant nextAt) {
-        this.reloadPending = pending;
-        this.nextReloadAt = nextAt;
-        publish();
-    }
-
-    public synchronized void reloadCoalesced() {
-        reloadsCoalesced++;
-    }
-
-    public synchronized void reloaded(long generation, boolean ok, String message) {
-        lastReload = new ReloadStatus(clock.instant().toString(), ok, generation, message);
-        if (ok) {
-            reloads++;
-            liveGeneration = Math.max(liveGeneration, generation);
-            fragments.replaceAll((name, f) -> f.state().equals("assembled") && f.generation() <= liveGeneration
-                    ? new FragmentStatus("live", f.id(), f.generation(), null, f.updatedAt()) : f);
-            fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
-        }
+    /**
+     * The reload stage's facts changed (a reload requested, done or failed; a map applied through the runtime API):
+     * what haproxy now runs is live.
+     */
+    public synchronized void reload(ReloadFacts facts) {
+        reload = facts;
+        long live = facts.liveGeneration();
+        fragments.replaceAll((name, f) -> f.state().equals("assembled") && f.generation() <= live
+                ? new FragmentStatus("live", f.id(), f.generation(), null, f.updatedAt()) : f);
+        fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= live);
         publish();
     }
 
@@ -203,15 +192,6 @@ public final class StatusBoard {
         publish();
     }
 
-    /** A map-only change reached the running haproxy through its runtime API: live without a reload. */
-    public synchronized void liveWithoutReload(long generation) {
-        liveGeneration = Math.max(liveGeneration, generation);
-        fragments.replaceAll((name, f) -> f.state().equals("assembled") && f.generation() <= liveGeneration
-                ? new FragmentStatus("live", f.id(), f.generation(), null, f.updatedAt()) : f);
-        fragments.values().removeIf(f -> f.state().equals("removed") && f.generation() <= liveGeneration);
-        publish();
-    }
-
     /** Sampled from haproxy's master; published only when it changed, so a quiet daemon writes nothing. */
     public synchronized void oldWorkers(OldWorkers now) {
         if (!now.equals(oldWorkers)) {
@@ -225,18 +205,51 @@ public final class StatusBoard {
         publish();
     }
 
+    /** As published: the reload stage owns it. */
     public synchronized long liveGeneration() {
-        return liveGeneration;
+        return reload.liveGeneration();
     }
 
+    /** As published: the reload stage owns it. */
     public synchronized long configGeneration() {
-        return configGeneration;
+        return reload.configGeneration();
     }
 
     public synchronized Status snapshot() {
-        return new Status(clock.instant().toString(), configGeneration, liveGeneration, reloadPending,
-                nextReloadAt == null ? null : nextReloadAt.toString(), reloads, reloadsCoalesced, lastReload,
-                new TreeMap<>(fragments), new TreeMap<>(certificates), oldWorkers);
+        return new Status(clock.instant().toString(), reload.configGeneration(), reload.liveGeneration(),
+                reload.reloadPending(), reload.nextReloadAt() == null ? null : reload.nextReloadAt().toString(),
+                reload.reloads(), reload.reloadsCoalesced(), reload.lastReload(), new TreeMap<>(fragments),
+                new TreeMap<>(certificates), oldWorkers);
+    }
+
+    /**
+     * Defers publishing until closed: an event batch (an assembly, an intake poll) changes many entries and writes
+     * status.json once. Nested and concurrent publications share the write made when the last one closes.
+     */
+    public synchronized Publication publication() {
+        deferred++;
+        return new Publication();
+    }
+
+    /** See {@link #publication()}. */
+    public final class Publication implements AutoCloseable {
+        private boolean closed;
+
+        private Publication() {}
+
+        @Override
+        public void close() {
+            synchronized (StatusBoard.this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                deferred--;
+                if (deferred == 0 && unpublished) {
+                    publish();
+                }
+            }
+        }
     }
 
     private void put(String name, String state, String id, long generation, String error) {
@@ -254,7 +267,7 @@ public final class StatusBoard {
      */
     public synchronized void held(Map<String, String> pendingIds, String reason) {
         String now = clock.instant().toString();
-        pendingIds.forEach((name, id) -> fragments.put(name, new FragmentStatus("pending", id, configGeneration,
+        pendingIds.forEach((name, id) -> fragments.put(name, new FragmentStatus("pending", id, reload.configGeneration(),
                 "waiting: " + reason, now)));
         publish();
     }
@@ -275,6 +288,11 @@ public final class StatusBoard {
     }
 
     private void publish() {
+        if (deferred > 0) {
+            unpublished = true;
+            return;
+        }
+        unpublished = false;
         try {
             AtomicFiles.write(file, JSON.writeValueAsBytes(snapshot()));
             if (publishProblem != null) {

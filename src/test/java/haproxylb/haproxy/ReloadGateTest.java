@@ -1,5 +1,6 @@
 package haproxylb.haproxy;
 
+import haproxylb.status.ReloadFacts;
 import haproxylb.support.MutableClock;
 
 import org.junit.jupiter.api.Test;
@@ -52,10 +53,67 @@ class ReloadGateTest {
     void a_failed_reload_is_retried_after_the_interval_and_not_lost() {
         gate.request();
         assertTrue(gate.claim());
-        gate.failed();
+        gate.reloaded(gate.configGeneration(), false, "kill exited with 1");
         assertTrue(gate.isPending());
+        assertFalse(gate.facts().lastReload().ok());
         assertFalse(gate.claim());
         clock.advance(Duration.ofSeconds(60));
         assertTrue(gate.claim());
+    }
+
+    @Test
+    void a_written_config_is_owed_until_a_reload_of_its_generation_succeeds() {
+        long first = gate.assembled();
+        long second = gate.assembled();
+        assertEquals(first + 1, second);
+        assertTrue(gate.owed());
+        gate.reloaded(first, true, "reloaded");
+        assertTrue(gate.owed(), "generation " + second + " is not loaded yet");
+        gate.reloaded(second, true, "reloaded");
+        assertFalse(gate.owed());
+        assertEquals(2, gate.facts().reloads());
+        assertEquals(second, gate.facts().liveGeneration());
+    }
+
+    @Test
+    void a_map_applied_through_the_runtime_api_is_live_without_a_reload() {
+        long generation = gate.assembled();
+        gate.liveWithoutReload(generation);
+        assertFalse(gate.owed());
+        assertEquals(0, gate.facts().reloads());
+    }
+
+    @Test
+    void a_started_haproxy_runs_the_newest_config_so_a_waiting_reload_is_moot() {
+        gate.assembled();
+        gate.request();
+        gate.started("haproxy started");
+        assertFalse(gate.isPending());
+        assertFalse(gate.owed());
+        assertFalse(gate.claim());
+        assertEquals("haproxy started", gate.facts().lastReload().message());
+    }
+
+    @Test
+    void the_facts_show_the_pending_reload_and_when_it_may_run() {
+        gate.request();
+        assertTrue(gate.claim());
+        clock.advance(Duration.ofSeconds(10));
+        gate.request();
+        gate.request();
+        ReloadFacts facts = gate.facts();
+        assertTrue(facts.reloadPending());
+        assertEquals(1, facts.reloadsCoalesced());
+        assertEquals(clock.instant().plusSeconds(50), facts.nextReloadAt());
+    }
+
+    @Test
+    void a_restart_resumes_from_the_facts_it_is_given() {
+        ReloadGate resumed = new ReloadGate(clock, Duration.ofSeconds(60),
+                new ReloadFacts(14, 13, false, null, 7, 3, null));
+        assertTrue(resumed.owed(), "generation 14 was written but not loaded before the restart");
+        assertEquals(15, resumed.assembled());
+        assertEquals(7, resumed.facts().reloads());
+        assertEquals(3, resumed.coalesced());
     }
 }

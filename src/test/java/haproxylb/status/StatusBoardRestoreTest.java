@@ -27,9 +27,16 @@ class StatusBoardRestoreTest {
     /** A board whose status.json says: v1 of "app" live in generation 13, which haproxy runs. */
     private StatusBoard boardWithAppLive() {
         StatusBoard before = new StatusBoard(dir.resolve("status.json"), CLOCK);
-        before.assembled(13, Map.of("app", "v1"), Map.of("app", "v1"), java.util.List.of());
-        before.reloaded(13, true, "reloaded");
+        before.assembled(new ReloadFacts(13, 12, true, null, 4, 0, null), Map.of("app", "v1"), Map.of("app", "v1"),
+                java.util.List.of());
+        before.reload(running(13));
         return new StatusBoard(dir.resolve("status.json"), CLOCK);
+    }
+
+    /** What the reload stage reports once haproxy runs {@code generation}. */
+    private static ReloadFacts running(long generation) {
+        return new ReloadFacts(generation, generation, false, null, 5, 0,
+                new ReloadStatus(CLOCK.instant().toString(), true, generation, "reloaded"));
     }
 
     private static StoredFragment live(String id) {
@@ -39,31 +46,32 @@ class StatusBoardRestoreTest {
     @Test
     void a_replacement_promoted_but_not_published_shows_the_new_id_and_owes_a_reload() {
         StatusBoard board = boardWithAppLive();
-        board.restore(Map.of("app", live("v2")));
+        ReloadFacts resumed = board.restore(Map.of("app", live("v2")));
         FragmentStatus app = board.snapshot().fragments().get("app");
         assertEquals("assembled", app.state());
         assertEquals("v2", app.id());
-        assertTrue(board.configGeneration() > board.liveGeneration(), "a reload is owed for v2");
-        board.reloaded(board.configGeneration(), true, "haproxy started");
+        assertTrue(resumed.reloadOwed(), "a reload is owed for v2: " + resumed);
+        assertEquals(5, resumed.reloads(), "the reload stage resumes from the published facts");
+        board.reload(running(resumed.configGeneration()));
         assertEquals("live", board.snapshot().fragments().get("app").state());
     }
 
     @Test
     void an_entry_that_agrees_with_the_store_is_kept_as_it_was() {
         StatusBoard board = boardWithAppLive();
-        board.restore(Map.of("app", live("v1")));
+        ReloadFacts resumed = board.restore(Map.of("app", live("v1")));
         assertEquals(new FragmentStatus("live", "v1", 13, null, CLOCK.instant().toString()),
                 board.snapshot().fragments().get("app"));
-        assertEquals(13, board.configGeneration());
-        assertEquals(13, board.liveGeneration());
+        assertEquals(13, resumed.configGeneration());
+        assertEquals(13, resumed.liveGeneration());
     }
 
     @Test
     void a_removal_carried_out_but_not_published_shows_removed_until_the_reload() {
         StatusBoard board = boardWithAppLive();
-        board.restore(Map.of());
+        ReloadFacts resumed = board.restore(Map.of());
         assertEquals("removed", board.snapshot().fragments().get("app").state());
-        board.reloaded(board.configGeneration(), true, "reloaded");
+        board.reload(running(resumed.configGeneration()));
         assertFalse(board.snapshot().fragments().containsKey("app"));
     }
 
