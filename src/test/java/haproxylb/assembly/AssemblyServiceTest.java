@@ -1,0 +1,121 @@
+package haproxylb.assembly;
+
+import haproxylb.haproxy.HaproxyCheck;
+import haproxylb.haproxy.MapUpdater;
+import haproxylb.haproxy.ReloadGate;
+import haproxylb.intake.FragmentReader;
+import haproxylb.intake.FragmentStore;
+import haproxylb.intake.PendingChange;
+import haproxylb.status.FragmentStatus;
+import haproxylb.status.StatusBoard;
+import haproxylb.support.MutableClock;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The assembly stage with the real haproxy -c, on a small base template; no haproxy runs (no runtime API). */
+class AssemblyServiceTest {
+    private static final ConfigTemplate TEMPLATE = ConfigTemplate.of("base.template", """
+            defaults
+                mode http
+                timeout connect 1s
+                timeout client 1s
+                timeout server 1s
+            frontend http
+                bind 127.0.0.1:18080
+                use_backend %[req.hdr(host),lower,map({{backend-map}},lb_unknown_host)]
+            backend lb_unknown_host
+                http-request return status 404
+            """);
+
+    private final MutableClock clock = MutableClock.at("2026-11-29T10:00:00Z");
+    private final ReloadGate gate = new ReloadGate(clock, Duration.ofSeconds(60));
+
+    @TempDir
+    Path state;
+    private FragmentStore store;
+    private StatusBoard status;
+    private AssemblyService assembly;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        FragmentReader reader = new FragmentReader(false, 1 << 20);
+        store = new FragmentStore(state, reader);
+        status = new StatusBoard(state.resolve("status.json"), clock);
+        Path haproxyDir = Files.createDirectories(state.resolve("haproxy"));
+        assembly = new AssemblyService(store, new ConfigAssembler(TEMPLATE, Map.of()),
+                new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck("haproxy", 60),
+                haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
+                status, gate, MapUpdater.NONE);
+    }
+
+    private void queue(String name, String cfg, String map) throws Exception {
+        store.putPending(PendingChange.upsert(store.reader().read(name, cfg.getBytes(), map.getBytes()),
+                clock.millis()));
+    }
+
+    private FragmentStatus published(String name) throws Exception {
+        return StatusBoard.read(state.resolve("status.json")).fragments().get(name);
+    }
+
+    @Test
+    void a_pending_fragment_goes_into_a_new_generation_that_owes_a_reload() throws Exception {
+        queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
+        assertTrue(assembly.assemble(), "haproxy.cfg changed: reload");
+        assertTrue(Files.readString(assembly.liveConfig()).contains("backend be_app"));
+        assertTrue(Files.readString(assembly.liveMap()).lines().anyMatch("app.example.test be_app"::equals));
+        assertEquals(1, gate.configGeneration());
+        assertTrue(gate.owed());
+        assertEquals("assembled", published("app").state());
+        assertEquals(1, published("app").generation());
+        assertFalse(store.hasPending());
+        assertTrue(store.liveFragments().containsKey("app"));
+    }
+
+    @Test
+    void an_assembly_without_changes_writes_no_new_generation() throws Exception {
+        queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
+        assembly.assemble();
+        gate.reloaded(1, true, "reloaded");
+        assertFalse(assembly.assemble());
+        assertEquals(1, gate.configGeneration());
+        assertEquals(AssemblyService.Outcome.UNCHANGED, assembly.lastReport().outcome());
+    }
+
+    @Test
+    void a_change_haproxy_refuses_is_rejected_and_the_rest_of_the_batch_goes_live() throws Exception {
+        queue("good", "backend be_good\n    server s1 127.0.0.1:8080\n", "good.example.test be_good\n");
+        queue("bad", "backend be_bad\n    sevrer s1 127.0.0.1:8081\n", "bad.example.test be_bad\n");
+        assertTrue(assembly.assemble());
+        assertEquals("assembled", published("good").state());
+        FragmentStatus bad = published("bad");
+        assertEquals("rejected", bad.state());
+        assertTrue(bad.error().contains("bad.cfg line 2"), bad.error());
+        assertTrue(Files.readString(store.rejectedDir().resolve("bad.error")).contains("sevrer"));
+        assertFalse(Files.readString(assembly.liveConfig()).contains("be_bad"));
+        assertEquals(1, gate.configGeneration(), "one generation for the whole batch");
+    }
+
+    @Test
+    void a_removal_is_shown_removed_until_the_reload_stage_reports_it_loaded() throws Exception {
+        queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
+        assembly.assemble();
+        gate.reloaded(1, true, "reloaded");
+        store.putPending(PendingChange.removal("app", clock.millis()));
+        assertTrue(assembly.assemble());
+        assertEquals("removed", published("app").state());
+        assertFalse(Files.readString(assembly.liveConfig()).contains("be_app"));
+        assertFalse(Files.readString(assembly.liveMap()).contains("app.example.test"));
+    }
+}

@@ -1,0 +1,91 @@
+package haproxylb.intake;
+
+import haproxylb.status.StatusBoard;
+import haproxylb.support.MutableClock;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The intake bean on a real file system, one inbox poll at a time as the intake route calls it. */
+class FragmentIntakeTest {
+    private final MutableClock clock = MutableClock.at("2026-11-29T10:00:00Z");
+
+    @TempDir
+    Path state;
+
+    private File drop(String file, String content) throws Exception {
+        Path inbox = Files.createDirectories(state.resolve("inbox"));
+        return Files.writeString(inbox.resolve(file), content).toFile();
+    }
+
+    private FragmentStore store() throws Exception {
+        return new FragmentStore(state, new FragmentReader(false, 1 << 20));
+    }
+
+    @Test
+    void a_pair_in_one_poll_is_queued_once_and_leaves_the_inbox() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), state.resolve("inbox"));
+        File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
+        File map = drop("app.map", "App.Example.TEST. be_app\n");
+        intake.take(cfg, false);
+        intake.take(map, true);
+        List<PendingChange> pending = store.pendingChanges();
+        assertEquals(1, pending.size());
+        assertEquals("app", pending.get(0).name());
+        assertEquals(clock.millis(), pending.get(0).receivedAtMillis());
+        assertFalse(cfg.exists() || map.exists(), "both halves are durable in pending/, so they left the inbox");
+        assertTrue(store.stagedFiles().isEmpty(), "the pair was completed from memory");
+    }
+
+    @Test
+    void rejections_of_one_poll_are_published_together_once_the_poll_is_durable() throws Exception {
+        StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
+        FragmentIntake intake = new FragmentIntake(store(), status, clock, state.resolve("claimed"),
+                state.resolve("inbox"));
+        intake.take(drop("bad.cfg", "frontend nope\n"), false);
+        intake.take(drop("bad.map", "bad.example.test be_bad\n"), false);
+        intake.take(drop("Bad Name.cfg", "backend be_x\n"), false);
+        assertFalse(Files.exists(state.resolve("status.json")), "not before the poll's last file");
+        intake.take(drop("zz.map", "zz.example.test be_zz\n"), true);
+        var fragments = StatusBoard.read(state.resolve("status.json")).fragments();
+        assertEquals("rejected", fragments.get("bad").state());
+        assertTrue(fragments.get("bad").error().contains("bad.cfg line 1"), fragments.get("bad").error());
+        assertTrue(Files.exists(state.resolve("rejected").resolve("bad.error")));
+        assertEquals(2, fragments.values().stream().filter(f -> f.state().equals("rejected")).count(),
+                "the bad pair and the bad name: " + fragments);
+    }
+
+    @Test
+    void a_removal_is_queued_and_replaces_a_waiting_half() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), state.resolve("inbox"));
+        intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), true);
+        assertEquals(List.of("app.cfg"), store.stagedFiles());
+        intake.take(drop("app.remove", ""), true);
+        assertTrue(store.stagedFiles().isEmpty(), "a later .map must not pair with the half sent before the removal");
+        assertTrue(store.pendingChanges().get(0).remove());
+    }
+
+    @Test
+    void a_half_staged_before_a_crash_pairs_up_at_start_up() throws Exception {
+        FragmentStore store = store();
+        store.stage("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n".getBytes());
+        store.stage("app.map", "app.example.test be_app\n".getBytes());
+        new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), state.resolve("inbox"));
+        assertEquals("app", store.pendingChanges().get(0).name());
+        assertTrue(store.stagedFiles().isEmpty());
+    }
+}
