@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -33,8 +34,11 @@ public final class StatusBoard {
     private ReloadFacts reload = ReloadFacts.NONE;
     private OldWorkers oldWorkers = OldWorkers.NONE;
     private String publishProblem;
-    /** Open {@link Publication}s: changes made meanwhile are written once, when the last one closes. */
-    private int deferred;
+    /**
+     * Threads inside a {@link Publication}, with how deep: their changes are written once, when their outermost one
+     * closes. Other threads publish as usual (and their write carries the deferred changes too).
+     */
+    private final Map<Thread, Integer> deferring = new HashMap<>();
     private boolean unpublished;
 
     public StatusBoard(Path file, Clock clock) {
@@ -223,19 +227,22 @@ public final class StatusBoard {
     }
 
     /**
-     * Defers publishing until closed: an event batch (an assembly, an intake poll) changes many entries and writes
-     * status.json once. Nested and concurrent publications share the write made when the last one closes.
+     * Defers this thread's publishing until closed: an event batch (an assembly, an intake poll) changes many entries
+     * and writes status.json once. Close it on the thread that opened it; nested ones write when the outer one closes.
      */
     public synchronized Publication publication() {
-        deferred++;
-        return new Publication();
+        deferring.merge(Thread.currentThread(), 1, Integer::sum);
+        return new Publication(Thread.currentThread());
     }
 
     /** See {@link #publication()}. */
     public final class Publication implements AutoCloseable {
+        private final Thread owner;
         private boolean closed;
 
-        private Publication() {}
+        private Publication(Thread owner) {
+            this.owner = owner;
+        }
 
         @Override
         public void close() {
@@ -244,9 +251,11 @@ public final class StatusBoard {
                     return;
                 }
                 closed = true;
-                deferred--;
-                if (deferred == 0 && unpublished) {
-                    publish();
+                if (deferring.merge(owner, -1, Integer::sum) == 0) {
+                    deferring.remove(owner);
+                    if (unpublished) {
+                        publish();
+                    }
                 }
             }
         }
@@ -288,7 +297,7 @@ public final class StatusBoard {
     }
 
     private void publish() {
-        if (deferred > 0) {
+        if (deferring.containsKey(Thread.currentThread())) {
             unpublished = true;
             return;
         }

@@ -100,6 +100,20 @@ class StatusBoardTest {
     }
 
     @Test
+    void another_thread_publishes_at_once_and_its_write_carries_the_deferred_changes() throws Exception {
+        StatusBoard board = new StatusBoard(file(), CLOCK);
+        try (StatusBoard.Publication batch = board.publication()) {
+            board.rejected("a", "a1", "nope");
+            Thread other = new Thread(() -> board.reload(written(1, 1)));
+            other.start();
+            other.join();
+            Status published = StatusBoard.read(file());
+            assertEquals(1, published.liveGeneration(), "not held back by this thread's batch");
+            assertEquals("rejected", published.fragments().get("a").state());
+        }
+    }
+
+    @Test
     void a_rejection_error_is_published_without_terminal_escapes() throws Exception {
         StatusBoard board = new StatusBoard(file(), CLOCK);
         board.rejected("a", "a1", "a.cfg line 1: \u001b]0;owned\u0007");
