@@ -89,8 +89,8 @@ public class CoverageBench {
         Path cache = Path.of(args[1]);
         Security.addProvider(new BouncyCastleProvider());
         String sizes = System.getenv().getOrDefault("SIZES", "1000:250 1000:1000 10000:2500 10000:10000");
-        System.out.printf("%-8s %-6s %-7s %14s %12s %14s %12s%n", "domains", "certs", "names", "start+1st (ms)",
-                "1st writes", "next (ms)", "next writes");
+        System.out.printf("%-8s %-6s %-6s %-22s %-11s %-36s %s%n", "domains", "certs", "names",
+                "start+1st ms (cpu ms)", "1st writes", "next checks ms (cpu ms)", "next writes");
         for (String size : sizes.trim().split("\\s+")) {
             String[] parts = size.split(":");
             int domains = Integer.parseInt(parts[0]);
@@ -147,15 +147,20 @@ public class CoverageBench {
                 nextWrites.add(writes.settled() - before);
             }
             long firstWrites = writes.firstCheckWrites;
-            System.out.printf("%-8d %-6d %-7d %14s %12s %14s %12s%n", domains, certs, perCert, first,
+            System.out.printf("%-8d %-6d %-6d %-22s %-11s %-36s %s%n", domains, certs, perCert, first,
                     (writes.overflowed ? ">= " : "") + firstWrites, String.join(" / ", next),
                     nextWrites.stream().map(String::valueOf).reduce((a, b) -> a + " / " + b).orElse("-"));
         }
     }
 
-    /** One check, in ms (with what ran since {@code t0}), or "> CHECK_TIMEOUT s" when it had to be stopped. */
+    /**
+     * One check, in ms of wall time (with what ran since {@code t0}) and, in brackets, ms of CPU time this process used
+     * meanwhile (all threads: on a loaded machine that is the steadier figure), or "> CHECK_TIMEOUT s" when it had to
+     * be stopped.
+     */
     static String timed(CertificateMaintenance check, long t0, WriteCounter writes) throws Exception {
         long checksBefore = check.checks();
+        long cpu0 = cpuNanos();
         ExecutorService one = Executors.newSingleThreadExecutor();
         try {
             Future<?> run = one.submit(() -> {
@@ -171,13 +176,19 @@ public class CoverageBench {
                 return "> " + CHECK_TIMEOUT + " s";
             }
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            long cpuMs = TimeUnit.NANOSECONDS.toMillis(cpuNanos() - cpu0);
             if (checksBefore == 0) {
                 writes.firstCheckWrites = writes.settled();
             }
-            return String.valueOf(ms);
+            return ms + " (" + cpuMs + ")";
         } finally {
             one.shutdownNow();
         }
+    }
+
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     static String domain(int i) {

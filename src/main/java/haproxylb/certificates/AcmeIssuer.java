@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -817,10 +818,7 @@ public final class AcmeIssuer {
         Objects.requireNonNull(domains, "domains");
         LinkedHashSet<String> set = new LinkedHashSet<>();
         for (String d : domains) {
-            String n = d == null ? "" : d.trim().toLowerCase(Locale.ROOT);
-            if (n.endsWith(".")) {
-                n = n.substring(0, n.length() - 1);
-            }
+            String n = d == null || d.strip().equals(".") ? "" : DomainName.of(d).value();
             String plain = wildcardsAllowed && n.startsWith("*.") ? n.substring(2) : n;
             if (plain.isEmpty() || plain.startsWith("*") || !plain.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
                 throw new IllegalArgumentException("cannot order a certificate for '" + d + "': "

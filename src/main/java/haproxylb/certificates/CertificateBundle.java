@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -22,7 +23,6 @@ import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
@@ -62,6 +62,10 @@ public final class CertificateBundle {
     private final List<X509Certificate> certificates;
     private final PrivateKey key;
     private final Set<String> dnsNames;
+    private final Instant notBefore;
+    private final Instant notAfter;
+    /** Computed on first use: the store and the coverage check ask for it per certificate and check. */
+    private volatile String fingerprint;
 
     private CertificateBundle(String sourceName, List<X509Certificate> certificates, PrivateKey key,
                               Set<String> dnsNames) {
@@ -69,6 +73,8 @@ public final class CertificateBundle {
         this.certificates = List.copyOf(certificates);
         this.key = key;
         this.dnsNames = Set.copyOf(dnsNames);
+        this.notBefore = leaf().getNotBefore().toInstant();
+        this.notAfter = leaf().getNotAfter().toInstant();
     }
 
     /** Parses and checks a PEM bundle, rejecting an expired certificate (by the system clock). */
@@ -235,7 +241,7 @@ public final class CertificateBundle {
                 for (List<?> san : sans) {
                     // GeneralName type 2 is dNSName (RFC 5280 section 4.2.1.6).
                     if (san.size() >= 2 && Integer.valueOf(2).equals(san.get(0)) && san.get(1) instanceof String dns) {
-                        names.add(normalise(dns));
+                        addName(names, dns);
                     }
                 }
             }
@@ -246,15 +252,15 @@ public final class CertificateBundle {
         if (names.isEmpty()) {
             X500Name subject = X500Name.getInstance(leaf.getSubjectX500Principal().getEncoded());
             for (RDN rdn : subject.getRDNs(BCStyle.CN)) {
-                names.add(normalise(IETFUtils.valueToString(rdn.getFirst().getValue())));
+                addName(names, IETFUtils.valueToString(rdn.getFirst().getValue()));
             }
         }
         return names;
     }
 
-    static String normalise(String name) {
-        String n = name.trim().toLowerCase(Locale.ROOT);
-        return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+    /** A blank name (or a lone ".") in a certificate is kept as "" as before, matching no host. */
+    private static void addName(Set<String> names, String name) {
+        names.add(name.isBlank() || name.strip().equals(".") ? "" : DomainName.of(name).value());
     }
 
     private static String subject(X509Certificate certificate) {
@@ -302,11 +308,11 @@ public final class CertificateBundle {
     }
 
     public Instant notBefore() {
-        return leaf().getNotBefore().toInstant();
+        return notBefore;
     }
 
     public Instant notAfter() {
-        return leaf().getNotAfter().toInstant();
+        return notAfter;
     }
 
     /** True when {@code now} is inside the leaf's validity period. */
@@ -326,7 +332,7 @@ public final class CertificateBundle {
      * not {@code example.com} nor {@code a.b.example.com}).
      */
     public boolean covers(String domain) {
-        String d = normalise(domain);
+        String d = DomainName.of(domain).value();
         if (dnsNames.contains(d)) {
             return true;
         }
@@ -336,6 +342,15 @@ public final class CertificateBundle {
 
     /** SHA-256 of the leaf certificate (DER), lower-case hex: the certificate's identity. */
     public String fingerprint() {
+        String f = fingerprint;
+        if (f == null) {
+            f = computeFingerprint();
+            fingerprint = f;
+        }
+        return f;
+    }
+
+    private String computeFingerprint() {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(leaf().getEncoded()));
         } catch (NoSuchAlgorithmException | CertificateEncodingException e) {

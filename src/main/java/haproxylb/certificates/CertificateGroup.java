@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -8,6 +9,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * The names that share one certificate, and the name that certificate is stored under.
@@ -26,6 +28,7 @@ public record CertificateGroup(String name, List<String> domains) {
      */
     public static final int MAX_NAMES_PER_CERTIFICATE = 100;
     static final String WILDCARD_PREFIX = "_wildcard";
+    private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._-]");
 
     public CertificateGroup {
         Objects.requireNonNull(name, "name");
@@ -69,10 +72,10 @@ public record CertificateGroup(String name, List<String> domains) {
         }
         Map<String, TreeSet<String>> byName = new TreeMap<>();
         new TreeMap<>(domainToBackend).forEach((rawDomain, backend) -> {
-            String domain = CertificateBundle.normalise(rawDomain);
-            if (domain.isEmpty()) {
-                return;
+            if (rawDomain.isBlank() || rawDomain.strip().equals(".")) {
+                return; // no name
             }
+            String domain = DomainName.of(rawDomain).value();
             String name;
             if (domain.startsWith("*.") && (wildcardsApart || perDomain)) {
                 name = WILDCARD_PREFIX + domain.substring(1);
@@ -104,7 +107,7 @@ public record CertificateGroup(String name, List<String> domains) {
     }
 
     private static String fileSafe(String backend) {
-        String safe = backend.trim().replaceAll("[^A-Za-z0-9._-]", "_");
+        String safe = UNSAFE.matcher(backend.trim()).replaceAll("_");
         if (safe.isEmpty() || safe.startsWith(".") || safe.startsWith("-")) {
             safe = "_" + safe;
         }

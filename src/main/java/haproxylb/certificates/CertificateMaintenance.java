@@ -27,6 +27,7 @@ import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,6 +96,8 @@ public final class CertificateMaintenance {
 
     private final ReentrantLock running = new ReentrantLock();
     private final Map<String, CertificateStatus> published = new TreeMap<>();
+    /** Changed states waiting for the check's one status write (null: the domain left the map). */
+    private final Map<String, CertificateStatus> unpublished = new LinkedHashMap<>();
     private final Map<String, String> logged = new HashMap<>();
     private final AtomicLong checks = new AtomicLong();
     private final AtomicLong orders = new AtomicLong();
@@ -103,6 +106,8 @@ public final class CertificateMaintenance {
     private volatile boolean stopping;
     private boolean reportedMissingMap;
     private Map<String, InstalledCertificate> installedByName = Map.of();
+    /** The origin of each certificate issued here, by fingerprint, as looked up during the running check. */
+    private final Map<String, Origin> origins = new HashMap<>();
 
     /**
      * @param issuer       null when ACME is off
@@ -254,6 +259,7 @@ public final class CertificateMaintenance {
             List<CertificateGroup> groups = CertificateGroup.group(map, perDomain,
                     CertificateGroup.MAX_NAMES_PER_CERTIFICATE, !dnsValidation);
             List<InstalledCertificate> installed = store.list();
+            origins.clear();
             installedByName = new HashMap<>();
             installed.forEach(c -> installedByName.put(c.name(), c));
             if (!cas.isEmpty()) {
@@ -305,26 +311,33 @@ public final class CertificateMaintenance {
                         if (!anyOpen(firstCa, open)) {
                             CoverageStatus.replacePlanned(s, st -> CoverageStatus.waitingForCa(st, gate));
                         } else {
-                            publish(s);
+                            // shown as being ordered while the order runs, which takes seconds
+                            stage(s);
+                            publishStaged();
                             s = order(group, decision, certName, in, problems, firstCa, open);
                         }
                     }
                 }
                 statuses.putAll(s);
-                publish(s);
+                stage(s);
             }
-            logged.keySet().retainAll(groups.stream().map(CertificateGroup::name).toList());
+            // a set: retainAll asks contains() once per logged group, and a list made that groups × groups
+            logged.keySet().retainAll(groups.stream().map(CertificateGroup::name).collect(Collectors.toSet()));
             forgetWaitedOut(groups);
             archiveOrphans(map.keySet(), installed);
             Set<String> gone = new HashSet<>(published.keySet());
             gone.removeAll(statuses.keySet());
             for (String domain : gone) {
                 published.remove(domain);
-                status.certificate(domain, null);
+                unpublished.put(domain, null);
             }
             checks.incrementAndGet();
         } finally {
-            running.unlock();
+            try {
+                publishStaged();
+            } finally {
+                running.unlock();
+            }
         }
     }
 
@@ -582,8 +595,17 @@ public final class CertificateMaintenance {
     }
 
     private void archiveOrphans(Set<String> mapDomains, List<InstalledCertificate> installed) {
+        // A certificate name covers a mapped domain when it is the domain, or the wildcard one label above it: the
+        // set of both answers per name instead of per domain (CertificateBundle#covers).
+        Set<String> coveringNames = new HashSet<>(mapDomains);
+        for (String d : mapDomains) {
+            int dot = d.indexOf('.');
+            if (dot > 0) {
+                coveringNames.add("*" + d.substring(dot));
+            }
+        }
         for (InstalledCertificate c : installed) {
-            if (!c.issuedHere() || c.isFallback() || mapDomains.stream().anyMatch(c::covers)) {
+            if (!c.issuedHere() || c.isFallback() || c.dnsNames().stream().anyMatch(coveringNames::contains)) {
                 continue;
             }
             try {
@@ -619,20 +641,28 @@ public final class CertificateMaintenance {
         }
     }
 
-    private void publish(Map<String, CertificateStatus> statuses) {
-        Map<String, CertificateStatus> changed = new LinkedHashMap<>();
+    /** Keeps what changed in {@code statuses} for the next status write. */
+    private void stage(Map<String, CertificateStatus> statuses) {
         statuses.forEach((domain, plain) -> {
             CertificateStatus origin = withOrigin(plain);
             CertificateStatus judged = judgements.apply(domain).map(origin::withReachability).orElse(origin);
             CertificateStatus s = judged.withQuota(quota(domain));
             if (!s.equals(published.get(domain))) {
-                changed.put(domain, s);
+                published.put(domain, s);
+                unpublished.put(domain, s);
             }
         });
-        changed.forEach((domain, s) -> {
-            published.put(domain, s);
-            status.certificate(domain, s);
-        });
+    }
+
+    /** One write of status.json for everything staged since the last (none when nothing changed). */
+    private void publishStaged() {
+        if (unpublished.isEmpty()) {
+            return;
+        }
+        try (StatusBoard.Publication batch = status.publication()) {
+            unpublished.forEach(status::certificate);
+        }
+        unpublished.clear();
     }
 
     /**
@@ -657,9 +687,17 @@ public final class CertificateMaintenance {
         if (c == null || !c.issuedHere()) {
             return s;
         }
+        Origin o = origins.computeIfAbsent(c.bundle().fingerprint(), f -> origin(c));
+        return s.withOrigin(o.ca(), o.profile(), o.ariWindow(), o.ariExplanation(), o.note());
+    }
+
+    /** Where a certificate issued here came from: the same for each of its names, so looked up once per check. */
+    private record Origin(String ca, String profile, String ariWindow, String ariExplanation, String note) {}
+
+    private Origin origin(InstalledCertificate c) {
         Optional<IssuedDetails> details = store.details(c.bundle().fingerprint());
         Optional<RenewalSchedule.Suggestion> ari = schedule.suggestion(c);
-        return s.withOrigin(details.map(IssuedDetails::ca).filter(ca -> !ca.isEmpty()).orElse(null),
+        return new Origin(details.map(IssuedDetails::ca).filter(ca -> !ca.isEmpty()).orElse(null),
                 details.flatMap(IssuedDetails::profile).orElse(null),
                 ari.map(a -> a.start() + "/" + a.end()).orElse(null),
                 ari.flatMap(RenewalSchedule.Suggestion::explanation).map(Object::toString).orElse(null),

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
@@ -46,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * the clean-up merely stops until new certificates are issued.
  *
  * <p>Archiving moves a file to {@code <archiveDir>/<name>-<UTC timestamp>.pem} (same file system, atomic rename).
+ *
+ * <p><b>Parsed once.</b> The store keeps every file it parsed in memory with the identity, size and modification time
+ * it had; {@link #list} lists the directory and re-parses only a file that is new or changed on disk (an operator may
+ * put one there by hand), and {@link #install} and {@link #archive} update the index themselves. Parsing checks that
+ * the key matches the certificate (a signature), so re-parsing every file on each coverage check cost seconds at
+ * 10,000 certificates.
  */
 public final class CertificateStore {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateStore.class);
@@ -67,6 +74,8 @@ public final class CertificateStore {
     private final Clock clock;
     /** Unreadable files already warned about, with the modification time seen, so each is reported once per change. */
     private final Map<Path, FileTime> reportedUnreadable = new HashMap<>();
+    /** Every readable file by file name, as parsed when it last changed on disk. */
+    private final Map<String, Parsed> parsed = new HashMap<>();
     /** issued.json as last read or written, and its modification time then: re-read only when it changes. */
     private Map<String, JsonNode> issuedCache;
     private FileTime issuedCacheTime;
@@ -108,6 +117,7 @@ public final class CertificateStore {
         }
         Path target = pathOf(name);
         AtomicFiles.writePrivate(target, bundle.toHaproxyPem().getBytes(StandardCharsets.US_ASCII));
+        parsed.put(target.getFileName().toString(), new Parsed(attributes(target), bundle));
         return target;
     }
 
@@ -146,12 +156,12 @@ public final class CertificateStore {
 
     /** How the certificate with this fingerprint was obtained, if this daemon obtained it. */
     public synchronized Optional<IssuedDetails> details(String fingerprint) {
-        return Optional.ofNullable(readIssued().get(fingerprint)).map(IssuedDetails::readFrom);
+        return Optional.ofNullable(issued().get(fingerprint)).map(IssuedDetails::readFrom);
     }
 
     /** True when this daemon obtained {@code bundle} from the CA. */
     public synchronized boolean isIssuedHere(CertificateBundle bundle) {
-        return readIssued().containsKey(bundle.fingerprint());
+        return issued().containsKey(bundle.fingerprint());
     }
 
     /**
@@ -160,29 +170,66 @@ public final class CertificateStore {
      */
     public synchronized List<InstalledCertificate> list() throws IOException {
         if (!Files.isDirectory(certDir)) {
+            parsed.clear();
             return List.of();
         }
-        Set<String> issued = readIssued().keySet();
-        List<InstalledCertificate> result = new ArrayList<>();
-        Map<Path, FileTime> stillUnreadable = new HashMap<>();
+        Map<Path, BasicFileAttributes> files = new TreeMap<>();
         for (Path file : pemFiles()) {
-            String fileName = file.getFileName().toString();
-            String name = fileName.substring(0, fileName.length() - PEM.length());
             try {
-                CertificateBundle bundle = CertificateBundle.read(fileName,
-                        Files.readString(file, StandardCharsets.US_ASCII));
-                result.add(new InstalledCertificate(name, file, bundle, issued.contains(bundle.fingerprint())));
-            } catch (CertificateProblem | IOException e) {
-                FileTime modified = lastModified(file);
-                if (!modified.equals(reportedUnreadable.get(file))) {
-                    LOG.warn("skipping unreadable certificate file {}: {}", file, e.getMessage());
-                }
-                stillUnreadable.put(file, modified);
+                files.put(file, attributes(file));
+            } catch (NoSuchFileException e) {
+                // archived or replaced since the listing
             }
         }
+        // New and changed files are parsed side by side: at start-up that is every file.
+        Map<Path, Object> fresh = new HashMap<>();
+        files.entrySet().stream()
+                .filter(e -> !isKnown(e.getKey(), e.getValue()))
+                .toList().parallelStream()
+                .map(e -> Map.entry(e.getKey(), parse(e.getKey())))
+                .toList().forEach(e -> fresh.put(e.getKey(), e.getValue()));
+        Set<String> issued = issued().keySet();
+        List<InstalledCertificate> result = new ArrayList<>();
+        Map<Path, FileTime> stillUnreadable = new HashMap<>();
+        for (Map.Entry<Path, BasicFileAttributes> e : files.entrySet()) {
+            Path file = e.getKey();
+            String fileName = file.getFileName().toString();
+            String name = fileName.substring(0, fileName.length() - PEM.length());
+            Object outcome = fresh.get(file);
+            if (outcome instanceof CertificateBundle bundle) {
+                parsed.put(fileName, new Parsed(e.getValue(), bundle));
+            } else if (outcome instanceof Exception problem) {
+                parsed.remove(fileName);
+                FileTime modified = lastModified(file);
+                if (!modified.equals(reportedUnreadable.get(file))) {
+                    LOG.warn("skipping unreadable certificate file {}: {}", file, problem.getMessage());
+                }
+                stillUnreadable.put(file, modified);
+                continue;
+            }
+            CertificateBundle bundle = parsed.get(fileName).bundle();
+            result.add(new InstalledCertificate(name, file, bundle, issued.contains(bundle.fingerprint())));
+        }
+        parsed.keySet().retainAll(files.keySet().stream().map(f -> f.getFileName().toString())
+                .collect(Collectors.toSet()));
         reportedUnreadable.clear();
         reportedUnreadable.putAll(stillUnreadable);
         return result;
+    }
+
+    private boolean isKnown(Path file, BasicFileAttributes now) {
+        Parsed known = parsed.get(file.getFileName().toString());
+        return known != null && known.isUnchanged(now);
+    }
+
+    /** The file's bundle, or the problem that kept it from being read. */
+    private static Object parse(Path file) {
+        try {
+            return CertificateBundle.read(file.getFileName().toString(),
+                    Files.readString(file, StandardCharsets.US_ASCII));
+        } catch (CertificateProblem | IOException | RuntimeException e) {
+            return e;
+        }
     }
 
     /**
@@ -197,7 +244,7 @@ public final class CertificateStore {
         }
         try {
             CertificateBundle bundle = CertificateBundle.read(name + PEM, Files.readString(file, StandardCharsets.US_ASCII));
-            return Optional.of(new InstalledCertificate(name, file, bundle, readIssued().containsKey(bundle.fingerprint())));
+            return Optional.of(new InstalledCertificate(name, file, bundle, issued().containsKey(bundle.fingerprint())));
         } catch (CertificateProblem e) {
             return Optional.empty();
         }
@@ -260,6 +307,7 @@ public final class CertificateStore {
             target = archiveDir.resolve(name + "-" + stamp + "-" + n + PEM);
         }
         AtomicFiles.move(source, target);
+        parsed.remove(source.getFileName().toString());
         issued.remove(bundle.fingerprint());
         writeIssued(issued);
         return target;
@@ -275,19 +323,7 @@ public final class CertificateStore {
     }
 
     private Set<String> installedFingerprints() throws IOException {
-        if (!Files.isDirectory(certDir)) {
-            return Set.of();
-        }
-        Set<String> fingerprints = new HashSet<>();
-        for (Path file : pemFiles()) {
-            try {
-                fingerprints.add(CertificateBundle.read(file.getFileName().toString(),
-                        Files.readString(file, StandardCharsets.US_ASCII)).fingerprint());
-            } catch (CertificateProblem | IOException e) {
-                // Unreadable files are reported by list(); here they simply hold no fingerprint.
-            }
-        }
-        return fingerprints;
+        return list().stream().map(c -> c.bundle().fingerprint()).collect(Collectors.toSet());
     }
 
     private static boolean expiredEntry(JsonNode entry, Instant now) {
@@ -298,8 +334,13 @@ public final class CertificateStore {
         }
     }
 
-    /** A copy of issued.json's entries (fingerprint → details); empty when missing, empty and logged when corrupt. */
+    /** A copy of issued.json's entries (fingerprint → details), to change and write back. */
     private Map<String, JsonNode> readIssued() {
+        return new TreeMap<>(issued());
+    }
+
+    /** issued.json's entries (fingerprint → details), read only; empty when missing, empty and logged when corrupt. */
+    private Map<String, JsonNode> issued() {
         FileTime modified = Files.exists(issuedFile) ? lastModified(issuedFile) : null;
         if (issuedCache == null || !Objects.equals(modified, issuedCacheTime)) {
             Map<String, JsonNode> issued = new TreeMap<>();
@@ -312,7 +353,7 @@ public final class CertificateStore {
             issuedCache = issued;
             issuedCacheTime = modified;
         }
-        return new TreeMap<>(issuedCache);
+        return java.util.Collections.unmodifiableMap(issuedCache);
     }
 
     private void writeIssued(Map<String, JsonNode> issued) throws IOException {
@@ -323,6 +364,26 @@ public final class CertificateStore {
         JsonState.save(issuedFile, root);
         issuedCache = new TreeMap<>(issued);
         issuedCacheTime = lastModified(issuedFile);
+    }
+
+    /** A file as parsed, with what identified its version on disk then (inode, size, modification time). */
+    private record Parsed(Object fileKey, long size, FileTime modified, CertificateBundle bundle) {
+        Parsed(BasicFileAttributes attributes, CertificateBundle bundle) {
+            this(attributes.fileKey(), attributes.size(), attributes.lastModifiedTime(), bundle);
+        }
+
+        boolean isUnchanged(BasicFileAttributes now) {
+            return Objects.equals(fileKey, now.fileKey()) && size == now.size()
+                    && modified.equals(now.lastModifiedTime());
+        }
+
+        String fingerprint() {
+            return bundle.fingerprint();
+        }
+    }
+
+    private static BasicFileAttributes attributes(Path file) throws IOException {
+        return Files.readAttributes(file, BasicFileAttributes.class);
     }
 
     private static FileTime lastModified(Path file) {

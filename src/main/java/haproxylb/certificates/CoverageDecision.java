@@ -119,16 +119,23 @@ public sealed interface CoverageDecision
      * @param windows the renewal window of an installed certificate: {@link InstalledCertificate#renewalWindow()}, or
      *                one the caller keeps with the CA's ARI window applied (keep it: its random point is chosen once)
      */
-    record Inputs(List<InstalledCertificate> installed, Backoff backoff, RateLimitLedger ledger, String accountId,
+    record Inputs(CertificateIndex certificates, Backoff backoff, RateLimitLedger ledger, String accountId,
                   Reachability reachability, Function<InstalledCertificate, RenewalWindow> windows, Clock clock,
                   boolean dnsValidation) {
+        public Inputs(List<InstalledCertificate> installed, Backoff backoff, RateLimitLedger ledger, String accountId,
+                      Reachability reachability, Function<InstalledCertificate, RenewalWindow> windows, Clock clock,
+                      boolean dnsValidation) {
+            this(CertificateIndex.of(installed), backoff, ledger, accountId, reachability, windows, clock,
+                    dnsValidation);
+        }
+
         public Inputs(List<InstalledCertificate> installed, Backoff backoff, RateLimitLedger ledger, String accountId,
                       Reachability reachability, Function<InstalledCertificate, RenewalWindow> windows, Clock clock) {
             this(installed, backoff, ledger, accountId, reachability, windows, clock, false);
         }
 
         public Inputs {
-            installed = List.copyOf(installed);
+            Objects.requireNonNull(certificates, "certificates");
             Objects.requireNonNull(backoff, "backoff");
             Objects.requireNonNull(ledger, "ledger");
             Objects.requireNonNull(accountId, "accountId");
@@ -144,31 +151,36 @@ public sealed interface CoverageDecision
                     InstalledCertificate::renewalWindow, clock);
         }
 
-        public Inputs withReachability(Reachability r) {
-            return new Inputs(installed, backoff, ledger, accountId, r, windows, clock, dnsValidation);
+        /** The installed certificates, in the order given. */
+        public List<InstalledCertificate> installed() {
+            return certificates.all();
         }
 
-        /** The same inputs judged by another CA's ledger and account. */
+        public Inputs withReachability(Reachability r) {
+            return new Inputs(certificates, backoff, ledger, accountId, r, windows, clock, dnsValidation);
+        }
+
         /** The same, with {@code now} in place of the installed certificate of its name. */
         public Inputs withInstalled(InstalledCertificate now) {
-            List<InstalledCertificate> updated = new java.util.ArrayList<>(installed);
+            List<InstalledCertificate> updated = new java.util.ArrayList<>(installed());
             updated.removeIf(c -> c.name().equals(now.name()));
             updated.add(now);
             return new Inputs(updated, backoff, ledger, accountId, reachability, windows, clock, dnsValidation);
         }
 
+        /** The same inputs judged by another CA's ledger and account. */
         public Inputs withLedger(RateLimitLedger otherLedger, String otherAccountId) {
-            return new Inputs(installed, backoff, otherLedger, otherAccountId, reachability, windows, clock,
+            return new Inputs(certificates, backoff, otherLedger, otherAccountId, reachability, windows, clock,
                     dnsValidation);
         }
 
         /** With a DNS-01 provider, wildcard names can be ordered. */
         public Inputs withDnsValidation(boolean on) {
-            return new Inputs(installed, backoff, ledger, accountId, reachability, windows, clock, on);
+            return new Inputs(certificates, backoff, ledger, accountId, reachability, windows, clock, on);
         }
 
         public Inputs withWindows(Function<InstalledCertificate, RenewalWindow> w) {
-            return new Inputs(installed, backoff, ledger, accountId, reachability, w, clock, dnsValidation);
+            return new Inputs(certificates, backoff, ledger, accountId, reachability, w, clock, dnsValidation);
         }
     }
 
@@ -195,14 +207,10 @@ public sealed interface CoverageDecision
 
     static CoverageDecision decide(CertificateGroup group, Inputs in) {
         Instant now = in.clock().instant();
-        List<InstalledCertificate> valid = in.installed().stream()
-                .filter(c -> !c.isFallback() && c.isValidAt(now)).toList();
-
         Map<String, InstalledCertificate> cover = new LinkedHashMap<>();
         List<String> uncovered = new ArrayList<>();
         for (String domain : group.domains()) {
-            valid.stream().filter(c -> c.covers(domain)).max(Comparator.comparing(InstalledCertificate::notAfter))
-                    .ifPresentOrElse(c -> cover.put(domain, c), () -> uncovered.add(domain));
+            in.certificates().best(domain, now).ifPresentOrElse(c -> cover.put(domain, c), () -> uncovered.add(domain));
         }
         Set<InstalledCertificate> covering = new LinkedHashSet<>(cover.values());
         Optional<InstalledCertificate> due = covering.stream()

@@ -2,7 +2,6 @@ package haproxylb.certificates;
 
 import haproxylb.status.CertificateStatus;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -37,9 +36,7 @@ final class CoverageStatus {
         String group = decision.group().name();
         Map<String, CertificateStatus> result = new LinkedHashMap<>();
         for (String domain : decision.group().domains()) {
-            Optional<InstalledCertificate> cover = in.installed().stream()
-                    .filter(c -> !c.isFallback() && c.isValidAt(now) && c.covers(domain))
-                    .max(Comparator.comparing(InstalledCertificate::notAfter));
+            Optional<InstalledCertificate> cover = in.certificates().best(domain, now);
             boolean coveredNotDue = cover.isPresent()
                     && !(cover.get().issuedHere() && in.windows().apply(cover.get()).isDue(now));
             String waitingKey = !in.backoff().mayAttempt(domain) ? domain

@@ -1,13 +1,14 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * The domains of the live backend map (what haproxy routes), read for the coverage check: lines {@code domain backend},
@@ -16,6 +17,9 @@ import java.util.TreeMap;
  * as in haproxy's own lookup.
  */
 public final class LiveMap {
+    /** Compiled once: String.split with a regex compiles it per line, 10,000 times per check at 10,000 domains. */
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+
     private LiveMap() {}
 
     /** Domain (lower-cased, no trailing dot) → backend, sorted by domain; empty when the file does not exist yet. */
@@ -34,16 +38,12 @@ public final class LiveMap {
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
-            String[] fields = line.split("\\s+");
+            String[] fields = WHITESPACE.split(line);
             if (fields.length != 2) {
                 continue;
             }
-            String domain = fields[0].toLowerCase(Locale.ROOT);
-            if (domain.endsWith(".")) {
-                domain = domain.substring(0, domain.length() - 1);
-            }
-            if (!domain.isEmpty()) {
-                domains.putIfAbsent(domain, fields[1]);
+            if (!fields[0].equals(".")) { // a lone "." is no name
+                domains.putIfAbsent(DomainName.of(fields[0]).value(), fields[1]);
             }
         }
         return domains;

@@ -1,8 +1,8 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -51,7 +51,9 @@ public final class ProfileChoice {
                 if (eq <= 0 || eq == entry.length() - 1) {
                     throw new IllegalArgumentException(where + " must be domain=profile (e.g. api.example.com=shortlived)");
                 }
-                String domain = entry.substring(0, eq).toLowerCase(Locale.ROOT).replaceFirst("\\.$", "");
+                String raw = entry.substring(0, eq);
+                // a lone "." normalises to nothing: keep it so the check below names it
+                String domain = raw.equals(".") ? raw : DomainName.of(raw).value();
                 String profile = entry.substring(eq + 1);
                 if (!DOMAIN.matcher(domain).matches()) {
                     throw new IllegalArgumentException(where + ": '" + domain + "' is not a domain or *.domain");

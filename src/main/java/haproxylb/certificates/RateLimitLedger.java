@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -288,8 +289,7 @@ public final class RateLimitLedger {
     }
 
     private static String normalise(String name) {
-        String n = name.trim().toLowerCase(Locale.ROOT);
-        return n.endsWith(".") ? n.substring(0, n.length() - 1) : n;
+        return DomainName.of(name).value();
     }
 
     private static List<String> normalise(Collection<String> names) {

@@ -1,7 +1,7 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -59,13 +59,7 @@ public final class RegisteredDomain {
      * address is its own registered domain, as for Let's Encrypt's IPv4 certificates.
      */
     public static String of(String hostname) {
-        String name = hostname.trim().toLowerCase(Locale.ROOT);
-        if (name.endsWith(".")) {
-            name = name.substring(0, name.length() - 1);
-        }
-        if (name.startsWith("*.")) {
-            name = name.substring(2);
-        }
+        String name = DomainName.of(hostname).withoutWildcard().value();
         if (name.contains(":") || name.matches("[0-9.]+")) {
             return name;
         }

@@ -189,6 +189,24 @@ class CertificateStoreTest {
     }
 
     @Test
+    void a_file_is_parsed_once_until_it_changes_on_disk() throws Exception {
+        store.install("web", bundle("a.example.com"));
+        CertificateBundle listed = store.list().get(0).bundle();
+
+        assertTrue(listed == store.list().get(0).bundle(), "an unchanged file is not parsed again");
+
+        CertificateBundle byHand = bundle("a.example.com", "b.example.com");
+        Path tmp = certDir.resolve(".byhand.tmp");
+        Files.writeString(tmp, byHand.toHaproxyPem());
+        Files.move(tmp, certDir.resolve("web.pem"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+
+        assertEquals(byHand.fingerprint(), store.list().get(0).bundle().fingerprint(),
+                "a file replaced by hand is read again");
+        Files.delete(certDir.resolve("web.pem"));
+        assertEquals(List.of(), store.list());
+    }
+
+    @Test
     void a_corrupt_issued_file_makes_every_certificate_look_operator_supplied() throws Exception {
         store.installIssued("web", bundle("a.example.com"));
         Files.writeString(store.issuedFile(), "{ broken");
