@@ -9,7 +9,6 @@ import haproxylb.certificates.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Settings;
 import haproxylb.haproxy.HaproxyCheck;
-import haproxylb.haproxy.HaproxyOutput;
 import haproxylb.haproxy.OldWorkerSampler;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
@@ -135,14 +134,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
     private static HaproxySupervisor supervisor(CamelContext context, Settings s, Path liveConfig) throws IOException {
         HaproxySupervisor early = context.getRegistry().lookupByNameAndType(HaproxyLb.EARLY_HAPROXY,
                 HaproxySupervisor.class);
-        return early != null && early.config().equals(liveConfig.toAbsolutePath()) ? early : newSupervisor(s);
-    }
-
-    static HaproxySupervisor newSupervisor(Settings s) throws IOException {
-        Path runDir = s.stateDir().resolve("run");
-        return new HaproxySupervisor(s.string("lb.haproxy.binary"), s.path("lb.haproxy.config"), runDir,
-                new HaproxyOutput(runDir.resolve("haproxy.log"), s.stateDir().resolve("log"),
-                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")));
+        return early != null && early.config().equals(liveConfig.toAbsolutePath()) ? early : HaproxySupervisor.forSettings(s);
     }
 
     /** The inbox consumers' read lock (routes/*.camel.yaml), closed with the context. */

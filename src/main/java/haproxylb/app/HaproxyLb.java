@@ -52,10 +52,12 @@ public final class HaproxyLb {
         try {
             if (!s.superviseMode() || !s.flag("lb.haproxy.start-early")
                     || !Files.isRegularFile(s.path("lb.haproxy.config"))
-                    || !Files.isRegularFile(FallbackCertificate.path(s.path("lb.haproxy.cert-dir")))) {
+                    // The constant, not FallbackCertificate.path(): loading that class would load BouncyCastle,
+                    // whose signed jars the JVM verifies for seconds under load (bench/fast-start.sh).
+                    || !Files.isRegularFile(s.path("lb.haproxy.cert-dir").resolve(FallbackCertificate.FILE_NAME))) {
                 return Optional.empty();
             }
-            HaproxySupervisor supervisor = DaemonConfiguration.newSupervisor(s);
+            HaproxySupervisor supervisor = HaproxySupervisor.forSettings(s);
             // Stopped with the JVM even when it stops before Camel has taken haproxy over (the daemon stops it
             // otherwise; a second close does nothing).
             Runtime.getRuntime().addShutdownHook(new Thread(supervisor::close, "early-haproxy-stop"));

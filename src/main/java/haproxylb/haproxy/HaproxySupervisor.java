@@ -1,5 +1,6 @@
 package haproxylb.haproxy;
 
+import haproxylb.common.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +38,14 @@ public final class HaproxySupervisor {
         this.config = config.toAbsolutePath();
         this.masterSocket = runDir.toAbsolutePath().resolve("master.sock");
         this.pidFile = runDir.toAbsolutePath().resolve("haproxy.pid");
+    }
+
+    /** The supervisor of the haproxy the settings describe: its binary, live config, run dir and log files. */
+    public static HaproxySupervisor forSettings(Settings s) throws IOException {
+        Path runDir = s.stateDir().resolve("run");
+        return new HaproxySupervisor(s.string("lb.haproxy.binary"), s.path("lb.haproxy.config"), runDir,
+                new HaproxyOutput(runDir.resolve("haproxy.log"), s.stateDir().resolve("log"),
+                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")));
     }
 
     public Path config() {
