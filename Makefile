@@ -29,9 +29,12 @@ build:
 	mkdir -p $(DIST)/bin && cp src/main/sh/* $(DIST)/bin/
 	cp -r conf routes systemd $(DIST)/
 
-# Not quiet: Surefire prints one line per test class and its summary ("Tests run: N, Failures: 0, ...") at the end.
+# Not quiet: Surefire prints one line per test class; its summary ("Tests run: N, Failures: 0, ...") is printed
+# again as the last line, after Maven's own output.
 test: deps
-	mvn -B test
+	@log=$$(mktemp); set -o pipefail; mvn -B test | tee "$$log"; rc=$$?; \
+	  grep -E 'Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$$' "$$log" | tail -1; \
+	  rm -f "$$log"; exit $$rc
 
 # Runs the daemon in supervise mode on 127.0.0.1:18080 (http) and :18443 (https), state under run/state,
 # and drops the example fragment: curl -k --resolve hello.example.test:18443:127.0.0.1 https://hello.example.test:18443/
