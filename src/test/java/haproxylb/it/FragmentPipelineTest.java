@@ -129,10 +129,12 @@ class FragmentPipelineTest {
     }
 
     @Test
-    void a_burst_of_50_drops_ends_with_all_50_live_after_at_most_2_reloads() throws Exception {
+    void a_burst_of_50_drops_ends_with_all_50_live_in_a_few_coalesced_reloads() throws Exception {
         backend = new TestBackend("burst");
-        // The interval is longer than the intake of the whole burst takes even on a loaded 2-core CI machine.
-        daemon = fixture.daemon().with("lb.reload.min-interval", "20000").start();
+        // The harness's 1 s interval: that the throttle lets the first change through and coalesces the rest into one
+        // trailing reload is ReloadRoutesTest's, on a clock that does not wait; here the real pipeline must not reload
+        // per drop (50 drops would be 50 reloads).
+        daemon = fixture.daemon().start();
         long reloadsBefore = daemon.status().reloads();
         for (int i = 0; i < 50; i++) {
             daemon.drop("f" + i, cfg("be_f" + i, backend.port()), "f" + i + ".example.test be_f" + i + "\n");
@@ -148,7 +150,7 @@ class FragmentPipelineTest {
             assertTrue(daemon.serves("f" + i + ".example.test", "burst"), "f" + i);
         }
         long reloads = daemon.status().reloads() - reloadsBefore;
-        assertTrue(reloads >= 1 && reloads <= 2, "reloads: " + reloads);
+        assertTrue(reloads >= 1 && reloads <= 10, "reloads: " + reloads);
     }
 
     @Test
