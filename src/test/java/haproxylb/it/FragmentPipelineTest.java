@@ -132,7 +132,7 @@ class FragmentPipelineTest {
     void a_burst_of_50_drops_ends_with_all_50_live_in_a_few_coalesced_reloads() throws Exception {
         backend = new TestBackend("burst");
         // The harness's 1 s interval: that the throttle lets the first change through and coalesces the rest into one
-        // trailing reload is ReloadRoutesTest's, on a clock that does not wait; here the real pipeline must not reload
+        // trailing reload is ReloadRouteTest's, on a clock that does not wait; here the real pipeline must not reload
         // per drop (50 drops would be 50 reloads).
         daemon = fixture.daemon().start();
         long reloadsBefore = daemon.status().reloads();
