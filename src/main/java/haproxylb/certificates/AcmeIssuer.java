@@ -255,9 +255,8 @@ public final class AcmeIssuer {
          * operator has to unpause the names, and another CA may issue meanwhile.
          */
         public boolean paused() {
-            String text = caProblem().orElse(String.valueOf(getMessage())).toLowerCase(Locale.ROOT);
-            return (kind == Kind.RATE_LIMITED || kind == Kind.CA_REJECTED) && text.contains("paused")
-                    || kind == Kind.RATE_LIMITED && text.contains("unpause");
+            return (kind == Kind.RATE_LIMITED || kind == Kind.CA_REJECTED)
+                    && mentionsPause(caProblem().orElse(String.valueOf(getMessage())));
         }
 
         /**
@@ -289,6 +288,12 @@ public final class AcmeIssuer {
     }
 
     private static final String ACME_ERROR_PREFIX = "urn:ietf:params:acme:error:";
+
+    /** Let's Encrypt's paused-names answers say "paused" or link to an "unpause" page. */
+    static boolean mentionsPause(String problemDetail) {
+        String text = problemDetail.toLowerCase(Locale.ROOT);
+        return text.contains("paused") || text.contains("unpause");
+    }
     /**
      * The problem types of RFC 8555 section 6.7 (the IANA "ACME Error Types" registry), RFC 9773's alreadyReplaced
      * and the profiles draft's invalidProfile: the only ones that become a metric label, so a CA cannot grow the label
@@ -442,7 +447,9 @@ public final class AcmeIssuer {
         try {
             return createOrder(l, names, request, outcome);
         } catch (AcmeServerException e) {
-            boolean accountGone = e instanceof AcmeUnauthorizedException
+            // "unauthorized" with a pause is about the names, not the account: looking the account up again would
+            // only send the refused order twice
+            boolean accountGone = e instanceof AcmeUnauthorizedException && !mentionsPause(describe(e.getProblem()))
                     || (e.getType() != null && ACCOUNT_DOES_NOT_EXIST.equals(e.getType().toString()));
             if (!cached || !accountGone || e instanceof AcmeRateLimitedException) {
                 throw e;

@@ -151,10 +151,6 @@ public final class CertificateMaintenance {
         this.lastClosedGate = gate;
     }
 
-    /**
-     * Adds CAs tried, in this order, after the first when it is unreachable, rate limits or has paused the names;
-     * each has its own account, ledger and backoff. The first CA is tried again for every later order.
-     */
     /** Where the status learns how each name was judged to point here ({@link ReachabilityCheck#judgement}). */
     public CertificateMaintenance withJudgements(java.util.function.Function<String, Optional<String>> judgement) {
         this.judgements = Objects.requireNonNull(judgement, "judgement");
@@ -167,6 +163,11 @@ public final class CertificateMaintenance {
         return this;
     }
 
+    /**
+     * Adds CAs tried, in this order, after the first when it is unreachable, rate limits or has paused the names;
+     * each has its own account, ledger and backoff. The first CA is tried again for every later order (a CA that
+     * rate limited or paused some names holds only those back, until its Retry-After if it sent one).
+     */
     public CertificateMaintenance withFallbacks(List<FallbackCa> fallbacks) {
         if (issuer == null && !fallbacks.isEmpty()) {
             throw new IllegalArgumentException("fallback CAs need a first CA (lb.acme.directory-url)");
@@ -393,6 +394,12 @@ public final class CertificateMaintenance {
             if (!isOpen(ca, open)) {
                 continue;
             }
+            String held = heldAt(group, ca);
+            if (i < cas.size() - 1 && !backoff.mayAttempt(held)) {
+                passedOver.add(ca.name() + " holds these names until " + backoff.nextAttempt(held).map(Instant::toString)
+                        .orElse("?") + " (" + backoff.lastErrorType(held).orElse("refused") + ")");
+                continue;
+            }
             if (i > firstCa) {
                 boolean sameNames = replacing.map(c -> c.dnsNames().equals(new HashSet<>(names))).orElse(false);
                 Optional<RateLimitLedger.Refusal> refusal = ca.ledger().check(ca.accountId(), names, renewal && sameNames);
@@ -406,12 +413,22 @@ public final class CertificateMaintenance {
                     String.join(", ", names), ca.name());
             Attempt attempt = orderOnce(ca, group, certName, names, replacing, another, passedOver);
             // a failure that closed the gate holds back the rest of this check's groups too
-            open.put(ca, !attempt.fellThrough() && !ca.gate().isClosed());
+            open.put(ca, !ca.gate().isClosed());
             if (!attempt.fellThrough()) {
                 return attempt.failure();
             }
         }
         return Optional.of(new FailureScope(FailureScope.Kind.CA, List.of()));
+    }
+
+    /**
+     * The backoff key of a group at one CA: set when that CA rate limits the group's names or has paused them while
+     * another CA may take the order. It holds only this group back at this CA (until the CA's Retry-After, if it sent
+     * one), so the CA keeps every other name; the last CA of the list is always asked. {@code @} is in no domain or
+     * group name.
+     */
+    private static String heldAt(CertificateGroup group, CertificateAuthority ca) {
+        return group.name() + "@" + ca.name();
     }
 
     private boolean anyOpen(int firstCa, Map<CertificateAuthority, Boolean> open) {
@@ -490,8 +507,13 @@ public final class CertificateMaintenance {
             String type = e.errorType();
             errors.merge(ca.name() + "\n" + type, 1L, Long::sum);
             if (anotherCa && otherCaMayHelp(e)) {
-                gate.failed(reason, scope.kind() == FailureScope.Kind.CA_UNREACHABLE, type, e.retryAfter());
-                lastClosedGate = gate;
+                if (e.kind() == IssuanceException.Kind.RATE_LIMITED || e.paused()) {
+                    gate.succeeded(); // the CA answered: it refuses these names, not every name
+                    backoff.recordFailure(heldAt(group, ca), reason, type, e.retryAfter());
+                } else {
+                    gate.failed(reason, scope.kind() == FailureScope.Kind.CA_UNREACHABLE, type, e.retryAfter());
+                    lastClosedGate = gate;
+                }
                 passedOver.add(ca.name() + " " + (e.paused() ? "has paused these names"
                         : switch (e.kind()) {
                             case RATE_LIMITED -> "rate limits them";

@@ -191,9 +191,18 @@ class AcmeErrorsTest {
 
         String m = metrics();
         assertEquals(1.0, sample(m, "haproxylb_acme_errors_total{ca=\"pebble\",type=\"paused\"}"), m);
-        assertTrue(sample(m, "haproxylb_acme_ca_backoff_seconds{ca=\"pebble\"}") > 0, m);
-        assertEquals(0.0, sample(m, "haproxylb_acme_ca_backoff_seconds{ca=\"second\"}"), m);
+        assertEquals(0.0, sample(m, "haproxylb_acme_ca_backoff_seconds{ca=\"pebble\"}"), "the CA itself works: " + m);
         assertFalse(m.contains("haproxylb_acme_quota_used{ca=\"second\""), "an unlimited ledger has no budgets");
+
+        // the pause holds back only the paused name: another name goes to the first CA
+        proxy.refuseNothing();
+        int orders = proxy.newOrders().size();
+        daemon.drop("other", cfg("be_other"), "other.errors.test be_other\n");
+        String firstIntermediate = pebble.rootCertificates().intermediate().getSubjectX500Principal().getName();
+        await("another name issued by the first CA", LIMIT, () -> servedLeaf("other.errors.test")
+                .map(c -> c.getIssuerX500Principal().getName().equals(firstIntermediate)).orElse(false));
+        assertEquals(orders + 1, proxy.newOrders().size(), "one order, for the other name only");
+        assertEquals(1, proxy.refusals());
     }
 
     @Test

@@ -1,0 +1,149 @@
+package haproxylb.certificates;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import haproxylb.certificates.AcmeIssuer.IssuanceException;
+import haproxylb.support.AcmeRecordingProxy;
+import haproxylb.support.PebbleServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayNameGeneration;
+import org.junit.jupiter.api.DisplayNameGenerator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How the issuer reads a CA that will not issue, with a real Pebble behind {@link AcmeRecordingProxy} answering as Let's
+ * Encrypt does: {@code rateLimited} with Retry-After, paused names, and a directory without the requested profile.
+ */
+@DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
+class AcmeIssuerRefusalTest {
+    private static final String UNPAUSE = "Your account is temporarily prevented from requesting certificates for "
+            + "%s and possibly others. Please visit: https://portal.letsencrypt.test/sfe/v1/unpause?jwt=abc";
+    static ChallengeResponder responder;
+    static PebbleServer pebble;
+    static AcmeRecordingProxy proxy;
+
+    @TempDir
+    static Path tmp;
+
+    @RegisterExtension
+    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> pebble);
+
+    @BeforeAll
+    static void start() throws IOException {
+        responder = new ChallengeResponder(new InetSocketAddress("127.0.0.1", 0));
+        responder.start();
+        pebble = PebbleServer.start(responder.port());
+        proxy = AcmeRecordingProxy.start(pebble);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (pebble != null) {
+            pebble.close();
+        }
+        if (responder != null) {
+            responder.stop();
+        }
+    }
+
+    @AfterEach
+    void reset() {
+        proxy.refuseNothing().profiles(Map.of("classic", "the usual 90 days", "shortlived", "6 days, no OCSP"));
+    }
+
+    private AcmeIssuer issuer(String account) {
+        return new AcmeIssuer(AcmeSettings.forTestCa(proxy.directoryUrl(), pebble.listenerCaPem()),
+                new AcmeAccountStore(tmp.resolve(account)), responder);
+    }
+
+    private JsonNode lastOrder() {
+        List<JsonNode> orders = proxy.newOrders();
+        return orders.get(orders.size() - 1);
+    }
+
+    @Test
+    void rate_limited_carries_the_cas_retry_after_and_its_type() {
+        AcmeIssuer issuer = issuer("limited");
+        proxy.refuseWithRateLimit("too many new orders recently", Duration.ofMinutes(90));
+        Instant before = Instant.now();
+
+        IssuanceException e = assertThrows(IssuanceException.class, () -> issuer.issue(List.of("limited.refusal.test")));
+
+        assertEquals(IssuanceException.Kind.RATE_LIMITED, e.kind());
+        assertEquals("rateLimited", e.errorType());
+        assertFalse(e.paused());
+        Instant retryAfter = e.retryAfter().orElseThrow();
+        assertFalse(retryAfter.isBefore(before.plus(Duration.ofMinutes(90)).minusSeconds(2)), retryAfter.toString());
+        assertTrue(e.getMessage().contains("too many new orders recently"), e.getMessage());
+    }
+
+    @Test
+    void paused_names_answered_rate_limited_or_unauthorized_are_paused_and_cost_one_order_each() throws Exception {
+        AcmeIssuer issuer = issuer("paused");
+        issuer.issue(List.of("before.refusal.test")); // a cached login, which an "unauthorized" would otherwise reset
+
+        proxy.refuseOrders(403, "unauthorized", "issuance for paused.refusal.test is paused for this account");
+        int orders = proxy.newOrders().size();
+        IssuanceException refused = assertThrows(IssuanceException.class,
+                () -> issuer.issue(List.of("paused.refusal.test")));
+        assertEquals(IssuanceException.Kind.CA_REJECTED, refused.kind());
+        assertEquals("paused", refused.errorType());
+        assertTrue(CertificateMaintenance.otherCaMayHelp(refused), "another CA may issue a paused name");
+        assertEquals(orders + 1, proxy.newOrders().size(), "a pause is not a lost account: no second lookup and order");
+
+        proxy.refuseOrders(429, "rateLimited", String.format(UNPAUSE, "paused.refusal.test"));
+        IssuanceException limited = assertThrows(IssuanceException.class,
+                () -> issuer.issue(List.of("paused.refusal.test")));
+        assertTrue(limited.paused());
+        assertEquals("paused", limited.errorType());
+        assertTrue(CertificateMaintenance.otherCaMayHelp(limited));
+    }
+
+    @Test
+    void a_profile_the_directory_does_not_list_is_left_out_and_the_outcome_says_what_is_offered() throws Exception {
+        AcmeIssuer issuer = issuer("profiles");
+        proxy.profiles(Map.of("classic", "the usual 90 days"));
+        AcmeIssuer.IssuedCertificate c = issuer.issue(new AcmeIssuer.OrderRequest(List.of("profile.refusal.test"),
+                Optional.empty(), Optional.of("shortlived")));
+        assertFalse(lastOrder().has("profile"), lastOrder().toString());
+        assertEquals(Optional.empty(), c.outcome().profile());
+        assertEquals(Optional.of("pebble does not offer profile 'shortlived' (it offers: classic); ordered with the "
+                + "CA's default"), c.outcome().profileNote());
+
+        AcmeIssuer.IssuedCertificate listed = issuer.issue(new AcmeIssuer.OrderRequest(List.of("profile.refusal.test"),
+                Optional.empty(), Optional.of("classic")));
+        assertEquals("classic", lastOrder().path("profile").asText(), "a listed profile is sent");
+        assertEquals(Optional.of("classic"), listed.outcome().profile());
+    }
+
+    @Test
+    void a_directory_without_profiles_gets_the_order_without_one_and_says_so() throws Exception {
+        proxy.profiles(Map.of());
+        AcmeIssuer issuer = issuer("no-profiles");
+        AcmeIssuer.IssuedCertificate c = issuer.issue(new AcmeIssuer.OrderRequest(List.of("none.refusal.test"),
+                Optional.empty(), Optional.of("shortlived")));
+        assertFalse(lastOrder().has("profile"), lastOrder().toString());
+        assertEquals(Optional.of("pebble does not offer profile 'shortlived' (it lists no profiles); ordered with the "
+                + "CA's default"), c.outcome().profileNote());
+    }
+}
