@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import haproxylb.certificates.AcmeIssuer.IssuanceException;
+import haproxylb.storage.LocalStorage;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.PebbleServer;
 import java.io.IOException;
@@ -73,7 +74,7 @@ class AcmeIssuerRefusalTest {
 
     private AcmeIssuer issuer(String account) {
         return new AcmeIssuer(AcmeSettings.forTestCa(proxy.directoryUrl(), pebble.listenerCaPem()),
-                new AcmeAccountStore(tmp.resolve(account)), responder);
+                new AcmeAccountStore(new LocalStorage(tmp), account), responder);
     }
 
     private JsonNode lastOrder() {

@@ -50,12 +50,13 @@ class AcmeErrorsTest {
     final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
     private AcmeRecordingProxy proxy;
+    private PebbleServer first;
 
     /** A daemon ordering through the proxy, with Let's Encrypt's ledger limits so that the quota has budgets. */
     private DaemonHarness daemonBehindProxy() {
-        PebbleServer pebble = fixture.pebble();
-        proxy = fixture.proxy(pebble);
-        daemon = fixture.orderingThrough(proxy, pebble).with("lb.acme.limits", "letsencrypt");
+        first = fixture.pebble();
+        proxy = fixture.proxy(first);
+        daemon = fixture.orderingThrough(proxy, first).with("lb.acme.limits", "letsencrypt");
         return daemon;
     }
 
@@ -198,7 +199,7 @@ class AcmeErrorsTest {
         proxy.refuseNothing();
         int orders = proxy.newOrders().size();
         daemon.drop("other", cfg("be_other"), "other.errors.test be_other\n");
-        String firstIntermediate = pebble.rootCertificates().intermediate().getSubjectX500Principal().getName();
+        String firstIntermediate = first.rootCertificates().intermediate().getSubjectX500Principal().getName();
         await("another name issued by the first CA", LIMIT, () -> servedLeaf("other.errors.test")
                 .map(c -> c.getIssuerX500Principal().getName().equals(firstIntermediate)).orElse(false));
         assertEquals(orders + 1, proxy.newOrders().size(), "one order, for the other name only");
