@@ -6,6 +6,7 @@ import haproxylb.cluster.ClusterMembers;
 import haproxylb.cluster.ClusterMetrics;
 import haproxylb.cluster.ClusterSettings;
 import haproxylb.cluster.ClusterSync;
+import haproxylb.cluster.ClusterView;
 import haproxylb.cluster.ReplicatedStorage;
 import haproxylb.cluster.SharedCertificates;
 import haproxylb.cluster.SharedChallengeTokens;
@@ -52,6 +53,8 @@ final class ClusterWiring {
         ClusterSettings settings = ClusterSettings.from(core.settings());
         Registry registry = context.getRegistry();
         if (!settings.enabled()) {
+            // A node that left its cluster: haproxy-config status and apply would otherwise read the old members.
+            java.nio.file.Files.deleteIfExists(core.stateDir().resolve(ClusterView.FILE));
             registry.bind("certificateLeader", new RoutePolicySupport() {});
             registry.bind("clusterSync", ClusterSync.NONE);
             registry.bind("clusterHeartbeat", ClusterHeartbeat.NONE);

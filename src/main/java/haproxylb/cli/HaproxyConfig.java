@@ -217,13 +217,13 @@ public final class HaproxyConfig {
                 // "removed" is in the config on disk only: done once haproxy no longer serves it (the entry goes).
                 if (removal && f == null) {
                     out.println("fragment '" + name + "' removed: its domains are no longer served");
-                    return 0;
+                    return new ClusterRollout(stateDir, out, err).awaitRemoved(name, deadline);
                 }
                 if (f != null && ours.test(f)) {
                     switch (f.state()) {
                         case "live" -> {
                             out.println("fragment '" + name + "' is live (config generation " + f.generation() + ")");
-                            return 0;
+                            return new ClusterRollout(stateDir, out, err).awaitLive(name, f.id(), deadline);
                         }
                         case "rejected" -> {
                             if (refusal != null) {

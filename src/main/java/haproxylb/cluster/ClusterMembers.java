@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 import org.apache.curator.framework.CuratorFramework;
@@ -48,14 +50,20 @@ public final class ClusterMembers implements AutoCloseable {
         this.viewFile = stateDir.resolve(ClusterView.FILE);
         this.self = new PersistentNode(client, CreateMode.EPHEMERAL, false, "/members/" + settings.nodeName(),
                 JSON.writeValueAsBytes(state()));
-        this.view = new ClusterView(settings.nodeName(), settings.zookeeper(), null, false, List.of(), java.util.Map.of(),
+        this.view = new ClusterView(settings.nodeName(), settings.zookeeper(), null, false, List.of(), Map.of(),
                 "not connected yet");
         self.start();
     }
 
     private MemberState state() {
+        Map<String, String> live = new TreeMap<>();
+        status.snapshot().fragments().forEach((name, f) -> {
+            if ("live".equals(f.state())) {
+                live.put(name, f.id());
+            }
+        });
         return new MemberState(settings.nodeName(), status.configGeneration(), status.liveGeneration(),
-                fragments.inSync(), fragments.liveCount(), fragments.skew().keySet().stream().sorted().toList());
+                fragments.inSync(), fragments.liveCount(), fragments.skew().keySet().stream().sorted().toList(), live);
     }
 
     /** The heartbeat: publish this node's state when it changed, read everyone's, write cluster.json. */

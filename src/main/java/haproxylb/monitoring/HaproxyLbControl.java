@@ -4,6 +4,7 @@ import haproxylb.cli.FragmentCheck;
 import haproxylb.cli.FragmentDiff;
 import haproxylb.cli.HistoryReport;
 import haproxylb.cli.Rollback;
+import haproxylb.cluster.ClusterView;
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentName;
@@ -183,6 +184,43 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
         Map<String, String> states = new TreeMap<>();
         CertificateView.of(status().certificates()).forEach((domain, c) -> states.put(domain, c.state()));
         return states;
+    }
+
+    /** The cluster as the heartbeat last wrote it ({@code <state>/cluster.json}); empty on a single node. */
+    private Optional<ClusterView> cluster() {
+        try {
+            return ClusterView.read(daemon.stateDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + daemon.stateDir().resolve(ClusterView.FILE) + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String getClusterNode() {
+        return cluster().map(ClusterView::node).orElse(null);
+    }
+
+    @Override
+    public String getClusterLeader() {
+        return cluster().map(ClusterView::leader).orElse(null);
+    }
+
+    @Override
+    public Map<String, Long> getClusterMemberLiveGenerations() {
+        Map<String, Long> generations = new TreeMap<>();
+        cluster().ifPresent(v -> v.members().forEach(m -> generations.put(m.node(), m.liveGeneration())));
+        return generations;
+    }
+
+    @Override
+    public boolean isClusterInSync() {
+        return cluster().map(ClusterView::inSync).orElse(true);
+    }
+
+    @Override
+    public String getClusterProblem() {
+        return cluster().map(ClusterView::problem).orElse(null);
     }
 
     @Override
@@ -473,7 +511,12 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
             Map.entry("CertificateExpiry", "domain and the expiry of its certificate"),
             Map.entry("CertificateStates", "domain and its certificate state"),
             Map.entry("CertificateLastErrors", "domain backing off and the type of its last ACME error"),
-            Map.entry("AcmeQuota", "per CA and rate limit, the fullest budget: used of max, when one frees"));
+            Map.entry("AcmeQuota", "per CA and rate limit, the fullest budget: used of max, when one frees"),
+            Map.entry("ClusterNode", "this node's name in the cluster; empty on a single node"),
+            Map.entry("ClusterLeader", "the member that checks and orders certificates"),
+            Map.entry("ClusterMemberLiveGenerations", "each member and the config generation it runs"),
+            Map.entry("ClusterInSync", "this node has exactly what the cluster holds"),
+            Map.entry("ClusterProblem", "why ZooKeeper could not be used; empty while it answers"));
 
     private static final Map<String, String> OPERATIONS = Map.of(
             "forceReload", "reload haproxy with the config on disk; the rate limit still applies",

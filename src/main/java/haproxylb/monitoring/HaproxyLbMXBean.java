@@ -74,6 +74,21 @@ public interface HaproxyLbMXBean {
      */
     Map<String, String> getAcmeQuota();
 
+    /** This node's name in the cluster (lb.cluster.node-name); null on a single node. */
+    String getClusterNode();
+
+    /** The member that runs the certificate checks and orders; null on a single node or while there is none. */
+    String getClusterLeader();
+
+    /** Member → the config generation it runs (each node counts its own); empty on a single node. */
+    Map<String, Long> getClusterMemberLiveGenerations();
+
+    /** This node has exactly what the cluster holds (always true on a single node). */
+    boolean isClusterInSync();
+
+    /** Why ZooKeeper could not be used, or null while it answers (and on a single node). */
+    String getClusterProblem();
+
     /**
      * Asks for a reload of haproxy with the config on disk even though nothing changed. Force bypasses nothing
      * but the wait for a change: the rate limit (lb.reload.min-interval) still applies, the reload-trailing route

@@ -5,10 +5,13 @@ import haproxylb.cluster.MemberState;
 import haproxylb.common.AtomicFiles;
 import haproxylb.support.ClusterNode;
 import haproxylb.support.EdgeClient;
+import haproxylb.support.FaultTools;
 import haproxylb.support.TestCertificates;
 import haproxylb.support.HaproxyProcess;
 import haproxylb.support.TestBackend;
 import haproxylb.support.ZooKeeperServer;
+
+import com.sun.tools.attach.VirtualMachine;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,6 +29,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.openmbean.TabularData;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
 
 import static haproxylb.support.ClusterNode.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -56,7 +66,20 @@ class ClusterTest {
         other = new TestBackend("second version");
         int http = HaproxyProcess.freePort();
         https = HaproxyProcess.freePort();
-        nodes = List.of(node(1, http, https), node(2, http, https), node(3, http, https));
+        // node3's haproxy plays an older version that does not know a directive the others accept (version skew).
+        Path olderHaproxy = dir.resolve("older-haproxy");
+        Files.writeString(olderHaproxy, """
+                #!/bin/sh
+                # haproxy, except that -c refuses a config using X-Newer-Directive, as an older haproxy would
+                if [ "$1" = "-c" ] && grep -q X-Newer-Directive "$3"; then
+                    echo "[ALERT]    (1) : config : parsing [$3:1] : unknown keyword 'X-Newer-Directive'" >&2
+                    exit 1
+                fi
+                exec haproxy "$@"
+                """);
+        Files.setPosixFilePermissions(olderHaproxy, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        nodes = List.of(node(1, http, https), node(2, http, https),
+                node(3, http, https).with("lb.haproxy.binary", olderHaproxy.toString()));
         for (ClusterNode n : nodes) {
             n.start();
         }
@@ -126,12 +149,36 @@ class ClusterTest {
         ClusterNode second = nodes.get(1);
         String health = second.management("/observe/health?exposureLevel=full");
         assertTrue(health.contains("in sync with the cluster (3 member(s), leader " + view.leader() + ")"), health);
+        // The per-member rows are refreshed by the heartbeat after the member count: a scrape may fall in between.
+        await("node2's metrics to have a row for every member", LIMIT, () -> second.management("/observe/metrics")
+                .contains("haproxylb_cluster_member_live_generation{node=\"node3\"}"));
         String metrics = second.management("/observe/metrics");
         assertTrue(metrics.contains("haproxylb_cluster_members 3.0"), metrics);
         assertTrue(metrics.contains("haproxylb_cluster_in_sync 1.0"), metrics);
         assertTrue(metrics.contains("haproxylb_cluster_member_live_generation{node=\"node3\"}"), metrics);
         assertTrue(metrics.contains("haproxylb_cluster_leader " + (view.leader().equals("node2") ? "1.0" : "0.0")),
                 metrics);
+        try (JMXConnector jmx = jmx(second)) {
+            MBeanServerConnection mbeans = jmx.getMBeanServerConnection();
+            ObjectName daemon = new ObjectName("haproxylb:type=Daemon");
+            assertEquals("node2", mbeans.getAttribute(daemon, "ClusterNode"));
+            assertEquals(view.leader(), mbeans.getAttribute(daemon, "ClusterLeader"));
+            assertEquals(true, mbeans.getAttribute(daemon, "ClusterInSync"));
+            TabularData generations = (TabularData) mbeans.getAttribute(daemon, "ClusterMemberLiveGenerations");
+            assertEquals(3, generations.size(), generations.toString());
+            assertEquals(second.cluster().orElseThrow().members().get(2).liveGeneration(),
+                    generations.get(new Object[] {"node3"}).get("value"));
+        }
+    }
+
+    /** The node's own JMX agent, started through the JDK's attach API (no port of its own to configure). */
+    private static JMXConnector jmx(ClusterNode n) throws Exception {
+        VirtualMachine vm = VirtualMachine.attach(Long.toString(n.pid()));
+        try {
+            return JMXConnectorFactory.connect(new JMXServiceURL(vm.startLocalManagementAgent()));
+        } finally {
+            vm.detach();
+        }
     }
 
     @Test
@@ -237,6 +284,51 @@ class ClusterTest {
             String log = Files.readString(n.stateDir().resolveSibling(n.name() + ".log"));
             assertEquals(1, log.split("Certificate shop.pem taken from the cluster", -1).length - 1,
                     n.name() + " took it from ZooKeeper once (no install loop)");
+        }
+    }
+
+    @Test
+    @Order(7)
+    void apply_names_the_member_whose_haproxy_refuses_what_the_cluster_accepted_and_that_member_keeps_serving()
+            throws Exception {
+        Path cfg = dir.resolve("newer.cfg");
+        Files.writeString(cfg, cfg("be_newer", backend.port()) + "    http-response set-header X-Newer-Directive 1\n");
+        Path map = dir.resolve("newer.map");
+        Files.writeString(map, "newer.cluster.test be_newer\n");
+
+        FaultTools.Run apply = FaultTools.cli(nodes.get(0).stateDir(), "apply", "newer", cfg.toString(), map.toString(),
+                "--timeout", "40");
+
+        assertEquals(3, apply.exit(), apply.out() + apply.err());
+        assertTrue(apply.err().contains("is not live on node3 (its haproxy -c refuses it: version skew"), apply.err());
+        assertFalse(apply.err().contains("node2"), "node2 runs it: " + apply.err());
+        assertTrue(nodes.get(1).serves("newer.cluster.test", "hello from the cluster"));
+        ClusterNode third = nodes.get(2);
+        assertEquals(404, third.httpsStatus("newer.cluster.test"), "node3 kept its last good config");
+        assertTrue(third.serves("shop.cluster.test", "second version"), "and serves it");
+        String health = third.management("/observe/health?exposureLevel=full");
+        assertTrue(health.contains("this node's haproxy -c refuses newer, which the cluster accepted"), health);
+        FaultTools.Run status = FaultTools.cli(third.stateDir(), "status");
+        assertTrue(status.out().contains("this node's haproxy refuses 'newer' which the cluster accepted"),
+                status.out());
+    }
+
+    @Test
+    @Order(8)
+    void apply_returns_once_the_fragment_is_live_on_every_member() throws Exception {
+        Path cfg = dir.resolve("everywhere.cfg");
+        Files.writeString(cfg, cfg("be_everywhere", backend.port()));
+        Path map = dir.resolve("everywhere.map");
+        Files.writeString(map, "everywhere.cluster.test be_everywhere\n");
+
+        FaultTools.Run apply = FaultTools.cli(nodes.get(1).stateDir(), "apply", "everywhere", cfg.toString(),
+                map.toString(), "--timeout", "40");
+
+        assertEquals(0, apply.exit(), apply.out() + apply.err());
+        assertTrue(apply.out().contains("fragment 'everywhere' is live on every member (node1, node2, node3)"),
+                apply.out());
+        for (ClusterNode n : nodes) {
+            assertTrue(n.serves("everywhere.cluster.test", "hello from the cluster"), n.name() + " serves it already");
         }
     }
 

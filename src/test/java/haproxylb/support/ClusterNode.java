@@ -76,6 +76,11 @@ public final class ClusterNode implements AutoCloseable {
         return stateDir;
     }
 
+    /** The daemon's process id (for JMX through the attach API); -1 while it is not running. */
+    public long pid() {
+        return process == null ? -1 : process.pid();
+    }
+
     /** GET on the node's management server (health, metrics): the body, or "" when it does not answer. */
     public String management(String path) {
         try {
