@@ -2,6 +2,8 @@
 # Three nodes, one truth (issue 10): Debian's ZooKeeper and three haproxy-lb nodes on 127.0.0.2-4 (same ports).
 #   1. apply on node 1 -> served by all three: p50/p95 over DROPS (default 20) new fragments, one at a time
 #   2. the cost of publishing: ZooKeeper writes node 1 sent per fragment (haproxylb_cluster_zookeeper_writes_total)
+#   2b. haproxy-config apply on node 1 until it exits 0 (it waits until every member runs the fragment): p50/p95 over
+#      APPLIES (default 10), the CLI's JVM start included; nodes 2 and 3 must serve it when it returns
 #   3. convergence after a ZooKeeper outage: 5 fragments dropped on node 1 while ZooKeeper is down; time from
 #      ZooKeeper's restart until nodes 2 and 3 serve all of them
 #   4. leader fail-over: the leader SIGKILLed; time until the other nodes name a new one
@@ -67,6 +69,23 @@ printf 'apply on node 1 -> served by all three (%d drops): p50 %s ms, p95 %s ms,
     "$(percentile 50 < "$SCRATCH/latencies")" "$(percentile 95 < "$SCRATCH/latencies")" \
     "$(sort -g "$SCRATCH/latencies" | tail -n 1)"
 awk -v w=$((w1 - w0)) -v n="$DROPS" 'BEGIN { printf "ZooKeeper writes to publish a fragment: %.1f per fragment (%d writes for %d)\n", w / n, w, n }'
+
+: > "$SCRATCH/applies"
+for k in $(seq 1 "${APPLIES:-10}"); do
+    printf 'backend be_a%s\n    http-request return status 200 content-type text/plain string a%s\n' "$k" "$k" \
+        > "$SCRATCH/a$k.cfg"
+    printf 'a%s.bench.test be_a%s\n' "$k" "$k" > "$SCRATCH/a$k.map"
+    now_us_into t0
+    LB_CONF_DIR=$CONF_DIR LB_STATE_DIR=$SCRATCH/node1/state "$DIST/bin/haproxy-config" apply "a$k" "$SCRATCH/a$k.cfg" \
+        "$SCRATCH/a$k.map" --timeout 60 > /dev/null || bench_die "haproxy-config apply a$k failed"
+    now_us_into t1
+    for i in 2 3; do
+        cluster_serves "$i" "$HTTPS" "a$k.bench.test" "a$k" || bench_die "apply returned before node $i served a$k"
+    done
+    echo $(( (t1 - t0) / 1000 )) >> "$SCRATCH/applies"
+done
+printf 'haproxy-config apply on node 1 -> exit 0, live on all three (%d applies, CLI JVM start included): p50 %s ms, p95 %s ms\n' \
+    "${APPLIES:-10}" "$(percentile 50 < "$SCRATCH/applies")" "$(percentile 95 < "$SCRATCH/applies")"
 
 kill -TERM "$ZOOKEEPER_PID"; wait "$ZOOKEEPER_PID" 2>/dev/null || true
 for k in 1 2 3 4 5; do drop 1 "o$k"; done

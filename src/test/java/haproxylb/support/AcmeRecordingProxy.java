@@ -63,6 +63,9 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     private volatile boolean advertiseAri = true;
     private volatile AriAnswer ari;
     private volatile Refusal refusal;
+    /** While set, challenge triggers wait for it (an order held in flight); null lets them through. */
+    private volatile java.util.concurrent.CountDownLatch challengeGate;
+    private final AtomicInteger challengesHeld = new AtomicInteger();
 
     private AcmeRecordingProxy(PebbleServer upstream, int port) throws IOException {
         this.upstream = upstream;
@@ -103,6 +106,29 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     /** The newOrder payloads received, oldest first (refused ones included). */
     public List<JsonNode> newOrders() {
         return List.copyOf(newOrders);
+    }
+
+    /**
+     * Holds every challenge the client triggers (Pebble's {@code POST /chalZ/...}) until {@link #releaseChallenges()}:
+     * the order stays in flight, as with a slow CA, so a test can kill the client mid-order.
+     */
+    public AcmeRecordingProxy holdChallenges() {
+        challengeGate = new java.util.concurrent.CountDownLatch(1);
+        return this;
+    }
+
+    /** Challenge triggers that were held since the proxy started. */
+    public int challengesHeld() {
+        return challengesHeld.get();
+    }
+
+    /** Lets the held challenge triggers (and every later one) through to Pebble. */
+    public void releaseChallenges() {
+        java.util.concurrent.CountDownLatch gate = challengeGate;
+        challengeGate = null;
+        if (gate != null) {
+            gate.countDown();
+        }
     }
 
     /** The ARI certificate ids asked about ({@code renewalInfo/<id>}). */
@@ -182,6 +208,15 @@ public final class AcmeRecordingProxy implements AutoCloseable {
             if (path.startsWith(RENEWAL_INFO_PATH)) {
                 answerRenewalInfo(ex, path.substring(RENEWAL_INFO_PATH.length()));
                 return;
+            }
+            java.util.concurrent.CountDownLatch gate = challengeGate;
+            if (gate != null && method.equals("POST") && path.startsWith("/chalZ/")) {
+                challengesHeld.incrementAndGet();
+                try {
+                    gate.await(2, java.util.concurrent.TimeUnit.MINUTES);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             if (method.equals("POST") && path.equals("/order-plz")) {
                 JsonNode payload = payloadOf(body);
