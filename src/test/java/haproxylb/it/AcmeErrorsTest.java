@@ -236,5 +236,10 @@ class AcmeErrorsTest {
         assertEquals(1.0, sample(m, "haproxylb_acme_quota_used{ca=\"pebble\",limit=\"duplicate certificates\"}"), m);
         assertEquals(5.0, sample(m, "haproxylb_acme_quota_limit{ca=\"pebble\",limit=\"duplicate certificates\"}"), m);
         assertFalse(m.contains("haproxylb_acme_last_error{"), "nothing failed: " + m);
+
+        int asked = proxy.renewalInfoAsked().size();
+        assertTrue(asked >= 1, "the CA was asked for its window");
+        maintenance().check();
+        assertEquals(asked, proxy.renewalInfoAsked().size(), "not asked again before its 6-hour Retry-After");
     }
 }
