@@ -48,7 +48,7 @@ public final class Backoff {
 
     private static final int FORMAT_VERSION = 1;
 
-    /** @param errorType a short, bounded name of the error ({@link AcmeIssuer.IssuanceException#errorType()}), or "" */
+    /** @param errorType a short, bounded name of the error ({@link IssuanceException#errorType()}), or "" */
     private record Entry(int failures, String lastError, String errorType, Instant lastFailure, Instant nextAttempt) {}
 
     private final Clock clock;

@@ -57,7 +57,7 @@ final class CertificateAuthority {
         try {
             issuer.supportsRenewalInfo();
             return true;
-        } catch (AcmeIssuer.IssuanceException e) {
+        } catch (IssuanceException e) {
             return false;
         }
     }

@@ -1,6 +1,5 @@
 package haproxylb.certificates;
 
-import haproxylb.certificates.AcmeIssuer.IssuanceException;
 import haproxylb.certificates.CoverageDecision.NeedsIssue;
 import haproxylb.certificates.CoverageDecision.NeedsRenewal;
 import haproxylb.common.AtomicFiles;
@@ -487,7 +486,7 @@ public final class CertificateMaintenance {
             // 'replaces' names a certificate of this CA's: another CA does not know it
             Optional<java.security.cert.X509Certificate> replaces = replacing
                     .filter(c -> issuingCa(c).equals(ca.name())).map(c -> c.bundle().leaf());
-            AcmeIssuer.IssuedCertificate issued = issuer.issue(new AcmeIssuer.OrderRequest(names, replaces,
+            IssuedCertificate issued = issuer.issue(new OrderRequest(names, replaces,
                     profiles.forNames(group.domains())));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);
             store.recordIssued(bundle, IssuedDetails.of(issued.outcome(), passedOver.isEmpty() ? Optional.empty()

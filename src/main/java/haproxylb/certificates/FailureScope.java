@@ -1,6 +1,5 @@
 package haproxylb.certificates;
 
-import haproxylb.certificates.AcmeIssuer.IssuanceException;
 import java.util.List;
 import java.util.Set;
 import org.shredzone.acme4j.exception.AcmeNetworkException;

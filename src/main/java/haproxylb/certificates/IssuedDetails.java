@@ -22,12 +22,12 @@ public record IssuedDetails(String ca, Optional<String> profile, Optional<String
                             Optional<String> replacesDropped, Optional<String> profileNote,
                             Optional<String> passedOver) {
 
-    public static IssuedDetails of(AcmeIssuer.OrderOutcome outcome) {
+    public static IssuedDetails of(OrderOutcome outcome) {
         return of(outcome, Optional.empty());
     }
 
     /** @param passedOver why the CAs tried first did not issue, when the certificate came from a later one */
-    public static IssuedDetails of(AcmeIssuer.OrderOutcome outcome, Optional<String> passedOver) {
+    public static IssuedDetails of(OrderOutcome outcome, Optional<String> passedOver) {
         return new IssuedDetails(outcome.ca(), outcome.profile(), outcome.replaced(), outcome.replacesDropped(),
                 outcome.profileNote(), passedOver);
     }

@@ -35,7 +35,7 @@ final class RenewalSchedule {
     /** Asks the CA for its suggested window of one certificate; empty when it offers none or cannot be asked. */
     @FunctionalInterface
     interface Ari {
-        Optional<AcmeIssuer.RenewalInfoWindow> fetch(X509Certificate certificate);
+        Optional<RenewalInfoWindow> fetch(X509Certificate certificate);
     }
 
     private record Entry(RenewalWindow window, Instant ariStart, Instant ariEnd, Instant askAgainAt,
@@ -74,14 +74,14 @@ final class RenewalSchedule {
             if (base.isDue(now)) {
                 continue;
             }
-            Optional<AcmeIssuer.RenewalInfoWindow> suggested = ari.fetch(c.bundle().leaf());
+            Optional<RenewalInfoWindow> suggested = ari.fetch(c.bundle().leaf());
             Instant askAgain = now.plus(DEFAULT_ASK_INTERVAL);
             if (suggested.isEmpty()) {
                 entries.put(fingerprint, new Entry(base, old == null ? null : old.ariStart(),
                         old == null ? null : old.ariEnd(), askAgain, old == null ? Optional.empty() : old.explanation()));
                 continue;
             }
-            AcmeIssuer.RenewalInfoWindow w = suggested.get();
+            RenewalInfoWindow w = suggested.get();
             if (w.retryAfter().isPresent()) {
                 askAgain = clamp(w.retryAfter().get(), now);
             }

@@ -97,10 +97,10 @@ class AcmeIssuerAriTest {
     @Test
     void a_renewal_sends_replaces_naming_the_certificate_it_renews() throws Exception {
         AcmeIssuer issuer = issuer("replaces");
-        AcmeIssuer.IssuedCertificate first = issuer.issue(List.of("ari.replaces.test"));
+        IssuedCertificate first = issuer.issue(List.of("ari.replaces.test"));
         assertFalse(lastOrder().has("replaces"), "a first issuance replaces nothing: " + lastOrder());
 
-        AcmeIssuer.IssuedCertificate renewed = issuer.issue(new AcmeIssuer.OrderRequest(List.of("ari.replaces.test"),
+        IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.replaces.test"),
                 Optional.of(first.leaf()), Optional.empty()));
 
         assertEquals(ariId(first.leaf()), lastOrder().path("replaces").asText(), "what Pebble received: " + lastOrder());
@@ -112,12 +112,12 @@ class AcmeIssuerAriTest {
     @Test
     void already_replaced_gets_the_order_once_more_without_replaces_and_says_why() throws Exception {
         AcmeIssuer issuer = issuer("already");
-        AcmeIssuer.IssuedCertificate first = issuer.issue(List.of("ari.already.test"));
+        IssuedCertificate first = issuer.issue(List.of("ari.already.test"));
         proxy.refuseReplaces("alreadyReplaced", "this certificate was already replaced by another order");
         int ordersBefore = proxy.newOrders().size();
         int refusalsBefore = proxy.refusals();
 
-        AcmeIssuer.IssuedCertificate renewed = issuer.issue(new AcmeIssuer.OrderRequest(List.of("ari.already.test"),
+        IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.already.test"),
                 Optional.of(first.leaf()), Optional.empty()));
 
         List<JsonNode> orders = proxy.newOrders().subList(ordersBefore, proxy.newOrders().size());
@@ -134,10 +134,10 @@ class AcmeIssuerAriTest {
     @Test
     void malformed_replaces_is_dropped_the_same_way() throws Exception {
         AcmeIssuer issuer = issuer("malformed");
-        AcmeIssuer.IssuedCertificate first = issuer.issue(List.of("ari.malformed.test"));
+        IssuedCertificate first = issuer.issue(List.of("ari.malformed.test"));
         proxy.refuseReplaces("malformed", "replaces: no such certificate");
 
-        AcmeIssuer.IssuedCertificate renewed = issuer.issue(new AcmeIssuer.OrderRequest(List.of("ari.malformed.test"),
+        IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.malformed.test"),
                 Optional.of(first.leaf()), Optional.empty()));
 
         assertTrue(renewed.outcome().replacesDropped().orElseThrow().startsWith("malformed: "));
@@ -149,8 +149,8 @@ class AcmeIssuerAriTest {
     void without_renewal_information_in_the_directory_no_replaces_is_sent() throws Exception {
         proxy.advertiseAri(false);
         AcmeIssuer issuer = issuer("no-ari");
-        AcmeIssuer.IssuedCertificate first = issuer.issue(List.of("ari.none.test"));
-        issuer.issue(new AcmeIssuer.OrderRequest(List.of("ari.none.test"), Optional.of(first.leaf()), Optional.empty()));
+        IssuedCertificate first = issuer.issue(List.of("ari.none.test"));
+        issuer.issue(new OrderRequest(List.of("ari.none.test"), Optional.of(first.leaf()), Optional.empty()));
         assertFalse(lastOrder().has("replaces"), lastOrder().toString());
     }
 
@@ -162,8 +162,8 @@ class AcmeIssuerAriTest {
                 Optional.of("https://ca.test/incident-42")));
         try {
             AcmeIssuer issuer = issuer("window");
-            AcmeIssuer.IssuedCertificate first = issuer.issue(List.of("ari.window.test"));
-            AcmeIssuer.RenewalInfoWindow w = issuer.renewalInfo(first.leaf()).orElseThrow();
+            IssuedCertificate first = issuer.issue(List.of("ari.window.test"));
+            RenewalInfoWindow w = issuer.renewalInfo(first.leaf()).orElseThrow();
             assertEquals(start, w.start());
             assertEquals(end, w.end());
             assertEquals("https://ca.test/incident-42", w.explanation().orElseThrow().toString());

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import haproxylb.certificates.AcmeIssuer.IssuanceException;
 import haproxylb.storage.LocalStorage;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.PebbleServer;
@@ -124,14 +123,14 @@ class AcmeIssuerRefusalTest {
     void a_profile_the_directory_does_not_list_is_left_out_and_the_outcome_says_what_is_offered() throws Exception {
         AcmeIssuer issuer = issuer("profiles");
         proxy.profiles(Map.of("classic", "the usual 90 days"));
-        AcmeIssuer.IssuedCertificate c = issuer.issue(new AcmeIssuer.OrderRequest(List.of("profile.refusal.test"),
+        IssuedCertificate c = issuer.issue(new OrderRequest(List.of("profile.refusal.test"),
                 Optional.empty(), Optional.of("shortlived")));
         assertFalse(lastOrder().has("profile"), lastOrder().toString());
         assertEquals(Optional.empty(), c.outcome().profile());
         assertEquals(Optional.of("pebble does not offer profile 'shortlived' (it offers: classic); ordered with the "
                 + "CA's default"), c.outcome().profileNote());
 
-        AcmeIssuer.IssuedCertificate listed = issuer.issue(new AcmeIssuer.OrderRequest(List.of("profile.refusal.test"),
+        IssuedCertificate listed = issuer.issue(new OrderRequest(List.of("profile.refusal.test"),
                 Optional.empty(), Optional.of("classic")));
         assertEquals("classic", lastOrder().path("profile").asText(), "a listed profile is sent");
         assertEquals(Optional.of("classic"), listed.outcome().profile());
@@ -141,7 +140,7 @@ class AcmeIssuerRefusalTest {
     void a_directory_without_profiles_gets_the_order_without_one_and_says_so() throws Exception {
         proxy.profiles(Map.of());
         AcmeIssuer issuer = issuer("no-profiles");
-        AcmeIssuer.IssuedCertificate c = issuer.issue(new AcmeIssuer.OrderRequest(List.of("none.refusal.test"),
+        IssuedCertificate c = issuer.issue(new OrderRequest(List.of("none.refusal.test"),
                 Optional.empty(), Optional.of("shortlived")));
         assertFalse(lastOrder().has("profile"), lastOrder().toString());
         assertEquals(Optional.of("pebble does not offer profile 'shortlived' (it lists no profiles); ordered with the "

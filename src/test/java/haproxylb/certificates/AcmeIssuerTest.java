@@ -91,7 +91,7 @@ class AcmeIssuerTest {
         int requestsBefore = responder.requestCount();
 
         long t0 = System.nanoTime();
-        AcmeIssuer.IssuedCertificate issued = issuer.issue(List.of("app.issue.test", "www.issue.test"));
+        IssuedCertificate issued = issuer.issue(List.of("app.issue.test", "www.issue.test"));
         long firstMs = (System.nanoTime() - t0) / 1_000_000;
         t0 = System.nanoTime();
         issuer.issue(List.of("again.issue.test"));
@@ -124,7 +124,7 @@ class AcmeIssuerTest {
     @Test
     void an_rsa_key_is_used_when_the_setting_asks_for_it() throws Exception {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble).withKeyType(AcmeSettings.KeyType.RSA2048), store("rsa"), responder);
-        AcmeIssuer.IssuedCertificate issued = issuer.issue(List.of("rsa.issue.test"));
+        IssuedCertificate issued = issuer.issue(List.of("rsa.issue.test"));
         X509Certificate leaf = issued.leaf();
         assertTrue(leaf.getPublicKey() instanceof RSAPublicKey);
         assertEquals(2048, ((RSAPublicKey) leaf.getPublicKey()).getModulus().bitLength());
@@ -162,9 +162,9 @@ class AcmeIssuerTest {
     @Test
     void no_account_is_created_without_agreeing_to_the_terms() throws Exception {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble).withAgreeToTerms(false), store("no-terms"), responder);
-        AcmeIssuer.IssuanceException e = assertThrows(AcmeIssuer.IssuanceException.class,
+        IssuanceException e = assertThrows(IssuanceException.class,
                 () -> issuer.issue(List.of("terms.test")));
-        assertEquals(AcmeIssuer.IssuanceException.Kind.CONFIGURATION, e.kind());
+        assertEquals(IssuanceException.Kind.CONFIGURATION, e.kind());
         assertTrue(e.getMessage().contains("terms of service"), e.getMessage());
         assertFalse(e.failedAuthorization());
         assertFalse(Files.exists(tmp.resolve("no-terms").resolve(AcmeAccountStore.hash(pebble.directoryUrl()))
@@ -178,7 +178,7 @@ class AcmeIssuerTest {
         pebble.addARecord("nowhere.fail.test", "127.0.0.2");
         try {
             AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("fail-nowhere"), responder);
-            AcmeIssuer.IssuanceException e = assertThrows(AcmeIssuer.IssuanceException.class,
+            IssuanceException e = assertThrows(IssuanceException.class,
                     () -> issuer.issue(List.of("ok.fail.test", "nowhere.fail.test")));
             System.out.println("authorization failure: " + e.getMessage());
             assertTrue(e.failedAuthorization());
@@ -200,7 +200,7 @@ class AcmeIssuerTest {
         // the issuer registers its tokens on a responder Pebble never talks to; Pebble's VA gets 404s
         ChallengeResponder unreachable = new ChallengeResponder(new InetSocketAddress("127.0.0.1", 0));
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("fail-404"), unreachable);
-        AcmeIssuer.IssuanceException e = assertThrows(AcmeIssuer.IssuanceException.class,
+        IssuanceException e = assertThrows(IssuanceException.class,
                 () -> issuer.issue(List.of("notoken.fail.test")));
         System.out.println("authorization failure: " + e.getMessage());
         assertTrue(e.failedAuthorization());
@@ -221,7 +221,7 @@ class AcmeIssuerTest {
 
             own.stop();
             long t0 = System.nanoTime();
-            AcmeIssuer.IssuanceException e = assertThrows(AcmeIssuer.IssuanceException.class,
+            IssuanceException e = assertThrows(IssuanceException.class,
                     () -> issuer.issue(List.of("during.down.test")));
             long ms = (System.nanoTime() - t0) / 1_000_000;
             System.out.println("CA down detected in " + ms + " ms: " + e.getMessage());
@@ -230,12 +230,12 @@ class AcmeIssuerTest {
             assertTrue(ms < 15_000, "bounded: " + ms + " ms");
             assertEquals(0, responder.size());
             // a fresh issuer (as after a daemon restart) sees the same
-            AcmeIssuer.IssuanceException e2 = assertThrows(AcmeIssuer.IssuanceException.class,
+            IssuanceException e2 = assertThrows(IssuanceException.class,
                     () -> new AcmeIssuer(s, accounts, responder).issue(List.of("during.down.test")));
             assertTrue(e2.caUnreachable(), e2.getMessage());
 
             own.start();
-            AcmeIssuer.IssuedCertificate issued = issuer.issue(List.of("after.down.test"));
+            IssuedCertificate issued = issuer.issue(List.of("after.down.test"));
             assertEquals(Set.of("after.down.test"), sans(issued.leaf()));
             verifyChain(issued.certificates(), own.rootCertificates().root());
             // Pebble forgot its accounts on restart: the same key was registered again, and the store records it
@@ -250,7 +250,7 @@ class AcmeIssuerTest {
     void without_the_extra_trusted_ca_the_test_cas_tls_certificate_is_refused() {
         AcmeSettings untrusting = new AcmeSettings(pebble.directoryUrl(), Optional.empty(), true, AcmeSettings.KeyType.EC256,
                 Optional.empty(), Duration.ofMillis(100), Duration.ofSeconds(10));
-        AcmeIssuer.IssuanceException e = assertThrows(AcmeIssuer.IssuanceException.class,
+        IssuanceException e = assertThrows(IssuanceException.class,
                 () -> new AcmeIssuer(untrusting, store("untrusted"), responder).issue(List.of("untrusted.test")));
         assertTrue(e.getMessage().contains("PKIX"), e.getMessage());
         assertTrue(e.caUnreachable(), e.getMessage());
@@ -261,9 +261,9 @@ class AcmeIssuerTest {
     @Test
     void renewal_information_is_returned_when_the_ca_offers_it_and_empty_otherwise() throws Exception {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("ari"), responder);
-        AcmeIssuer.IssuedCertificate issued = issuer.issue(List.of("ari.test"));
+        IssuedCertificate issued = issuer.issue(List.of("ari.test"));
         boolean supported = issuer.supportsRenewalInfo();
-        Optional<AcmeIssuer.RenewalInfoWindow> window = issuer.renewalInfo(issued.leaf());
+        Optional<RenewalInfoWindow> window = issuer.renewalInfo(issued.leaf());
         System.out.println("Pebble offers ARI: " + supported + ", window: " + window);
         assertEquals(supported, window.isPresent());
         window.ifPresent(w -> {

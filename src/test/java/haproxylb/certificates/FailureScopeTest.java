@@ -2,8 +2,7 @@ package haproxylb.certificates;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import haproxylb.certificates.AcmeIssuer.IssuanceException;
-import haproxylb.certificates.AcmeIssuer.IssuanceException.Kind;
+import haproxylb.certificates.IssuanceException.Kind;
 import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;

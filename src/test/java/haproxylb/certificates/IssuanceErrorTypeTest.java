@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import haproxylb.certificates.AcmeIssuer.IssuanceException;
-import haproxylb.certificates.AcmeIssuer.IssuanceException.Kind;
+import haproxylb.certificates.IssuanceException.Kind;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

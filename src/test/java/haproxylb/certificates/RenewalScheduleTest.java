@@ -22,9 +22,9 @@ class RenewalScheduleTest {
     private final MutableClock clock = new MutableClock(ISSUED.plus(Duration.ofDays(10)));
     private final RenewalSchedule schedule = new RenewalSchedule(clock, new RenewalWindowTest.AlwaysMin());
     private final List<X509Certificate> asked = new ArrayList<>();
-    private Optional<AcmeIssuer.RenewalInfoWindow> answer = Optional.empty();
+    private Optional<RenewalInfoWindow> answer = Optional.empty();
 
-    private Optional<AcmeIssuer.RenewalInfoWindow> ari(X509Certificate c) {
+    private Optional<RenewalInfoWindow> ari(X509Certificate c) {
         asked.add(c);
         return answer;
     }
@@ -35,8 +35,8 @@ class RenewalScheduleTest {
         return new InstalledCertificate(name, Path.of(name + ".pem"), b, issuedHere);
     }
 
-    private static AcmeIssuer.RenewalInfoWindow window(Instant start, Instant end, Instant retryAfter) {
-        return new AcmeIssuer.RenewalInfoWindow(start, end, Optional.ofNullable(retryAfter), Optional.empty());
+    private static RenewalInfoWindow window(Instant start, Instant end, Instant retryAfter) {
+        return new RenewalInfoWindow(start, end, Optional.ofNullable(retryAfter), Optional.empty());
     }
 
     @Test
