@@ -86,6 +86,8 @@ public final class AcmeIssuer {
     private final TrustingProvider provider;
     private Session session;
     private Login login;
+    /** The CA answered a renewalInfo request rateLimited with a Retry-After: no ARI question to it before then. */
+    private volatile Instant renewalInfoNotBefore = Instant.MIN;
 
     public AcmeIssuer(AcmeSettings settings, AcmeAccountStore accounts, ChallengeResponder responder) {
         this(settings, accounts, responder, null);
@@ -182,9 +184,15 @@ public final class AcmeIssuer {
 
     /**
      * The CA's suggested renewal window for {@code cert} (ARI), or empty when the CA does not offer ARI or cannot
-     * be asked right now (the caller then falls back to its own lifetime rule).
+     * be asked right now (the caller then falls back to its own lifetime rule). After a rateLimited answer with a
+     * Retry-After, the CA is not asked again before then (RFC 9773 section 4.3: clients honour Retry-After).
      */
     public Optional<RenewalInfoWindow> renewalInfo(X509Certificate cert) {
+        if (Instant.now().isBefore(renewalInfoNotBefore)) {
+            LOG.debug("{}: renewal information not asked before {} (the CA's Retry-After)", settings.caName(),
+                    renewalInfoNotBefore);
+            return Optional.empty();
+        }
         try {
             Session s = session();
             if (s.resourceUrlOptional(Resource.RENEWAL_INFO).isEmpty()) {
@@ -196,6 +204,11 @@ public final class AcmeIssuer {
             return Optional.of(new RenewalInfoWindow(info.getSuggestedWindowStart(), info.getSuggestedWindowEnd(),
                     retryAfter, info.getExplanation()));
         } catch (AcmeNotSupportedException e) {
+            return Optional.empty();
+        } catch (AcmeRateLimitedException e) {
+            e.getRetryAfter().ifPresent(t -> renewalInfoNotBefore = t);
+            LOG.warn("{}: renewal information rate limited{}: {}", settings.caName(),
+                    e.getRetryAfter().map(t -> " until " + t).orElse(""), describe(e.getProblem()));
             return Optional.empty();
         } catch (AcmeException | IOException | RuntimeException e) {
             LOG.warn("{}: no renewal information for {}: {}", settings.caName(),

@@ -120,6 +120,20 @@ class AcmeIssuerRefusalTest {
     }
 
     @Test
+    void renewal_information_answered_rate_limited_is_not_asked_for_again_before_its_retry_after() throws Exception {
+        AcmeIssuer issuer = issuer("ari-limited");
+        AcmeIssuer.IssuedCertificate c = issuer.issue(List.of("ari.refusal.test"));
+        proxy.refuseRenewalInfo("too many renewalInfo requests", Duration.ofHours(1));
+        int asked = proxy.renewalInfoAsked().size();
+
+        assertEquals(Optional.empty(), issuer.renewalInfo(c.leaf()));
+        proxy.refuseNothing();
+        assertEquals(Optional.empty(), issuer.renewalInfo(c.leaf()), "not asked within the hour");
+        assertEquals(asked + 1, proxy.renewalInfoAsked().size(), proxy.renewalInfoAsked().toString());
+        assertTrue(issuer("ari-other").renewalInfo(c.leaf()).isPresent(), "the proxy answers again (another client)");
+    }
+
+    @Test
     void a_profile_the_directory_does_not_list_is_left_out_and_the_outcome_says_what_is_offered() throws Exception {
         AcmeIssuer issuer = issuer("profiles");
         proxy.profiles(Map.of("classic", "the usual 90 days"));

@@ -63,6 +63,7 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     private volatile boolean advertiseAri = true;
     private volatile AriAnswer ari;
     private volatile Refusal refusal;
+    private volatile Refusal renewalInfoRefusal;
     /** While set, challenge triggers wait for it (an order held in flight); null lets them through. */
     private volatile java.util.concurrent.CountDownLatch challengeGate;
     private final AtomicInteger challengesHeld = new AtomicInteger();
@@ -181,9 +182,16 @@ public final class AcmeRecordingProxy implements AutoCloseable {
         return this;
     }
 
-    /** Orders are forwarded again. */
+    /** Every renewalInfo request gets {@code rateLimited} (429) with this Retry-After. */
+    public AcmeRecordingProxy refuseRenewalInfo(String detail, Duration retryAfter) {
+        this.renewalInfoRefusal = new Refusal(429, "rateLimited", detail, false, retryAfter);
+        return this;
+    }
+
+    /** Orders (and renewalInfo requests) are forwarded (answered) again. */
     public AcmeRecordingProxy refuseNothing() {
         this.refusal = null;
+        this.renewalInfoRefusal = null;
         return this;
     }
 
@@ -272,6 +280,11 @@ public final class AcmeRecordingProxy implements AutoCloseable {
 
     private void answerRenewalInfo(HttpExchange ex, String certId) throws IOException {
         renewalInfoAsked.add(certId);
+        Refusal r = renewalInfoRefusal;
+        if (r != null) {
+            refuse(ex, r);
+            return;
+        }
         AriAnswer a = ari != null ? ari : new AriAnswer(Instant.now().plus(Duration.ofDays(3650)),
                 Instant.now().plus(Duration.ofDays(3651)), Duration.ofHours(6), Optional.empty());
         ObjectNode root = JSON.createObjectNode();
