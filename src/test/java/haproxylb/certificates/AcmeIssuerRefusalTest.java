@@ -122,7 +122,7 @@ class AcmeIssuerRefusalTest {
     @Test
     void renewal_information_answered_rate_limited_is_not_asked_for_again_before_its_retry_after() throws Exception {
         AcmeIssuer issuer = issuer("ari-limited");
-        AcmeIssuer.IssuedCertificate c = issuer.issue(List.of("ari.refusal.test"));
+        IssuedCertificate c = issuer.issue(List.of("ari.refusal.test"));
         proxy.refuseRenewalInfo("too many renewalInfo requests", Duration.ofHours(1));
         int asked = proxy.renewalInfoAsked().size();
 
