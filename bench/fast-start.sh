@@ -2,7 +2,8 @@
 # Start-up: from exec of bin/haproxy-lb to the last good config served over HTTPS, with haproxy started before the
 # daemon boots (lb.haproxy.start-early=true, the default) and after it (false, the previous behaviour), at 1 and at
 # FRAGMENTS (default 5000) fragments on disk. RUNS (default 5) starts of each; prints p50 and max per case.
-# BUILD_DIR (default target).
+# BUILD_DIR (default target). BEFORE_DIST: a dist of an earlier commit (bin/ and lib/, as `make build` makes it),
+# started with start-early=true as a third case, interleaved run by run with the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -34,11 +35,11 @@ command -v curl >/dev/null || bench_die "curl is missing (apt-get install -y cur
 
 # Fixed ports: the config on disk names them, and an early haproxy binds what the config on disk says.
 HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) MGMT=$(free_port) RESPONDER=$(free_port)
-launch() { # state, log, start-early
+launch() { # state, log, start-early[, dist]
     env LB_STATE_DIR="$1" LB_CONF_DIR=conf LB_ROUTES_DIR=routes LB_RELOAD_MODE=supervise \
         LB_EDGE_HTTP_BIND="127.0.0.1:$HTTP_PORT" LB_EDGE_HTTPS_BIND="127.0.0.1:$HTTPS_PORT" \
         LB_EDGE_HTTPS_PUBLIC_PORT="$HTTPS_PORT" LB_MANAGEMENT_PORT="$MGMT" LB_ACME_RESPONDER="127.0.0.1:$RESPONDER" \
-        LB_HAPROXY_START_EARLY="$3" "$DIST/bin/haproxy-lb" > "$2" 2>&1 &
+        LB_HAPROXY_START_EARLY="$3" "${4:-$DIST}/bin/haproxy-lb" > "$2" 2>&1 &
     daemon_pid=$!
 }
 served() { [[ $(curl -sk --max-time 2 --resolve "a1.start.test:$HTTPS_PORT:127.0.0.1" "https://a1.start.test:$HTTPS_PORT/" 2>/dev/null) == "1" ]]; }
@@ -59,20 +60,31 @@ for n in 1 "$FRAGMENTS"; do
     for _ in $(seq 1 1200); do served && break; sleep 0.1; done
     served || bench_die "the first run with $n fragments never served (log: $scratch/first-$n.log)"
     stop_daemon
-    for early in false true; do
-        times=()
-        for run in $(seq 1 "$RUNS"); do
+    cases=(false true)
+    [[ -z ${BEFORE_DIST:-} ]] || cases+=(before)
+    declare -A times=()
+    for run in $(seq 1 "$RUNS"); do
+        for c in "${cases[@]}"; do
             now_us_into t0
-            launch "$state" "$scratch/run-$n-$early-$run.log" "$early"
+            if [[ $c == before ]]; then
+                launch "$state" "$scratch/run-$n-$c-$run.log" true "$BEFORE_DIST"
+            else
+                launch "$state" "$scratch/run-$n-$c-$run.log" "$c"
+            fi
             until served; do
-                kill -0 "$daemon_pid" 2>/dev/null || bench_die "the daemon exited (log: $scratch/run-$n-$early-$run.log)"
+                kill -0 "$daemon_pid" 2>/dev/null || bench_die "the daemon exited (log: $scratch/run-$n-$c-$run.log)"
                 sleep 0.01
             done
-            times+=("$(ms_since "$t0")")
+            times[$c]="${times[$c]:-} $(ms_since "$t0")"
             stop_daemon
         done
-        p50=$(printf '%s\n' "${times[@]}" | percentile 50)
-        max=$(printf '%s\n' "${times[@]}" | percentile 100)
-        printf '%-12s %-12s %8s %8s   (%s)\n' "$n" "$early" "$p50" "$max" "${times[*]}"
     done
+    for c in "${cases[@]}"; do
+        p50=$(printf '%s\n' ${times[$c]} | percentile 50)
+        max=$(printf '%s\n' ${times[$c]} | percentile 100)
+        label=$c
+        [[ $c != before ]] || label="true ($(basename "$(dirname "$BEFORE_DIST")"))"
+        printf '%-12s %-12s %8s %8s   (%s)\n' "$n" "$label" "$p50" "$max" "${times[$c]# }"
+    done
+    unset times
 done
