@@ -67,8 +67,8 @@ final class CertificateWiring {
     static void configure(CamelContext context, Core core) throws Exception {
         Settings s = core.settings();
         Path state = core.stateDir();
-        Path inbox = state.resolve("cert-inbox");
-        Path certState = state.resolve("certificates");
+        Path inbox = core.layout().certInbox();
+        Path certState = core.layout().certificates();
         AtomicFiles.directory(inbox, AtomicFiles.INBOX_DIR);
         AtomicFiles.createDirectories(certState);
 
@@ -77,7 +77,7 @@ final class CertificateWiring {
         // With 'ssl crt <dir>' haproxy names the directory's crt-list by the path exactly as the config writes it.
         HaproxyCertificates haproxy = new HaproxyCertificates(runtime, core.certDir().toString(),
                 core.reloader()::request);
-        CertificateInstaller installer = new CertificateInstaller(store, haproxy, inbox, state.resolve("rejected-certs"),
+        CertificateInstaller installer = new CertificateInstaller(store, haproxy, inbox, core.layout().rejectedCerts(),
                 core.clock());
 
         RandomGenerator random = RandomGenerator.getDefault();

@@ -65,7 +65,7 @@ final class ClusterWiring {
         ProducerTemplate[] template = new ProducerTemplate[1];
         SharedFragments fragments = new SharedFragments(core.fragments(), core.status(), zookeeper,
                 () -> client.getZookeeperClient().isConnected(),
-                new LocalStorage(core.stateDir().resolve("cluster")), settings.nodeName(), core.clock(), () -> {
+                new LocalStorage(core.layout().cluster()), settings.nodeName(), core.clock(), () -> {
                     if (template[0] != null) {
                         template[0].asyncSendBody("seda:cluster-sync", null);
                     }
@@ -82,7 +82,7 @@ final class ClusterWiring {
                 () -> leader(elections), core.stateDir());
         ClusterMetrics metrics = new ClusterMetrics(members::view);
         SharedCertificates certificates = new SharedCertificates(zookeeper, core.certDir(),
-                core.stateDir().resolve("cert-inbox"));
+                core.layout().certInbox());
         List<CuratorCache> watches = List.of(CuratorCache.build(client, "/fragments"),
                 CuratorCache.build(client, "/rejections"), CuratorCache.build(client, "/certificates"));
         watches.get(0).listenable().addListener((type, before, after) -> fragments.requestSync());

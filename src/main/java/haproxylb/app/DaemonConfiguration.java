@@ -8,6 +8,7 @@ import haproxylb.assembly.ConfigTemplate;
 import haproxylb.certificates.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Settings;
+import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.OldWorkerSampler;
 import haproxylb.haproxy.HaproxySocket;
@@ -50,19 +51,19 @@ public final class DaemonConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
         Clock clock = clock(context);
-        Path state = s.stateDir();
-        Path runDir = state.resolve("run");
+        StateLayout layout = StateLayout.of(s);
+        Path state = layout.root();
         // Least privilege (README, "Threat model"): the daemon's group reads the state, writes the inboxes.
         AtomicFiles.directory(state, AtomicFiles.STATE_DIR);
-        AtomicFiles.directory(state.resolve("inbox"), AtomicFiles.INBOX_DIR);
-        AtomicFiles.directory(state.resolve("cert-inbox"), AtomicFiles.INBOX_DIR);
-        AtomicFiles.directory(runDir, AtomicFiles.STATE_DIR);
-        removeStrayTempFiles(state, List.of(s.path("lb.haproxy.config").getParent(),
+        AtomicFiles.directory(layout.inbox(), AtomicFiles.INBOX_DIR);
+        AtomicFiles.directory(layout.certInbox(), AtomicFiles.INBOX_DIR);
+        AtomicFiles.directory(layout.run(), AtomicFiles.STATE_DIR);
+        removeStrayTempFiles(layout, List.of(s.path("lb.haproxy.config").getParent(),
                 s.path("lb.haproxy.map").getParent(), s.path("lb.haproxy.cert-dir")));
 
-        StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
+        StatusBoard status = new StatusBoard(layout.statusFile(), clock);
         FragmentReader reader = FragmentReader.from(s);
-        FragmentStore store = new FragmentStore(state, reader, new FragmentHistory(state.resolve("history"),
+        FragmentStore store = new FragmentStore(layout, reader, new FragmentHistory(layout.history(),
                 historyLength(s), clock));
         // status.json is where the reload stage's facts survive a restart; from here on the gate owns them.
         ReloadGate reloadGate = new ReloadGate(clock, s.millis("lb.reload.min-interval"),
@@ -76,7 +77,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Path liveMap = s.path("lb.haproxy.map");
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS), check,
-                liveConfig, liveMap, state.resolve("candidate"), status, reloadGate,
+                liveConfig, liveMap, layout.candidate(), status, reloadGate,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
                         : MapUpdater.NONE);
 
@@ -93,10 +94,9 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("settings", s);
         registry.bind("statusBoard", status);
         registry.bind("fragmentStore", store);
-        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, state.resolve("claimed"),
-                state.resolve("inbox")));
-        bindReadLock(context, "inboxReadLock", state.resolve("inbox"), s, clock);
-        bindReadLock(context, "certInboxReadLock", state.resolve("cert-inbox"), s, clock);
+        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, layout.claimed(), layout.inbox()));
+        bindReadLock(context, "inboxReadLock", layout.inbox(), s, clock);
+        bindReadLock(context, "certInboxReadLock", layout.certInbox(), s, clock);
         registry.bind("assembly", assembly);
         registry.bind("reloader", reloader);
         // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
@@ -108,7 +108,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         context.addService(daemon, true, true);
         registry.bind("runtimeApi", runtimeApi);
         Core core = new Core(s, clock, state, certDir, liveConfig, liveMap, status, store, assembly,
-                reloader, supervisor);
+                reloader, supervisor, layout);
         registry.bind("core", core);
         ClusterWiring.configure(context, core);
         CertificateWiring.configure(context, core);
@@ -168,12 +168,10 @@ public final class DaemonConfiguration implements CamelConfiguration {
      * directory the daemon alone writes: the state directory's tree except the inboxes, which belong to operators'
      * tools that may be writing right now, and the directories of haproxy's config, map and certificates.
      */
-    static void removeStrayTempFiles(Path state, List<Path> haproxyDirs) throws IOException {
+    static void removeStrayTempFiles(StateLayout layout, List<Path> haproxyDirs) throws IOException {
         List<Path> dirs = new ArrayList<>(haproxyDirs);
-        try (Stream<Path> tree = Files.walk(state, 4)) {
-            tree.filter(Files::isDirectory)
-                    .filter(d -> !d.startsWith(state.resolve("inbox")) && !d.startsWith(state.resolve("cert-inbox")))
-                    .forEach(dirs::add);
+        try (Stream<Path> tree = Files.walk(layout.root(), 4)) {
+            tree.filter(Files::isDirectory).filter(d -> !layout.isInbox(d)).forEach(dirs::add);
         }
         for (Path dir : new LinkedHashSet<>(dirs)) {
             AtomicFiles.removeStrayTempFiles(dir);

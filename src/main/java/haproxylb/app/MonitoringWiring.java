@@ -32,7 +32,7 @@ final class MonitoringWiring {
                 new RuntimeApi(new HaproxySocket(statsSocket, PROBE_TIMEOUT)), statsSocket);
         CertificateMaintenance certificates = context.getRegistry()
                 .lookupByNameAndType("certificateMaintenance", CertificateMaintenance.class);
-        Monitored daemon = new Monitored(core.clock(), core.stateDir(), core.status(), core.fragments(),
+        Monitored daemon = new Monitored(core.clock(), core.layout(), core.status(), core.fragments(),
                 core.assembly(), core.reloader(), core.supervisor(), probe,
                 certificates == null ? null : certificates::orderAttempts,
                 certificates == null ? null : acmeFigures(certificates));

@@ -2,6 +2,7 @@ package haproxylb.cli;
 
 import haproxylb.common.Settings;
 import haproxylb.common.SettingsFile;
+import haproxylb.common.StateLayout;
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentHistory;
@@ -45,7 +46,7 @@ public final class HaproxyConfig {
                    haproxy-config history NAME
                    haproxy-config rollback NAME [ID] [--timeout SECONDS] [--no-wait]""";
 
-    private final Path stateDir;
+    private final StateLayout state;
     private final FragmentReader reader;
     private final SettingsFile settings;
     private final PrintStream out;
@@ -58,7 +59,7 @@ public final class HaproxyConfig {
 
     /** @param settings for check and diff (the template and its settings) and history (its length) */
     HaproxyConfig(Path stateDir, FragmentReader reader, SettingsFile settings, PrintStream out, PrintStream err) {
-        this.stateDir = stateDir;
+        this.state = new StateLayout(stateDir);
         this.reader = reader;
         this.settings = settings;
         this.out = out;
@@ -147,7 +148,7 @@ public final class HaproxyConfig {
             err.println("haproxy-config: fragment '" + name + "' rejected: " + p.getMessage());
             return 1;
         }
-        Path inbox = stateDir.resolve("inbox");
+        Path inbox = state.inbox();
         Instant sent = Instant.now();
         // Written under hidden temp names and renamed: the daemon never sees a half-written file.
         AtomicFiles.write(inbox.resolve(name + ".cfg"), cfg);
@@ -178,7 +179,7 @@ public final class HaproxyConfig {
             err.println("haproxy-config: " + p.getMessage());
             return 2;
         }
-        Path marker = stateDir.resolve("inbox").resolve(name + ".remove");
+        Path marker = state.inbox().resolve(name + ".remove");
         long sent = System.currentTimeMillis();
         AtomicFiles.write(marker, new byte[0]);
         if (!wait) {
@@ -207,7 +208,7 @@ public final class HaproxyConfig {
     private int awaitOutcome(String name, Duration timeout, java.util.function.Predicate<FragmentStatus> ours,
                              boolean removal, String refusal) throws IOException {
         Instant deadline = Instant.now().plus(timeout.isNegative() ? Duration.ZERO : timeout);
-        Path statusFile = stateDir.resolve("status.json");
+        Path statusFile = state.statusFile();
         FragmentStatus last = null;
         do {
             if (Files.exists(statusFile)) {
@@ -217,13 +218,13 @@ public final class HaproxyConfig {
                 // "removed" is in the config on disk only: done once haproxy no longer serves it (the entry goes).
                 if (removal && f == null) {
                     out.println("fragment '" + name + "' removed: its domains are no longer served");
-                    return new ClusterRollout(stateDir, out, err).awaitRemoved(name, deadline);
+                    return new ClusterRollout(state.root(), out, err).awaitRemoved(name, deadline);
                 }
                 if (f != null && ours.test(f)) {
                     switch (f.state()) {
                         case "live" -> {
                             out.println("fragment '" + name + "' is live (config generation " + f.generation() + ")");
-                            return new ClusterRollout(stateDir, out, err).awaitLive(name, f.id(), deadline);
+                            return new ClusterRollout(state.root(), out, err).awaitLive(name, f.id(), deadline);
                         }
                         case "rejected" -> {
                             if (refusal != null) {
@@ -253,7 +254,7 @@ public final class HaproxyConfig {
         if (files == null) {
             return null;
         }
-        Path dir = fragmentsDir != null ? fragmentsDir : stateDir.resolve("fragments");
+        Path dir = fragmentsDir != null ? fragmentsDir : state.fragments();
         LiveFragments live = liveFragments(dir);
         return live == null ? null : new Proposal(files, dir, live);
     }
@@ -303,10 +304,10 @@ public final class HaproxyConfig {
             return invalidName(name);
         }
         FragmentHistory history = history();
-        Path statusFile = stateDir.resolve("status.json");
+        Path statusFile = state.statusFile();
         FragmentStatus now = Files.exists(statusFile) ? StatusBoard.read(statusFile).fragments().get(name) : null;
         out.print(HistoryReport.format(name, history.entries(name), history.keep(),
-                HistoryReport.liveId(stateDir.resolve("fragments"), name), now));
+                HistoryReport.liveId(state.fragments(), name), now));
         return 0;
     }
 
@@ -317,7 +318,7 @@ public final class HaproxyConfig {
         Instant sent = Instant.now();
         Rollback.Handover handover;
         try {
-            handover = Rollback.handOver(history(), stateDir, name, id);
+            handover = Rollback.handOver(history(), state, name, id);
         } catch (FragmentProblem p) {
             err.println("haproxy-config: " + p.getMessage());
             return 2;
@@ -339,7 +340,7 @@ public final class HaproxyConfig {
     private FragmentHistory history() {
         int keep = Integer.parseInt(settings.get("lb.fragments.history")
                 .orElse(Integer.toString(FragmentHistory.DEFAULT_KEEP)));
-        return new FragmentHistory(stateDir.resolve("history"), keep, Clock.systemUTC());
+        return new FragmentHistory(state.history(), keep, Clock.systemUTC());
     }
 
     private int invalidName(String name) {
@@ -374,7 +375,7 @@ public final class HaproxyConfig {
     }
 
     int list() throws IOException {
-        Path live = stateDir.resolve("fragments");
+        Path live = state.fragments();
         if (!Files.isDirectory(live)) {
             err.println("haproxy-config: " + live + " does not exist; is lb.state-dir right?");
             return 2;
@@ -396,7 +397,7 @@ public final class HaproxyConfig {
     }
 
     int status() throws IOException {
-        Path statusFile = stateDir.resolve("status.json");
+        Path statusFile = state.statusFile();
         if (!Files.exists(statusFile)) {
             err.println("haproxy-config: " + statusFile + " does not exist; is the haproxy-lb daemon running?");
             return 2;
@@ -427,7 +428,7 @@ public final class HaproxyConfig {
                 }
             });
         }
-        Optional<haproxylb.cluster.ClusterView> cluster = haproxylb.cluster.ClusterView.read(stateDir);
+        Optional<haproxylb.cluster.ClusterView> cluster = haproxylb.cluster.ClusterView.read(state.root());
         if (cluster.isPresent()) {
             out.println();
             out.print(cluster.get().describe());

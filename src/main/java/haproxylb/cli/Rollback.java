@@ -1,6 +1,7 @@
 package haproxylb.cli;
 
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.StateLayout;
 import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentName;
@@ -28,18 +29,18 @@ public final class Rollback {
     private Rollback() {}
 
     /** @throws FragmentProblem an invalid name, or nothing in the history to roll back to */
-    public static Handover handOver(FragmentHistory history, Path stateDir, String name, Optional<String> id)
+    public static Handover handOver(FragmentHistory history, StateLayout state, String name, Optional<String> id)
             throws IOException, FragmentProblem {
         FragmentName.check(name);
         FragmentHistory.Entry target = history.rollbackTarget(name, id);
         byte[] cfg = target.cfg().getBytes(StandardCharsets.UTF_8);
         byte[] map = target.map().getBytes(StandardCharsets.UTF_8);
         String droppedId = Fragment.idOf(cfg, map);
-        Path live = stateDir.resolve("fragments");
+        Path live = state.fragments();
         if (holds(live.resolve(name + ".cfg"), cfg) && holds(live.resolve(name + ".map"), map)) {
             return new Handover(target, droppedId, true);
         }
-        Path inbox = stateDir.resolve("inbox");
+        Path inbox = state.inbox();
         AtomicFiles.write(inbox.resolve(name + ".cfg"), cfg);
         AtomicFiles.write(inbox.resolve(name + ".map"), map);
         return new Handover(target, droppedId, false);

@@ -1,6 +1,7 @@
 package haproxylb.haproxy;
 
 import haproxylb.common.Settings;
+import haproxylb.common.StateLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,9 +43,10 @@ public final class HaproxySupervisor {
 
     /** The supervisor of the haproxy the settings describe: its binary, live config, run dir and log files. */
     public static HaproxySupervisor forSettings(Settings s) throws IOException {
-        Path runDir = s.stateDir().resolve("run");
+        StateLayout layout = StateLayout.of(s);
+        Path runDir = layout.run();
         return new HaproxySupervisor(s.string("lb.haproxy.binary"), s.path("lb.haproxy.config"), runDir,
-                new HaproxyOutput(runDir.resolve("haproxy.log"), s.stateDir().resolve("log"),
+                new HaproxyOutput(runDir.resolve("haproxy.log"), layout.log(),
                         (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")));
     }
 

@@ -1,6 +1,6 @@
 package haproxylb.intake;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
 
@@ -38,8 +38,7 @@ public final class FragmentHistory {
     public static final String REJECTED = "rejected";
 
     private static final Logger LOG = LoggerFactory.getLogger(FragmentHistory.class);
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON = Json.MAPPER;
     private static final Pattern FILE = Pattern.compile("(\\d{12})-(live|removed|rejected)\\.json");
 
     /**

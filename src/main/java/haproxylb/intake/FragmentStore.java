@@ -1,9 +1,11 @@
 package haproxylb.intake;
 
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Excerpt;
 import haproxylb.status.StoredFragment;
+import haproxylb.common.StateLayout;
 import haproxylb.storage.LocalStorage;
 import haproxylb.storage.Storage;
 
@@ -42,7 +44,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class FragmentStore {
     private static final Logger LOG = LoggerFactory.getLogger(FragmentStore.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.MAPPER;
 
     /** Hidden (the intake and listings skip dot files), and not a temp file: start-up must find it. */
     private static final String CLEAR_MARKER_PREFIX = ".cleared-";
@@ -57,18 +59,18 @@ public final class FragmentStore {
     private volatile FragmentEvents events = FragmentEvents.NONE;
 
     public FragmentStore(Path stateDir, FragmentReader reader) throws IOException {
-        this(stateDir, reader, new FragmentHistory(stateDir.resolve("history"), FragmentHistory.DEFAULT_KEEP,
-                java.time.Clock.systemUTC()));
+        this(new StateLayout(stateDir), reader, new FragmentHistory(new StateLayout(stateDir).history(),
+                FragmentHistory.DEFAULT_KEEP, java.time.Clock.systemUTC()));
     }
 
-    public FragmentStore(Path stateDir, FragmentReader reader, FragmentHistory history) throws IOException {
-        this.staging = stateDir.resolve("staging");
-        this.pending = stateDir.resolve("pending");
-        this.live = stateDir.resolve("fragments");
-        this.rejected = stateDir.resolve("rejected");
+    public FragmentStore(StateLayout layout, FragmentReader reader, FragmentHistory history) throws IOException {
+        this.staging = layout.staging();
+        this.pending = layout.pending();
+        this.live = layout.fragments();
+        this.rejected = layout.rejected();
         this.reader = reader;
         this.history = history;
-        this.storage = new LocalStorage(stateDir);
+        this.storage = new LocalStorage(layout.root());
         for (Path dir : List.of(staging, pending, live, rejected)) {
             AtomicFiles.directory(dir, AtomicFiles.STATE_DIR);
             int stray = AtomicFiles.removeStrayTempFiles(dir);

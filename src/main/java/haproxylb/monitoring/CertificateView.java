@@ -1,5 +1,6 @@
 package haproxylb.monitoring;
 
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.time.Instant;
@@ -17,7 +18,7 @@ import java.util.TreeMap;
  * optional.
  */
 final class CertificateView {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.MAPPER;
     private static final String[] EXPIRY_FIELDS = {"expires", "notAfter", "expiresAt", "not_after", "expiry"};
 
     /**

@@ -189,9 +189,9 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
     /** The cluster as the heartbeat last wrote it ({@code <state>/cluster.json}); empty on a single node. */
     private Optional<ClusterView> cluster() {
         try {
-            return ClusterView.read(daemon.stateDir());
+            return ClusterView.read(daemon.layout().root());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + daemon.stateDir().resolve(ClusterView.FILE) + ": "
+            throw new UncheckedIOException("cannot read " + daemon.layout().root().resolve(ClusterView.FILE) + ": "
                     + e.getMessage(), e);
         }
     }
@@ -373,7 +373,7 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
     public String rollbackFragment(String name, String id) {
         checkName(name);
         try {
-            Rollback.Handover h = Rollback.handOver(daemon.fragments().history(), daemon.stateDir(), name,
+            Rollback.Handover h = Rollback.handOver(daemon.fragments().history(), daemon.layout(), name,
                     Optional.ofNullable(id).map(String::strip).filter(s -> !s.isEmpty()));
             String version = "version " + h.target().id() + " (live from " + h.target().at() + ")";
             if (h.alreadyLive()) {

@@ -1,6 +1,7 @@
 package haproxylb.monitoring;
 
 import haproxylb.assembly.AssemblyService;
+import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.Reloader;
 import haproxylb.intake.FragmentStore;
@@ -24,17 +25,17 @@ import java.util.stream.Stream;
  * @param acmeOrders orders sent to the CA since start, as the certificate stage counts them; null without it
  * @param acme       the CAs' budgets, backoff and errors; null without the certificate stage
  */
-public record Monitored(Clock clock, Path stateDir, StatusBoard status, FragmentStore fragments,
+public record Monitored(Clock clock, StateLayout layout, StatusBoard status, FragmentStore fragments,
                         AssemblyService assembly, Reloader reloader, HaproxySupervisor supervisor,
                         HaproxyProbe haproxy, LongSupplier acmeOrders, AcmeFigures acme) {
 
     public Path inbox() {
-        return stateDir.resolve("inbox");
+        return layout.inbox();
     }
 
     /** Changes accepted at intake and waiting for assembly: {@code <state>/pending/NAME.json}. */
     public PendingChanges pendingChanges() {
-        Path dir = stateDir.resolve("pending");
+        Path dir = layout.pending();
         if (!Files.isDirectory(dir)) {
             return new PendingChanges(0, Optional.empty());
         }

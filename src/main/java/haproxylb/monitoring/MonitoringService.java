@@ -66,7 +66,7 @@ public final class MonitoringService extends ServiceSupport {
         bindCheck(context, "healthCheckConfigFreshness", new ConfigFreshnessHealthCheck(daemon,
                 new ConfigFreshness(daemon.reloader().gate().minInterval(), staleAfter)));
         bindCheck(context, "healthCheckCertificates", new CertificateHealthCheck(daemon, certificateMinDays));
-        bindCheck(context, "healthCheckStateDir", new StateDirHealthCheck(daemon.stateDir(), daemon.status(),
+        bindCheck(context, "healthCheckStateDir", new StateDirHealthCheck(daemon.layout().root(), daemon.status(),
                 minFreeBytes));
         context.getManagementStrategy().addEventNotifier(service.exchanges);
         // Not bound in the registry: Camel would start a registry Service a second time.

@@ -1,7 +1,6 @@
 package haproxylb.status;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import haproxylb.common.Json;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Excerpt;
 
@@ -24,7 +23,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class StatusBoard {
     private static final Logger LOG = LoggerFactory.getLogger(StatusBoard.class);
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path file;
     private final Clock clock;
@@ -48,7 +46,7 @@ public final class StatusBoard {
     }
 
     public static Status read(Path file) throws IOException {
-        return JSON.readValue(file.toFile(), Status.class);
+        return Json.MAPPER.readValue(file.toFile(), Status.class);
     }
 
     private void load() {
@@ -303,7 +301,7 @@ public final class StatusBoard {
         }
         unpublished = false;
         try {
-            AtomicFiles.write(file, JSON.writeValueAsBytes(snapshot()));
+            AtomicFiles.write(file, Json.INDENTED.writeValueAsBytes(snapshot()));
             if (publishProblem != null) {
                 LOG.info("{} is written again (it could not be: {})", file, publishProblem);
                 publishProblem = null;

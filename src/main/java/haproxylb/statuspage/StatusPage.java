@@ -1,7 +1,7 @@
 package haproxylb.statuspage;
 
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class StatusPage {
     public static final String PATH = "/observe/status";
     private static final Logger LOG = LoggerFactory.getLogger(StatusPage.class);
-    private static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+    private static final ObjectMapper JSON = Json.MAPPER;
     /** The page's files: a fixed list, so no request path ever reaches the classpath or the file system. */
     private static final Map<String, String> ASSETS = Map.of(
             "index.html", "text/html; charset=utf-8",

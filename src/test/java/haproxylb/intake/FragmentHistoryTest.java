@@ -1,5 +1,6 @@
 package haproxylb.intake;
 
+import haproxylb.common.StateLayout;
 import haproxylb.support.MutableClock;
 
 import org.junit.jupiter.api.Test;
@@ -112,7 +113,7 @@ class FragmentHistoryTest {
     @Test
     void the_store_records_promotions_and_rejections() throws Exception {
         FragmentReader reader = new FragmentReader(false, 1 << 20);
-        FragmentStore store = new FragmentStore(state, reader, history(10));
+        FragmentStore store = new FragmentStore(new StateLayout(state), reader, history(10));
         Fragment f = reader.read("web", "backend be_web\n".getBytes(), "web.test be_web\n".getBytes());
         store.promote(PendingChange.upsert(f, 1));
         store.reject("web", "x".getBytes(), "y".getBytes(), "bad", "Fragment 'web' was rejected: because");
