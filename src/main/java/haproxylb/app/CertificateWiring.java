@@ -5,8 +5,10 @@ import haproxylb.certificates.AcmeAccountStore;
 import haproxylb.certificates.AcmeIssuer;
 import haproxylb.certificates.AcmeSettings;
 import haproxylb.certificates.Backoff;
+import haproxylb.certificates.CertificateBundle;
 import haproxylb.certificates.CertificateInstaller;
 import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.CertificateProblem;
 import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.ChallengeResponder;
 import haproxylb.certificates.ChallengeTokens;
@@ -20,13 +22,16 @@ import haproxylb.certificates.HaproxyCertificates;
 import haproxylb.certificates.ProfileChoice;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.certificates.ReachabilityCheck;
+import haproxylb.cluster.SharedCertificates;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.storage.LocalStorage;
 import haproxylb.storage.Storage;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -73,6 +78,28 @@ final class CertificateWiring {
         AtomicFiles.createDirectories(certState);
 
         CertificateStore store = new CertificateStore(core.certDir(), certState.resolve("archive"), core.clock());
+        // In a cluster (ClusterWiring binds it first) a certificate the leader obtained counts as obtained on every
+        // node, so whichever node leads next renews it instead of taking it for an operator's.
+        SharedCertificates clusterCertificates = context.getRegistry().lookupByNameAndType("sharedCertificates",
+                SharedCertificates.class);
+        if (clusterCertificates != null) {
+            clusterCertificates.trackIssued(new SharedCertificates.IssuedRecord() {
+                @Override
+                public boolean issuedHere(String bundle) throws IOException {
+                    return store.isArchivable(stem(bundle));
+                }
+
+                @Override
+                public void recordIssued(String bundle, byte[] pem) throws IOException {
+                    try {
+                        store.recordIssued(CertificateBundle.parse(bundle, new String(pem, StandardCharsets.US_ASCII),
+                                core.clock()));
+                    } catch (CertificateProblem e) {
+                        throw new IOException("certificate " + bundle + " from the cluster: " + e.getMessage(), e);
+                    }
+                }
+            });
+        }
         RuntimeApi runtime = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), SOCKET_TIMEOUT));
         // With 'ssl crt <dir>' haproxy names the directory's crt-list by the path exactly as the config writes it.
         HaproxyCertificates haproxy = new HaproxyCertificates(runtime, core.certDir().toString(),
@@ -276,6 +303,10 @@ final class CertificateWiring {
                     settings.directoryUrl(), kid.isBlank() ? "" : " with External Account Binding " + kid);
         }
         return result;
+    }
+
+    private static String stem(String bundleFile) {
+        return bundleFile.endsWith(".pem") ? bundleFile.substring(0, bundleFile.length() - 4) : bundleFile;
     }
 
     static boolean perDomain(Settings s) {

@@ -99,8 +99,10 @@ final class ClusterWiring {
         });
 
         registry.bind("challengeTokens", new SharedChallengeTokens(zookeeper));
-        // The ACME account, backoff and ledgers (CertificateWiring): one for the cluster, so a new leader goes on.
-        registry.bind("certificateState", new ReplicatedStorage(zookeeper, new LocalStorage(core.stateDir())));
+        // The ACME account, backoff and ledgers (CertificateWiring): one for the cluster, so a new leader goes on. A
+        // storage of their own, so haproxylb_cluster_zookeeper_writes_total keeps counting fragment publications only.
+        registry.bind("certificateState", new ReplicatedStorage(new ZooKeeperStorage(client),
+                new LocalStorage(core.stateDir())));
         registry.bind("clusterSync", fragments);
         registry.bind("clusterHeartbeat", new ClusterHeartbeat(fragments, members, metrics, certificates));
         // Only the leader checks coverage and orders (routes/certificates.camel.yaml, route certificate-check).
@@ -108,6 +110,7 @@ final class ClusterWiring {
         leaderOnly.setInitialDelay(Duration.ZERO);
         registry.bind("certificateLeader", leaderOnly);
         registry.bind("clusterMembers", members);
+        registry.bind("sharedCertificates", certificates);
         ClusterHealthCheck health = new ClusterHealthCheck(members::view, core.clock(),
                 Duration.ofMillis(core.settings().number("lb.health.stale-after")));
         health.setCamelContext(context);

@@ -221,17 +221,25 @@ class ClusterCertificatesTest {
                 () -> covered(killed, "shop.certs.test") && covered(killed, "blog.certs.test"));
 
         assertEquals(ordersBefore, proxy.newOrders().size(), "nothing ordered again");
+        for (String domain : List.of("shop.certs.test", "blog.certs.test")) {
+            assertEquals("issued", certificate(killed, domain).get("source"),
+                    domain + ": obtained by the cluster, so this leader renews it (not an operator's certificate)");
+        }
         assertTrue(Files.exists(killed.stateDir().resolve("certificates/rate-limits.json")),
                 "the shared ledger restored into the state dir");
     }
 
     private static boolean covered(ClusterNode n, String domain) {
+        return "covered".equals(certificate(n, domain).get("state"));
+    }
+
+    /** The domain's certificate status in the node's status.json (empty before the node's first check). */
+    private static Map<?, ?> certificate(ClusterNode n, String domain) {
         try {
             Map<String, Object> certificates = StatusBoard.read(n.stateDir().resolve("status.json")).certificates();
-            return certificates != null && certificates.get(domain) instanceof Map<?, ?> c
-                    && "covered".equals(c.get("state"));
+            return certificates != null && certificates.get(domain) instanceof Map<?, ?> c ? c : Map.of();
         } catch (IOException e) {
-            return false;
+            return Map.of();
         }
     }
 
