@@ -394,7 +394,7 @@ public final class CertificateMaintenance {
                 continue;
             }
             String held = heldAt(group, ca);
-            if (i < cas.size() - 1 && !backoff.mayAttempt(held)) {
+            if (!backoff.mayAttempt(held) && cas.subList(i + 1, cas.size()).stream().anyMatch(c -> isOpen(c, open))) {
                 passedOver.add(ca.name() + " holds these names until " + backoff.nextAttempt(held).map(Instant::toString)
                         .orElse("?") + " (" + backoff.lastErrorType(held).orElse("refused") + ")");
                 continue;
@@ -423,8 +423,8 @@ public final class CertificateMaintenance {
     /**
      * The backoff key of a group at one CA: set when that CA rate limits the group's names or has paused them while
      * another CA may take the order. It holds only this group back at this CA (until the CA's Retry-After, if it sent
-     * one), so the CA keeps every other name; the last CA of the list is always asked. {@code @} is in no domain or
-     * group name.
+     * one), so the CA keeps every other name; with no later CA open, the CA is asked anyway. {@code @} is in no
+     * domain or group name.
      */
     private static String heldAt(CertificateGroup group, CertificateAuthority ca) {
         return group.name() + "@" + ca.name();
