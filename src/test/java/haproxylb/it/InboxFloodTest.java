@@ -34,7 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class InboxFloodTest {
     private static final int FILES = 20_000;
-    private static final Duration PROBING = Duration.ofSeconds(15);
+    /** Long enough for 20,000 files not to drain (so the probes overlap the intake's work), short for the suite. */
+    private static final Duration PROBING = Duration.ofSeconds(6);
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
     @RegisterExtension

@@ -98,12 +98,16 @@ public final class HaproxyProcess implements AutoCloseable {
     /** Polls {@code condition} every few milliseconds until it holds; fails with {@code what} after {@code limit}. */
     public static void await(String what, Duration limit, BooleanSupplier condition) {
         long deadline = System.nanoTime() + limit.toNanos();
+        // Quick conditions are seen within milliseconds; a long wait checks less often, since many conditions are a
+        // TLS handshake or an HTTP request, and two test JVMs polling every 5 ms take CPU from the daemons they wait on.
+        long pause = 5;
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {
                 throw new AssertionError("timed out after " + limit.toMillis() + " ms waiting until " + what);
             }
             try {
-                Thread.sleep(5);
+                Thread.sleep(pause);
+                pause = Math.min(50, pause * 2);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted waiting until " + what, e);
