@@ -21,6 +21,7 @@ import haproxylb.certificates.Backoff;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.CoverageDecision;
+import haproxylb.certificates.DisabledIssuer;
 import haproxylb.certificates.HaproxyCertificates;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;
@@ -136,7 +137,7 @@ public class CoverageBench {
             CertificateMaintenance check = new CertificateMaintenance(
                     new CertificateMaintenance.Locations(liveMap, inbox, state.resolve("certificates/backoff.json"),
                             state.resolve("certificates/rate-limits.json")),
-                    store, null, CoverageDecision.Reachability.assumeAll(), new Backoff(clock, RandomGenerator.getDefault()),
+                    store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(), new Backoff(clock, RandomGenerator.getDefault()),
                     new RateLimitLedger(clock), haproxy, status, clock, false);
             String first = timed(check, t0, writes);
             List<String> next = new ArrayList<>();

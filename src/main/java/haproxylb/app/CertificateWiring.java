@@ -13,6 +13,8 @@ import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.ChallengeResponder;
 import haproxylb.certificates.ChallengeTokens;
 import haproxylb.certificates.CoverageDecision;
+import haproxylb.certificates.DisabledIssuer;
+import haproxylb.certificates.Issuer;
 import haproxylb.certificates.DnsChallenges;
 import haproxylb.certificates.DnsRecordPublisher;
 import haproxylb.certificates.DnsServerResolver;
@@ -116,7 +118,8 @@ final class CertificateWiring {
         RateLimitLedger ledger = RateLimitLedger.load(stateStorage, LEDGER_KEY, core.clock(), limits(s));
 
         String directory = s.string("lb.acme.directory-url", "");
-        AcmeIssuer issuer = null;
+        Issuer issuer = new DisabledIssuer();
+        List<CertificateMaintenance.FallbackCa> fallbacks = List.of();
         DnsChallenges dns = null;
         java.util.function.Function<String, java.util.Optional<String>> judgements = domain -> java.util.Optional.empty();
         CoverageDecision.Reachability reachability = CoverageDecision.Reachability.assumeAll();
@@ -135,7 +138,8 @@ final class CertificateWiring {
             responder.shareWith(sharedTokens != null ? sharedTokens : ChallengeTokens.NONE);
             AcmeAccountStore accounts = new AcmeAccountStore(stateStorage, ACCOUNTS_FOLDER);
             dns = dnsChallenges(s, certState);
-            issuer = new AcmeIssuer(acme, accounts, responder, dns);
+            AcmeIssuer acmeIssuer = new AcmeIssuer(acme, accounts, responder, dns);
+            issuer = acmeIssuer;
             String resolver = s.string("lb.acme.dns-resolver", "");
             ReachabilityCheck check = new ReachabilityCheck(
                     ReachabilityCheck.parseAddresses(Arrays.asList(s.string("lb.acme.balancer-addresses", "")
@@ -165,14 +169,15 @@ final class CertificateWiring {
                             : s.string("lb.acme.balancer-addresses", ""),
                     s.flag("lb.acme.loopback-is-here") ? " or loopback" : "",
                     resolver.isBlank() ? "" : " (asking DNS server " + resolver + ")");
+            fallbacks = fallbackCas(s, acmeIssuer.settings(), new AcmeAccountStore(stateStorage, ACCOUNTS_FOLDER),
+                    responder, dns, stateStorage, core);
         }
 
         CertificateMaintenance maintenance = new CertificateMaintenance(
                 new CertificateMaintenance.Locations(core.liveMap(), inbox, stateStorage, BACKOFF_KEY, LEDGER_KEY),
                 store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s),
                 ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")))
-                .withFallbacks(issuer == null ? List.of() : fallbackCas(s, issuer.settings(),
-                        new AcmeAccountStore(stateStorage, ACCOUNTS_FOLDER), issuer.responder(), dns, stateStorage, core))
+                .withFallbacks(fallbacks)
                 .withDnsValidation(dns != null)
                 .withJudgements(judgements);
         context.getRegistry().bind("certificateMaintenance", maintenance);

@@ -70,7 +70,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not designed for concurrent {@link #issue} calls on one instance sharing domains; distinct calls are safe.
  */
-public final class AcmeIssuer {
+public final class AcmeIssuer implements Issuer {
     private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class);
     private static final Duration MAX_NETWORK_TIMEOUT = Duration.ofSeconds(10);
     static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
@@ -104,13 +104,23 @@ public final class AcmeIssuer {
         AcmeAccountStore.ensureBouncyCastle();
     }
 
-    public AcmeSettings settings() {
-        return settings;
+    @Override
+    public String caName() {
+        return settings.caName();
     }
 
-    /** The HTTP-01 responder this issuer answers challenges through (shared by every CA's issuer). */
-    public ChallengeResponder responder() {
-        return responder;
+    @Override
+    public String accountId() {
+        return settings.directoryUrl();
+    }
+
+    @Override
+    public Optional<String> off() {
+        return Optional.empty();
+    }
+
+    public AcmeSettings settings() {
+        return settings;
     }
 
     /**
@@ -128,6 +138,7 @@ public final class AcmeIssuer {
      * that certificate; {@code malformed}: it does not know it) gets the order once more without it, and the
      * outcome says why.
      */
+    @Override
     public IssuedCertificate issue(OrderRequest request) throws IssuanceException {
         List<String> names = normalize(request.names(), dns != null);
         Instant started = Instant.now();
@@ -187,6 +198,7 @@ public final class AcmeIssuer {
      * be asked right now (the caller then falls back to its own lifetime rule). After a rateLimited answer with a
      * Retry-After, the CA is not asked again before then (RFC 9773 section 4.3: clients honour Retry-After).
      */
+    @Override
     public Optional<RenewalInfoWindow> renewalInfo(X509Certificate cert) {
         if (Instant.now().isBefore(renewalInfoNotBefore)) {
             LOG.debug("{}: renewal information not asked before {} (the CA's Retry-After)", settings.caName(),
@@ -221,6 +233,7 @@ public final class AcmeIssuer {
     }
 
     /** Whether the CA's directory lists a renewalInfo endpoint (ARI). */
+    @Override
     public boolean supportsRenewalInfo() throws IssuanceException {
         try {
             return session().resourceUrlOptional(Resource.RENEWAL_INFO).isPresent();

@@ -11,12 +11,12 @@ import java.util.Objects;
  * only when those before them are unreachable, rate limit, or have paused the names.
  */
 final class CertificateAuthority {
-    private final AcmeIssuer issuer;
+    private final Issuer issuer;
     private final RateLimitLedger ledger;
     private final String ledgerKey;
     private final CaGate gate;
 
-    CertificateAuthority(AcmeIssuer issuer, RateLimitLedger ledger, String ledgerKey, CaGate gate) {
+    CertificateAuthority(Issuer issuer, RateLimitLedger ledger, String ledgerKey, CaGate gate) {
         this.issuer = Objects.requireNonNull(issuer, "issuer");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.ledgerKey = Storage.checkedKey(ledgerKey);
@@ -24,15 +24,15 @@ final class CertificateAuthority {
     }
 
     String name() {
-        return issuer.settings().caName();
+        return issuer.caName();
     }
 
     /** One account per directory URL (AcmeAccountStore), so the URL identifies the account in the ledger. */
     String accountId() {
-        return issuer.settings().directoryUrl();
+        return issuer.accountId();
     }
 
-    AcmeIssuer issuer() {
+    Issuer issuer() {
         return issuer;
     }
 

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *     decides per group ({@link CoverageDecision}) with the backoff, the rate-limit ledger, the renewal windows (with
  *     the CA's ARI suggestion, {@link RenewalSchedule}) and the reachability check (DNS and an HTTP probe through
  *     haproxy), which is asked only for groups that would otherwise be ordered.</li>
- * <li>Orders what is missing or due, one group at a time, through the {@link AcmeIssuer}, unless the CA itself is
+ * <li>Orders what is missing or due, one group at a time, through the {@link Issuer}, unless the CA itself is
  *     backing off ({@link CaGate}). A new certificate is recorded as issued here ({@link CertificateStore#recordIssued})
  *     and handed to the certificate inbox as {@code <group>.pem} (atomically, mode 0600), from where the
  *     {@link CertificateInstaller} installs it like any other. Failures back off the domains, the group or the CA
@@ -49,8 +49,8 @@ import org.slf4j.LoggerFactory;
  * <li>Publishes the state of every domain ({@link CoverageStatus}) to the status board, and logs what it decided for a
  *     group when that changes, not at every check.</li>
  * </ol>
- * Never two checks at once: a second caller waits for the running check to finish. Without an issuer (ACME is off)
- * the check still reports coverage and archives, and orders nothing.
+ * Never two checks at once: a second caller waits for the running check to finish. With a {@link DisabledIssuer}
+ * (ACME off) the check still reports coverage and archives, and orders nothing.
  */
 public final class CertificateMaintenance {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateMaintenance.class);
@@ -62,7 +62,7 @@ public final class CertificateMaintenance {
     public record Locations(Path liveMap, Path inbox, Storage state, String backoffKey, String ledgerKey) {}
 
     /** A CA tried after the first when it cannot issue (lb.acme.fallback-cas), with its own ledger (under ledgerKey). */
-    public record FallbackCa(AcmeIssuer issuer, RateLimitLedger ledger, String ledgerKey) {}
+    public record FallbackCa(Issuer issuer, RateLimitLedger ledger, String ledgerKey) {}
 
     private final Path liveMap;
     private final Path inbox;
@@ -72,7 +72,7 @@ public final class CertificateMaintenance {
     /** False after a failed save: this node's backoff and ledger are then newer than the stored ones. */
     private boolean stateSaved = true;
     private final CertificateStore store;
-    private final AcmeIssuer issuer;
+    private final Issuer issuer;
     private final CoverageDecision.Reachability reachability;
     private final Backoff backoff;
     private final RateLimitLedger ledger;
@@ -109,19 +109,19 @@ public final class CertificateMaintenance {
     private final Map<String, Origin> origins = new HashMap<>();
 
     /**
-     * @param issuer       null when ACME is off
+     * @param issuer       the first CA, or a {@link DisabledIssuer} when ACME is off
      * @param reachability whether a domain may be ordered (DNS points here, the probe passes); asked for candidates
      *                     only
      * @param perDomain    one certificate per domain instead of one per backend
      */
-    public CertificateMaintenance(Locations files, CertificateStore store, AcmeIssuer issuer,
+    public CertificateMaintenance(Locations files, CertificateStore store, Issuer issuer,
                                   CoverageDecision.Reachability reachability, Backoff backoff, RateLimitLedger ledger,
                                   HaproxyCertificates haproxy, StatusBoard status, Clock clock, boolean perDomain) {
         this(files, store, issuer, reachability, backoff, ledger, haproxy, status, clock, perDomain, ProfileChoice.none());
     }
 
     /** @param profiles the ACME profile each certificate is ordered with (and renewed with) */
-    public CertificateMaintenance(Locations files, CertificateStore store, AcmeIssuer issuer,
+    public CertificateMaintenance(Locations files, CertificateStore store, Issuer issuer,
                                   CoverageDecision.Reachability reachability, Backoff backoff, RateLimitLedger ledger,
                                   HaproxyCertificates haproxy, StatusBoard status, Clock clock, boolean perDomain,
                                   ProfileChoice profiles) {
@@ -132,7 +132,7 @@ public final class CertificateMaintenance {
         this.backoffKey = files.backoffKey();
         this.ledgerKey = files.ledgerKey();
         this.store = Objects.requireNonNull(store, "store");
-        this.issuer = issuer;
+        this.issuer = Objects.requireNonNull(issuer, "issuer");
         this.reachability = Objects.requireNonNull(reachability, "reachability");
         this.backoff = Objects.requireNonNull(backoff, "backoff");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
@@ -143,8 +143,8 @@ public final class CertificateMaintenance {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.perDomain = perDomain;
         // One account per directory URL (AcmeAccountStore), so the URL identifies the account in the ledger.
-        this.accountId = issuer == null ? "none" : issuer.settings().directoryUrl();
-        if (issuer != null) {
+        this.accountId = issuer.accountId();
+        if (issuer.off().isEmpty()) {
             cas.add(new CertificateAuthority(issuer, ledger, ledgerKey, gate));
         }
         this.lastClosedGate = gate;
@@ -168,11 +168,11 @@ public final class CertificateMaintenance {
      * rate limited or paused some names holds only those back, until its Retry-After if it sent one).
      */
     public CertificateMaintenance withFallbacks(List<FallbackCa> fallbacks) {
-        if (issuer == null && !fallbacks.isEmpty()) {
+        if (issuer.off().isPresent() && !fallbacks.isEmpty()) {
             throw new IllegalArgumentException("fallback CAs need a first CA (lb.acme.directory-url)");
         }
         for (FallbackCa f : fallbacks) {
-            String name = f.issuer().settings().caName();
+            String name = f.issuer().caName();
             if (cas.stream().anyMatch(c -> c.name().equals(name))) {
                 throw new IllegalArgumentException("two CAs are called '" + name + "': give each a name of its own");
             }
@@ -291,14 +291,13 @@ public final class CertificateMaintenance {
                 Map<String, CertificateStatus> s = CoverageStatus.of(decision, in, problems);
                 if (decision instanceof NeedsIssue || decision instanceof NeedsRenewal) {
                     String certName = certificateName(group);
-                    if (issuer == null) {
+                    if (issuer.off().isPresent()) {
+                        String off = issuer.off().get();
                         CoverageStatus.replacePlanned(s, st -> st.state().equals(CoverageStatus.RENEWING)
-                                ? CoverageStatus.with(st, CoverageStatus.COVERED, "renewal due, but ACME is off "
-                                        + "(lb.acme.directory-url is empty): drop a renewed certificate into the "
-                                        + "certificate inbox")
-                                : CoverageStatus.with(st, CoverageStatus.NOT_COVERED, "ACME is off "
-                                        + "(lb.acme.directory-url is empty): drop a certificate into the certificate "
-                                        + "inbox"));
+                                ? CoverageStatus.with(st, CoverageStatus.COVERED, "renewal due, but " + off
+                                        + ": drop a renewed certificate into the certificate inbox")
+                                : CoverageStatus.with(st, CoverageStatus.NOT_COVERED, off
+                                        + ": drop a certificate into the certificate inbox"));
                     } else if (CertificateInstaller.onItsWay(inbox, certName)) {
                         CoverageStatus.replacePlanned(s, st -> CoverageStatus.with(st, CoverageStatus.INSTALLING,
                                 "issued; waiting for the certificate inbox to install " + certName + ".pem"));
@@ -477,7 +476,7 @@ public final class CertificateMaintenance {
     /** One order at {@code ca}; the failure is recorded in the backoff and that CA's ledger. */
     private Attempt orderOnce(CertificateAuthority ca, CertificateGroup group, String certName, List<String> names,
                               Optional<InstalledCertificate> replacing, boolean anotherCa, List<String> passedOver) {
-        AcmeIssuer issuer = ca.issuer();
+        Issuer issuer = ca.issuer();
         RateLimitLedger ledger = ca.ledger();
         CaGate gate = ca.gate();
         orders.incrementAndGet();
@@ -652,9 +651,9 @@ public final class CertificateMaintenance {
             case COVERED -> LOG.info("certificate {} ({}): {}", certificateName(decision.group()), names, text);
             case SKIPPED -> LOG.warn("certificate {} ({}): {}", certificateName(decision.group()), names, text);
             case NEEDS_ISSUE, NEEDS_RENEWAL -> {
-                if (issuer == null) {
-                    LOG.warn("certificate {} ({}): {}; not ordered: ACME is off (lb.acme.directory-url is empty)",
-                            certificateName(decision.group()), names, text);
+                if (issuer.off().isPresent()) {
+                    LOG.warn("certificate {} ({}): {}; not ordered: {}", certificateName(decision.group()), names, text,
+                            issuer.off().get());
                 } else {
                     LOG.info("certificate {} ({}): {}", certificateName(decision.group()), names, text);
                 }
