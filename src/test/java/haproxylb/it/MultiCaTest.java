@@ -51,12 +51,16 @@ class MultiCaTest {
         return servedLeaf(host).map(c -> c.getIssuerX500Principal().getName().equals(intermediate)).orElse(false);
     }
 
-    @SuppressWarnings("unchecked")
     private String issuerInStatus(String domain) {
+        return inStatus(domain, "issuer");
+    }
+
+    @SuppressWarnings("unchecked")
+    private String inStatus(String domain, String field) {
         try {
             Map<String, Object> all = daemon.status().certificates();
             Object c = all == null ? null : all.get(domain);
-            return c == null ? "" : String.valueOf(((Map<String, Object>) c).get("issuer"));
+            return c == null ? "" : String.valueOf(((Map<String, Object>) c).get(field));
         } catch (IOException e) {
             return "";
         }
@@ -90,6 +94,8 @@ class MultiCaTest {
         daemon.drop("down", cfg("be_down"), "down.multi.test be_down\n");
         await("issued by the second CA while the first is down", LIMIT, () -> servedBy("down.multi.test", second));
         await("the status names the second CA", LIMIT, () -> issuerInStatus("down.multi.test").equals("second"));
+        assertTrue(inStatus("down.multi.test", "note").startsWith("issued by second because pebble could not be "
+                + "reached or failed (unreachable"), inStatus("down.multi.test", "note"));
         assertTrue(Files.exists(fixture.state().resolve("certificates/rate-limits-second.json")), "the second CA's own ledger");
 
         // the first CA is back: the next renewal goes to it again (without 'replaces': it never saw that certificate)
@@ -110,6 +116,9 @@ class MultiCaTest {
                 () -> servedBy("limited.multi.test", second));
         assertTrue(proxy.refusals() >= 1, "the first CA was asked first and said rateLimited");
         await("the status names the second CA", LIMIT, () -> issuerInStatus("limited.multi.test").equals("second"));
+        String note = inStatus("limited.multi.test", "note");
+        assertTrue(note.startsWith("issued by second because pebble rate limits them (rateLimited, retry after ")
+                && note.contains("too many new orders recently"), note);
         assertEquals("pebble", issuerInStatus("down.multi.test"), "the other name keeps its CA");
     }
 }
