@@ -1,5 +1,6 @@
 package haproxylb.it;
 
+import haproxylb.support.FreePorts;
 import haproxylb.support.HaproxyProcess;
 
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class DemoTest {
                 "DEMO_RESPONDER_PORT", "DEMO_MANAGEMENT_PORT"}) {
             env.put(port, Integer.toString(HaproxyProcess.freePort()));
         }
-        env.put("DEMO_DNS_PORT", Integer.toString(20000 + (int) (ProcessHandle.current().pid() % 20000)));
+        env.put("DEMO_DNS_PORT", Integer.toString(FreePorts.consecutive(3))); // DNS on it, challtestsrv's API on +2
         Process p = pb.start();
         boolean done = p.waitFor(150, TimeUnit.SECONDS);
         if (!done) {

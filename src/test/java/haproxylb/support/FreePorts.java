@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.IntStream;
 
 /**
  * Loopback ports for the servers tests start (haproxy, Pebble, ZooKeeper, named, the daemon's own listeners), safe
@@ -33,6 +34,11 @@ public final class FreePorts {
     /** A port free on 127.0.0.1 (TCP and UDP) that this JVM has not handed out before. */
     public static int next() {
         return SLICE.next();
+    }
+
+    /** The first of {@code n} consecutive ports, each as {@link #next()} (for a server that takes port, port + 2). */
+    public static int consecutive(int n) {
+        return SLICE.consecutive(n);
     }
 
     /** {@code n} distinct ports, as {@link #next()}. */
@@ -75,6 +81,24 @@ public final class FreePorts {
                 }
             }
             throw new IllegalStateException("no free loopback port left in " + first + "-" + (first + size - 1));
+        }
+
+        synchronized int consecutive(int n) {
+            while (handedOut + n <= size) {
+                if (offset + n > size) {
+                    handedOut += size - offset;
+                    offset = 0;
+                    continue;
+                }
+                int start = first + offset;
+                offset = (offset + n) % size;
+                handedOut += n;
+                if (IntStream.range(start, start + n).allMatch(Slice::free)) {
+                    return start;
+                }
+            }
+            throw new IllegalStateException("no " + n + " consecutive free loopback ports left in " + first + "-"
+                    + (first + size - 1));
         }
 
         private static boolean free(int port) {
