@@ -481,6 +481,8 @@ public final class CertificateMaintenance {
         CaGate gate = ca.gate();
         orders.incrementAndGet();
         ledger.recordOrder(ca.accountId());
+        // Stored before the order is sent: in a cluster the next leader counts it even if this node dies mid-order.
+        saveState();
         try {
             // 'replaces' names a certificate of this CA's: another CA does not know it
             Optional<java.security.cert.X509Certificate> replaces = replacing

@@ -11,6 +11,9 @@ import haproxylb.support.PebbleServer;
 import haproxylb.support.TestBackend;
 import haproxylb.support.ZooKeeperServer;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -75,7 +78,7 @@ class ClusterCertificatesTest {
                     .with("lb.acme.agree-terms", "true")
                     .with("lb.acme.dns-resolver", "127.0.0.1:" + pebble.dnsAddress().getPort())
                     .with("lb.acme.loopback-is-here", "true")
-                    .with("lb.acme.limits", "unlimited")
+                    .with("lb.acme.limits", "letsencrypt")
                     .with("lb.acme.poll", "100")
                     .with("lb.acme.timeout", "30000")
                     .with("lb.acme.first-check-delay", "100")
@@ -196,6 +199,9 @@ class ClusterCertificatesTest {
         int orders = proxy.newOrders().size() - ordersBefore;
         assertTrue(orders >= 1 && orders <= 2, "at most one more order after the fail-over: " + orders);
         assertEquals(1, registrations(), "the new leader logged in to the cluster's account, it registered none");
+        ClusterNode newLeader = leaderAmong(others).orElseThrow();
+        assertEquals(proxy.newOrders().size(), ordersInLedger(newLeader),
+                "the shared ledger counts every order the CA received, the dead leader's included");
     }
 
     @Test
@@ -227,6 +233,17 @@ class ClusterCertificatesTest {
         }
         assertTrue(Files.exists(killed.stateDir().resolve("certificates/rate-limits.json")),
                 "the shared ledger restored into the state dir");
+    }
+
+    /** New orders the node's copy of the shared rate-limit ledger counts, over all accounts. */
+    private static int ordersInLedger(ClusterNode n) throws IOException {
+        JsonNode orders = new ObjectMapper().readTree(n.stateDir().resolve("certificates/rate-limits.json").toFile())
+                .path("newOrdersPerAccount");
+        int count = 0;
+        for (JsonNode times : orders) {
+            count += times.size();
+        }
+        return count;
     }
 
     private static boolean covered(ClusterNode n, String domain) {
