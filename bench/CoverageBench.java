@@ -21,7 +21,7 @@ import haproxylb.certificates.Backoff;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.CoverageDecision;
-import haproxylb.certificates.DisabledIssuer;
+import haproxylb.certificates.issuer.DisabledIssuer;
 import haproxylb.certificates.HaproxyCertificates;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;

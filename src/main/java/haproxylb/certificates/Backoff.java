@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.JsonState;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import haproxylb.storage.Storage;

@@ -1,5 +1,7 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.IssuanceException;
+import haproxylb.certificates.issuer.Issuer;
 import haproxylb.storage.Storage;
 import java.io.IOException;
 import java.util.Objects;

@@ -1,5 +1,9 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.IssuanceException;
+import haproxylb.certificates.issuer.IssuedCertificate;
+import haproxylb.certificates.issuer.Issuer;
+import haproxylb.certificates.issuer.OrderRequest;
 import haproxylb.certificates.CoverageDecision.NeedsIssue;
 import haproxylb.certificates.CoverageDecision.NeedsRenewal;
 import haproxylb.common.AtomicFiles;

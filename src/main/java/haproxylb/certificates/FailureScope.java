@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.IssuanceException;
 import java.util.List;
 import java.util.Set;
 import org.shredzone.acme4j.exception.AcmeNetworkException;

@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.OrderOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.RenewalInfoWindow;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;

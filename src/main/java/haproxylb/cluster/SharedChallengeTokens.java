@@ -1,6 +1,6 @@
 package haproxylb.cluster;
 
-import haproxylb.certificates.ChallengeTokens;
+import haproxylb.certificates.issuer.ChallengeTokens;
 import haproxylb.storage.Storage;
 
 import java.io.IOException;

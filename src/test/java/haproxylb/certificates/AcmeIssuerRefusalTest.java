@@ -1,5 +1,12 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.IssuanceException;
+import haproxylb.certificates.issuer.OrderRequest;
+import haproxylb.certificates.issuer.IssuedCertificate;
+import haproxylb.certificates.issuer.AcmeIssuer;
+import haproxylb.certificates.issuer.AcmeSettings;
+import haproxylb.certificates.issuer.AcmeAccountStore;
+import haproxylb.certificates.issuer.ChallengeResponder;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.ChallengeResponder;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

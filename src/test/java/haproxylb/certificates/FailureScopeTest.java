@@ -1,8 +1,9 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.IssuanceException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import haproxylb.certificates.IssuanceException.Kind;
+import haproxylb.certificates.issuer.IssuanceException.Kind;
 import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;

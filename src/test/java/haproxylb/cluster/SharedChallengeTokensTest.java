@@ -1,6 +1,6 @@
 package haproxylb.cluster;
 
-import haproxylb.certificates.ChallengeResponder;
+import haproxylb.certificates.issuer.ChallengeResponder;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.HaproxyProcess;
 import haproxylb.support.ZooKeeperServer;

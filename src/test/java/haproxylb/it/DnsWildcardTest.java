@@ -4,8 +4,8 @@ import static haproxylb.support.DaemonHarness.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import haproxylb.certificates.DnsChallenges;
-import haproxylb.certificates.Rfc2136Publisher;
+import haproxylb.certificates.issuer.DnsChallenges;
+import haproxylb.certificates.issuer.Rfc2136Publisher;
 import haproxylb.support.BindServer;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;

@@ -1,6 +1,6 @@
 package haproxylb.it;
 
-import haproxylb.certificates.ChallengeResponder;
+import haproxylb.certificates.issuer.ChallengeResponder;
 import haproxylb.status.FragmentStatus;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;

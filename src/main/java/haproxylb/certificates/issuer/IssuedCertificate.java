@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateException;

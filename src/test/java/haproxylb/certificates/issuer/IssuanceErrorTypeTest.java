@@ -1,10 +1,10 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import haproxylb.certificates.IssuanceException.Kind;
+import haproxylb.certificates.issuer.IssuanceException.Kind;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import java.security.cert.X509Certificate;
 import java.util.Optional;

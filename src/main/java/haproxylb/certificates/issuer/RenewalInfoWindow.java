@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import java.net.URL;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,16 +17,16 @@ import org.slf4j.Logger;
  * Small JSON state files (backoff, rate-limit ledger, issued certificates): written atomically, and read so that a
  * missing file means "no state yet" and a corrupt one means "start empty and say so", never a failed start.
  */
-final class JsonState {
-    static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+public final class JsonState {
+    public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private JsonState() {}
 
-    static void save(Path file, JsonNode state) throws IOException {
+    public static void save(Path file, JsonNode state) throws IOException {
         AtomicFiles.write(file, MAPPER.writeValueAsBytes(state));
     }
 
-    static void save(Storage storage, String key, JsonNode state) throws IOException {
+    public static void save(Storage storage, String key, JsonNode state) throws IOException {
         storage.store(key, MAPPER.writeValueAsBytes(state));
     }
 
@@ -34,13 +34,13 @@ final class JsonState {
      * The stored JSON object; empty when there is none or it is corrupt (the latter logged as a warning naming where
      * it is). Throws when the storage cannot be read (an unreachable ZooKeeper), so the caller keeps what it has.
      */
-    static Optional<JsonNode> load(Storage storage, String key, Logger log, String what) throws IOException {
+    public static Optional<JsonNode> load(Storage storage, String key, Logger log, String what) throws IOException {
         Optional<byte[]> bytes = storage.load(key);
         return bytes.isEmpty() ? Optional.empty() : parse(bytes.get(), storage.where(key), log, what);
     }
 
     /** The file's JSON object; empty when the file is missing or unreadable (the latter logged as a warning). */
-    static Optional<JsonNode> load(Path file, Logger log, String what) {
+    public static Optional<JsonNode> load(Path file, Logger log, String what) {
         try {
             return parse(Files.readAllBytes(file), file.toString(), log, what);
         } catch (NoSuchFileException e) {

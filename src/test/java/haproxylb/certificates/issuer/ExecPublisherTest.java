@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package haproxylb.certificates;
+package haproxylb.certificates.issuer;
 
 import java.time.Instant;
 import java.util.List;
