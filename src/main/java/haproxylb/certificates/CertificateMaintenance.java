@@ -48,10 +48,11 @@ import org.slf4j.LoggerFactory;
  *     {@link CertificateInstaller} installs it like any other. Failures back off the domains, the group or the CA
  *     ({@link FailureScope}) and are counted in the ledger; both are saved after every outcome, so a restart is no
  *     way around them.</li>
- * <li>Archives the certificates issued here whose names have all left the map, and tells haproxy to drop them. The
- *     fallback and operator-supplied certificates are never touched.</li>
- * <li>Publishes the state of every domain ({@link CoverageStatus}) to the status board, and logs what it decided for a
- *     group when that changes, not at every check.</li>
+ * <li>Archives the certificates issued here whose names have all left the map, and tells haproxy to drop them
+ *     ({@link OrphanArchiver}). The fallback and operator-supplied certificates are never touched.</li>
+ * <li>Publishes the state of every domain ({@link CoverageStatus}) to the status board, in one write per check
+ *     ({@link CoverageStatusPublisher}), and logs what it decided for a group when that changes, not at every
+ *     check.</li>
  * </ol>
  * Never two checks at once: a second caller waits for the running check to finish. With a {@link DisabledIssuer}
  * (ACME off) the check still reports coverage and archives, and orders nothing.
@@ -82,8 +83,6 @@ public final class CertificateMaintenance {
     private final RateLimitLedger ledger;
     private final CaGate gate;
     private final RenewalSchedule schedule;
-    private final HaproxyCertificates haproxy;
-    private final StatusBoard status;
     private final Clock clock;
     private final boolean perDomain;
     private final String accountId;
@@ -98,9 +97,8 @@ public final class CertificateMaintenance {
     private CaGate lastClosedGate;
 
     private final ReentrantLock running = new ReentrantLock();
-    private final Map<String, CertificateStatus> published = new TreeMap<>();
-    /** Changed states waiting for the check's one status write (null: the domain left the map). */
-    private final Map<String, CertificateStatus> unpublished = new LinkedHashMap<>();
+    private final CoverageStatusPublisher publisher;
+    private final OrphanArchiver archiver;
     private final Map<String, String> logged = new HashMap<>();
     private final AtomicLong checks = new AtomicLong();
     private final AtomicLong orders = new AtomicLong();
@@ -142,8 +140,8 @@ public final class CertificateMaintenance {
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.gate = new CaGate(backoff);
         this.schedule = new RenewalSchedule(clock, RandomGenerator.getDefault());
-        this.haproxy = Objects.requireNonNull(haproxy, "haproxy");
-        this.status = Objects.requireNonNull(status, "status");
+        this.publisher = new CoverageStatusPublisher(status);
+        this.archiver = new OrphanArchiver(store, haproxy);
         this.clock = Objects.requireNonNull(clock, "clock");
         this.perDomain = perDomain;
         // One account per directory URL (AcmeAccountStore), so the URL identifies the account in the ledger.
@@ -316,7 +314,7 @@ public final class CertificateMaintenance {
                         } else {
                             // shown as being ordered while the order runs, which takes seconds
                             stage(s);
-                            publishStaged();
+                            publisher.publish();
                             s = order(group, decision, certName, in, problems, firstCa, open);
                         }
                     }
@@ -327,17 +325,12 @@ public final class CertificateMaintenance {
             // a set: retainAll asks contains() once per logged group, and a list made that groups × groups
             logged.keySet().retainAll(groups.stream().map(CertificateGroup::name).collect(Collectors.toSet()));
             forgetWaitedOut(groups);
-            archiveOrphans(map.keySet(), installed);
-            Set<String> gone = new HashSet<>(published.keySet());
-            gone.removeAll(statuses.keySet());
-            for (String domain : gone) {
-                published.remove(domain);
-                unpublished.put(domain, null);
-            }
+            archiver.archiveOrphans(map.keySet(), installed);
+            publisher.dropAllBut(statuses.keySet());
             checks.incrementAndGet();
         } finally {
             try {
-                publishStaged();
+                publisher.publish();
             } finally {
                 running.unlock();
             }
@@ -620,32 +613,6 @@ public final class CertificateMaintenance {
         return true;
     }
 
-    private void archiveOrphans(Set<String> mapDomains, List<InstalledCertificate> installed) {
-        // A certificate name covers a mapped domain when it is the domain, or the wildcard one label above it: the
-        // set of both answers per name instead of per domain (CertificateBundle#covers).
-        Set<String> coveringNames = new HashSet<>(mapDomains);
-        for (String d : mapDomains) {
-            int dot = d.indexOf('.');
-            if (dot > 0) {
-                coveringNames.add("*" + d.substring(dot));
-            }
-        }
-        for (InstalledCertificate c : installed) {
-            if (!c.issuedHere() || c.isFallback() || c.dnsNames().stream().anyMatch(coveringNames::contains)) {
-                continue;
-            }
-            try {
-                Path archived = store.archive(c.name());
-                HaproxyCertificates.Via via = haproxy.remove(c.path());
-                LOG.info("certificate {} ({}): none of its names is in the backend map any more; archived to {} "
-                        + "and dropped from haproxy ({})", c.name(), String.join(", ", c.dnsNames()), archived,
-                        via == HaproxyCertificates.Via.RUNTIME_API ? "runtime API" : "by reload");
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("certificate {}: could not archive it: {}", c.name(), e.getMessage());
-            }
-        }
-    }
-
     private void logOnce(CoverageDecision decision) {
         String group = decision.group().name();
         String text = decision.describe();
@@ -667,28 +634,13 @@ public final class CertificateMaintenance {
         }
     }
 
-    /** Keeps what changed in {@code statuses} for the next status write. */
+    /** Keeps what changed in {@code statuses}, with what only this check knows added, for the next status write. */
     private void stage(Map<String, CertificateStatus> statuses) {
         statuses.forEach((domain, plain) -> {
             CertificateStatus origin = withOrigin(plain);
             CertificateStatus judged = judgements.apply(domain).map(origin::withReachability).orElse(origin);
-            CertificateStatus s = judged.withQuota(quota(domain));
-            if (!s.equals(published.get(domain))) {
-                published.put(domain, s);
-                unpublished.put(domain, s);
-            }
+            publisher.stage(domain, judged.withQuota(quota(domain)));
         });
-    }
-
-    /** One write of status.json for everything staged since the last (none when nothing changed). */
-    private void publishStaged() {
-        if (unpublished.isEmpty()) {
-            return;
-        }
-        try (StatusBoard.Publication batch = status.publication()) {
-            unpublished.forEach(status::certificate);
-        }
-        unpublished.clear();
     }
 
     /**
