@@ -1,25 +1,12 @@
 package haproxylb.certificates.issuer;
 
 import haproxylb.common.DomainName;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.URL;
-import java.net.http.HttpClient;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -29,39 +16,30 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
 import org.shredzone.acme4j.Authorization;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Order;
 import org.shredzone.acme4j.PollableResource;
-import org.shredzone.acme4j.Problem;
 import org.shredzone.acme4j.RenewalInfo;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
 import org.shredzone.acme4j.challenge.Challenge;
 import org.shredzone.acme4j.challenge.Dns01Challenge;
 import org.shredzone.acme4j.challenge.Http01Challenge;
-import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.connector.Resource;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeLazyLoadingException;
-import org.shredzone.acme4j.exception.AcmeNetworkException;
 import org.shredzone.acme4j.exception.AcmeNotSupportedException;
 import org.shredzone.acme4j.exception.AcmeRateLimitedException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.shredzone.acme4j.exception.AcmeUnauthorizedException;
-import org.shredzone.acme4j.exception.AcmeUserActionRequiredException;
-import org.shredzone.acme4j.provider.GenericAcmeProvider;
 import org.shredzone.acme4j.util.KeyPairUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Issues certificates with acme4j 4.0: one order per call, HTTP-01 answered by the daemon's
- * {@link ChallengeResponder}, short polling bounded by {@link AcmeSettings#timeout()} that honours the CA's
+ * {@link ChallengeResponder}, short polling bounded by {@link AcmeSettings#errors.timeout()} that honours the CA's
  * Retry-After, a fresh domain key per certificate (ECDSA P-256 by default).
  *
  * <p>The CA's TLS listener is verified against the JVM's trust anchors plus, when configured,
@@ -72,9 +50,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AcmeIssuer implements Issuer {
     private static final Logger LOG = LoggerFactory.getLogger(AcmeIssuer.class);
-    private static final Duration MAX_NETWORK_TIMEOUT = Duration.ofSeconds(10);
     static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
-    static final String SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal";
     /** RFC 9773 section 5: the certificate named in {@code replaces} was already replaced by another order. */
     static final String ALREADY_REPLACED = "urn:ietf:params:acme:error:alreadyReplaced";
     static final String MALFORMED = "urn:ietf:params:acme:error:malformed";
@@ -83,9 +59,8 @@ public final class AcmeIssuer implements Issuer {
     private final AcmeAccountStore accounts;
     private final ChallengeResponder responder;
     private final DnsChallenges dns;
-    private final TrustingProvider provider;
-    private Session session;
-    private Login login;
+    private final AcmeSessions sessions;
+    private final AcmeErrors errors;
     /** The CA answered a renewalInfo request rateLimited with a Retry-After: no ARI question to it before then. */
     private volatile Instant renewalInfoNotBefore = Instant.MIN;
 
@@ -100,7 +75,8 @@ public final class AcmeIssuer implements Issuer {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.accounts = Objects.requireNonNull(accounts, "accounts");
         this.responder = Objects.requireNonNull(responder, "responder");
-        this.provider = new TrustingProvider(settings);
+        this.sessions = new AcmeSessions(settings, accounts, new TrustingProvider(settings));
+        this.errors = new AcmeErrors(settings);
         AcmeAccountStore.ensureBouncyCastle();
     }
 
@@ -152,14 +128,14 @@ public final class AcmeIssuer implements Issuer {
             KeyPair domainKey = createDomainKey();
             awaitAll(List.of(order), Set.of(Status.PENDING), deadline, "order for " + names + " to become ready");
             if (order.getStatus() != Status.READY && order.getStatus() != Status.VALID) {
-                throw orderFailed(order, names, "before finalization");
+                throw errors.orderFailed(order, names, "before finalization");
             }
             if (order.getStatus() == Status.READY) {
                 order.execute(domainKey);
             }
             awaitAll(List.of(order), Set.of(Status.READY, Status.PROCESSING), deadline, "certificate for " + names);
             if (order.getStatus() != Status.VALID) {
-                throw orderFailed(order, names, "after finalization");
+                throw errors.orderFailed(order, names, "after finalization");
             }
             List<X509Certificate> chain = order.getCertificate().getCertificateChain();
             IssuedCertificate issued = toIssued(names, chain, domainKey, outcome[0]);
@@ -168,15 +144,15 @@ public final class AcmeIssuer implements Issuer {
                     Duration.between(started, Instant.now()).toMillis());
             return issued;
         } catch (IssuanceException e) {
-            resetOn(e);
+            sessions.resetOn(e);
             throw e;
         } catch (AcmeLazyLoadingException e) {
-            IssuanceException ie = translate(e.getCause() instanceof AcmeException ae ? ae : new AcmeException(e.getMessage(), e), names);
-            resetOn(ie);
+            IssuanceException ie = errors.translate(e.getCause() instanceof AcmeException ae ? ae : new AcmeException(e.getMessage(), e), names);
+            sessions.resetOn(ie);
             throw ie;
         } catch (AcmeException e) {
-            IssuanceException ie = translate(e, names);
-            resetOn(ie);
+            IssuanceException ie = errors.translate(e, names);
+            sessions.resetOn(ie);
             throw ie;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -206,12 +182,12 @@ public final class AcmeIssuer implements Issuer {
             return Optional.empty();
         }
         try {
-            Session s = session();
+            Session s = sessions.session();
             if (s.resourceUrlOptional(Resource.RENEWAL_INFO).isEmpty()) {
                 LOG.debug("{} does not offer ACME renewal information", settings.caName());
                 return Optional.empty();
             }
-            RenewalInfo info = login().bindRenewalInfo(cert);
+            RenewalInfo info = sessions.login().bindRenewalInfo(cert);
             Optional<Instant> retryAfter = info.fetch();
             return Optional.of(new RenewalInfoWindow(info.getSuggestedWindowStart(), info.getSuggestedWindowEnd(),
                     retryAfter, info.getExplanation()));
@@ -220,14 +196,12 @@ public final class AcmeIssuer implements Issuer {
         } catch (AcmeRateLimitedException e) {
             e.getRetryAfter().ifPresent(t -> renewalInfoNotBefore = t);
             LOG.warn("{}: renewal information rate limited{}: {}", settings.caName(),
-                    e.getRetryAfter().map(t -> " until " + t).orElse(""), describe(e.getProblem()));
+                    e.getRetryAfter().map(t -> " until " + t).orElse(""), AcmeErrors.describe(e.getProblem()));
             return Optional.empty();
         } catch (AcmeException | IOException | RuntimeException e) {
             LOG.warn("{}: no renewal information for {}: {}", settings.caName(),
                     cert.getSubjectX500Principal().getName(), e.toString());
-            synchronized (this) {
-                login = null;
-            }
+            sessions.forgetLogin();
             return Optional.empty();
         }
     }
@@ -236,9 +210,9 @@ public final class AcmeIssuer implements Issuer {
     @Override
     public boolean supportsRenewalInfo() throws IssuanceException {
         try {
-            return session().resourceUrlOptional(Resource.RENEWAL_INFO).isPresent();
+            return sessions.session().resourceUrlOptional(Resource.RENEWAL_INFO).isPresent();
         } catch (AcmeException e) {
-            throw translate(e, List.of());
+            throw errors.translate(e, List.of());
         }
     }
 
@@ -248,25 +222,25 @@ public final class AcmeIssuer implements Issuer {
             throws AcmeException, IOException {
         boolean cached;
         Login l;
-        synchronized (this) {
-            cached = login != null;
-            l = login();
+        synchronized (sessions) {
+            cached = sessions.loggedIn();
+            l = sessions.login();
         }
         try {
             return createOrder(l, names, request, outcome);
         } catch (AcmeServerException e) {
             // "unauthorized" with a pause is about the names, not the account: looking the account up again would
             // only send the refused order twice
-            boolean accountGone = e instanceof AcmeUnauthorizedException && !IssuanceException.mentionsPause(describe(e.getProblem()))
+            boolean accountGone = e instanceof AcmeUnauthorizedException && !IssuanceException.mentionsPause(AcmeErrors.describe(e.getProblem()))
                     || (e.getType() != null && ACCOUNT_DOES_NOT_EXIST.equals(e.getType().toString()));
             if (!cached || !accountGone || e instanceof AcmeRateLimitedException) {
                 throw e;
             }
             LOG.info("{}: the cached account login was refused ({}): looking the account up again", settings.caName(),
                     e.getMessage());
-            synchronized (this) {
-                login = null;
-                l = login();
+            synchronized (sessions) {
+                sessions.forgetLogin();
+                l = sessions.login();
             }
             return createOrder(l, names, request, outcome);
         }
@@ -298,7 +272,7 @@ public final class AcmeIssuer implements Issuer {
             if (replaces.isEmpty() || !(ALREADY_REPLACED.equals(type) || MALFORMED.equals(type))) {
                 throw e;
             }
-            String why = type.substring(type.lastIndexOf(':') + 1) + ": " + describe(e.getProblem());
+            String why = type.substring(type.lastIndexOf(':') + 1) + ": " + AcmeErrors.describe(e.getProblem());
             LOG.warn("{}: the CA refused 'replaces' {} for {} ({}); ordering once more without it", settings.caName(),
                     replacedId.orElse("?"), names, why);
             Order order = orderBuilder(l, names, Optional.empty(), profile).create();
@@ -330,10 +304,10 @@ public final class AcmeIssuer implements Issuer {
             if (status != Status.PENDING) {
                 throw new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + ": authorization for "
                         + domain + " is " + status + " before any challenge was answered", List.of(domain),
-                        problemOf(auth).orElse(null), null, null);
+                        AcmeErrors.problemOf(auth).orElse(null), null, null);
             }
             if (dns != null && (auth.isWildcard() || dns.usesDns(domain))) {
-                Dns01Challenge challenge = auth.findChallenge(Dns01Challenge.class).orElseThrow(() -> noChallenge(
+                Dns01Challenge challenge = auth.findChallenge(Dns01Challenge.class).orElseThrow(() -> errors.noChallenge(
                         auth, domain, Dns01Challenge.TYPE));
                 DnsChallenges.TxtRecord txt = new DnsChallenges.TxtRecord(challenge.getRRName(auth.getIdentifier()),
                         challenge.getDigest());
@@ -385,12 +359,12 @@ public final class AcmeIssuer implements Issuer {
                 continue;
             }
             String domain = auth.getIdentifier().getValue();
-            Optional<String> problem = problemOf(auth);
+            Optional<String> problem = AcmeErrors.problemOf(auth);
             failed.add(domain);
             details.add("authorization for " + domain + " is " + status + problem.map(p -> ": " + p).orElse(""));
             if (firstProblem == null) {
                 firstProblem = problem.orElse(null);
-                firstProblemType = problemTypeOf(auth).orElse(null);
+                firstProblemType = AcmeErrors.problemTypeOf(auth).orElse(null);
             }
         }
         if (!failed.isEmpty()) {
@@ -428,7 +402,7 @@ public final class AcmeIssuer implements Issuer {
             Instant earliest = Collections.min(next.values());
             if (earliest.isAfter(now)) {
                 if (!now.isBefore(deadline)) {
-                    throw timeout(what, resources, waitingStatuses);
+                    throw errors.timeout(what, resources, waitingStatuses);
                 }
                 Instant wake = earliest.isBefore(deadline) ? earliest : deadline;
                 Thread.sleep(Math.max(1, Duration.between(now, wake).toMillis()));
@@ -451,28 +425,9 @@ public final class AcmeIssuer implements Issuer {
                 next.put(r, after);
             }
             if (!next.isEmpty() && !Instant.now().isBefore(deadline)) {
-                throw timeout(what, resources, waitingStatuses);
+                throw errors.timeout(what, resources, waitingStatuses);
             }
         }
-    }
-
-    private IssuanceException timeout(String what, List<? extends PollableResource> resources, Set<Status> waiting) {
-        List<String> pendingNames = new ArrayList<>();
-        for (PollableResource r : resources) {
-            if (r instanceof Authorization a && waiting.contains(a.getStatus())) {
-                pendingNames.add(a.getIdentifier().getValue());
-            }
-        }
-        return new IssuanceException(IssuanceException.Kind.TIMEOUT, settings.caName() + ": gave up waiting for " + what
-                + " after " + settings.timeout().toSeconds() + " s" + (pendingNames.isEmpty() ? "" : " (still pending: "
-                + pendingNames + ")"), pendingNames, null, null, null);
-    }
-
-    private IssuanceException orderFailed(Order order, List<String> names, String when) {
-        Optional<String> problem = order.getError().map(AcmeIssuer::describe);
-        return new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + ": order for " + names
-                + " is " + order.getStatus() + " " + when + problem.map(p -> ": " + p).orElse(""), names,
-                problem.orElse(null), order.getError().map(AcmeIssuer::typeOf).orElse(null), null, null);
     }
 
     private IssuedCertificate toIssued(List<String> names, List<X509Certificate> chain, KeyPair key, OrderOutcome outcome)
@@ -489,140 +444,14 @@ public final class AcmeIssuer implements Issuer {
         StringBuilder pem = new StringBuilder();
         try {
             for (X509Certificate c : chain) {
-                pem.append(pem("CERTIFICATE", c.getEncoded()));
+                pem.append(Pem.pem("CERTIFICATE", c.getEncoded()));
             }
         } catch (java.security.cert.CertificateEncodingException e) {
             throw new IllegalStateException(e);
         }
-        String keyPem = pem("PRIVATE KEY", key.getPrivate().getEncoded());
+        String keyPem = Pem.pem("PRIVATE KEY", key.getPrivate().getEncoded());
         return new IssuedCertificate(names, pem.toString(), keyPem, leaf.getNotBefore().toInstant(),
                 leaf.getNotAfter().toInstant(), outcome);
-    }
-
-    // ---------------------------------------------------------------- session, login, errors
-
-    private synchronized Session session() {
-        if (session == null) {
-            Session s = new Session(settings.directoryUri(), provider);
-            NetworkSettings ns = s.networkSettings();
-            ns.setTimeout(settings.timeout().compareTo(MAX_NETWORK_TIMEOUT) < 0 ? settings.timeout() : MAX_NETWORK_TIMEOUT);
-            session = s;
-        }
-        return session;
-    }
-
-    private synchronized Login login() throws AcmeException, IOException {
-        if (login == null) {
-            login = accounts.login(session(), settings);
-        }
-        return login;
-    }
-
-    /** After a failure that may mean the CA restarted or forgot us, look the account up afresh next time. */
-    private void resetOn(IssuanceException e) {
-        if (e.kind() != IssuanceException.Kind.AUTHORIZATION_FAILED) {
-            synchronized (this) {
-                login = null;
-                if (e.kind() == IssuanceException.Kind.CA_UNREACHABLE) {
-                    session = null;
-                }
-            }
-        }
-    }
-
-    private IssuanceException translate(AcmeException e, List<String> names) {
-        String ca = settings.caName();
-        if (e instanceof AcmeNetworkException) {
-            Throwable root = e.getCause() != null ? e.getCause() : e;
-            return new IssuanceException(IssuanceException.Kind.CA_UNREACHABLE, ca + ": cannot reach the CA at "
-                    + settings.directoryUrl() + ": " + describe(root), names, null, null, e);
-        }
-        if (e instanceof AcmeRateLimitedException rl) {
-            String detail = describe(rl.getProblem());
-            return new IssuanceException(IssuanceException.Kind.RATE_LIMITED, ca + ": rate limited for " + names + ": "
-                    + detail + rl.getRetryAfter().map(t -> " (retry after " + t + ")").orElse(""), names, detail,
-                    typeOf(rl.getProblem()), rl.getRetryAfter().orElse(null), e);
-        }
-        if (e instanceof AcmeUserActionRequiredException ua) {
-            return new IssuanceException(IssuanceException.Kind.CONFIGURATION, ca + ": the CA requires operator action: "
-                    + describe(ua.getProblem()) + ua.getTermsOfServiceUri().map(u -> " (terms: " + u + ")").orElse(""),
-                    names, describe(ua.getProblem()), typeOf(ua.getProblem()), null, e);
-        }
-        if (e instanceof AcmeServerException se) {
-            String detail = describe(se.getProblem());
-            String type = se.getType() == null ? "" : se.getType().toString();
-            IssuanceException.Kind kind = SERVER_INTERNAL.equals(type) ? IssuanceException.Kind.CA_UNREACHABLE
-                    : IssuanceException.Kind.CA_REJECTED;
-            return new IssuanceException(kind, ca + ": request for " + names + " refused: " + detail, names, detail,
-                    type, null, e);
-        }
-        if (e instanceof AcmeAccountStore.TermsNotAgreedException) {
-            return new IssuanceException(IssuanceException.Kind.CONFIGURATION, ca + ": " + e.getMessage(), names, null, null, e);
-        }
-        String msg = String.valueOf(e.getMessage());
-        if (msg.matches("(?s)HTTP 5\\d\\d.*")) {
-            return new IssuanceException(IssuanceException.Kind.CA_UNREACHABLE, ca + ": the CA answered " + msg, names,
-                    null, null, e);
-        }
-        return new IssuanceException(IssuanceException.Kind.CA_REJECTED, ca + ": " + msg, names, null, null, e);
-    }
-
-    private static String typeOf(Problem p) {
-        return p == null || p.getType() == null ? null : p.getType().toString();
-    }
-
-    /** The ACME problem type of the first failed challenge of {@code auth}, if any. */
-    private static Optional<String> problemTypeOf(Authorization auth) {
-        for (Challenge c : auth.getChallenges()) {
-            Optional<Problem> p = c.getError();
-            if (p.isPresent()) {
-                return Optional.ofNullable(typeOf(p.get()));
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static Optional<String> problemOf(Authorization auth) {
-        for (Challenge c : auth.getChallenges()) {
-            Optional<Problem> p = c.getError();
-            if (p.isPresent()) {
-                return Optional.of(describe(p.get()));
-            }
-        }
-        return Optional.empty();
-    }
-
-    static String describe(Problem p) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(p.getDetail().orElseGet(() -> p.getTitle().orElse(String.valueOf(p.getType()))));
-        for (Problem sub : p.getSubProblems()) {
-            sb.append("; ").append(sub.getIdentifier().map(i -> i.getValue() + ": ").orElse(""))
-                    .append(sub.getDetail().orElse(String.valueOf(sub.getType())));
-        }
-        return sb.toString();
-    }
-
-    /** "ConnectException: Connection refused", without repeating wrapper classes or messages. */
-    private static String describe(Throwable t) {
-        List<String> parts = new ArrayList<>();
-        Set<Throwable> seen = new LinkedHashSet<>();
-        for (Throwable c = t; c != null && seen.add(c); c = c.getCause()) {
-            String m = c.getMessage();
-            String part = m == null || m.isBlank() ? c.getClass().getSimpleName() : m;
-            if (parts.stream().noneMatch(p -> p.contains(part))) {
-                parts.add(part);
-            }
-        }
-        if (t instanceof AcmeNetworkException && parts.size() > 1) {
-            parts.remove(0);
-        }
-        return String.join(": ", parts);
-    }
-
-    private IssuanceException noChallenge(Authorization auth, String domain, String type) {
-        return new IssuanceException(IssuanceException.Kind.CA_REJECTED, settings.caName() + " offers no " + type
-                + " challenge for " + domain + " (offered: " + auth.getChallenges().stream().map(Challenge::getType)
-                .collect(Collectors.joining(", ")) + ")", List.of(domain), null, null, null);
     }
 
     private static List<String> normalize(List<String> domains) {
@@ -648,81 +477,4 @@ public final class AcmeIssuer implements Issuer {
         return List.copyOf(set);
     }
 
-    static String pem(String label, byte[] der) {
-        String b64 = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
-        return "-----BEGIN " + label + "-----\n" + b64 + "\n-----END " + label + "-----\n";
-    }
-
-    static List<X509Certificate> parseCertificates(byte[] pem) throws CertificateException {
-        CertificateFactory cf = CertificateFactory.getInstance("X.509");
-        List<X509Certificate> out = new ArrayList<>();
-        try (InputStream in = new ByteArrayInputStream(pem)) {
-            Collection<? extends Certificate> certs = cf.generateCertificates(in);
-            for (Certificate c : certs) {
-                out.add((X509Certificate) c);
-            }
-        } catch (IOException e) {
-            throw new CertificateException(e);
-        }
-        return out;
-    }
-
-    /**
-     * The generic provider (any https directory URL), with an HTTP client whose TLS trust is the JVM's default
-     * anchors plus the extra CA file from the settings.
-     */
-    static final class TrustingProvider extends GenericAcmeProvider {
-        private final SSLContext sslContext;
-
-        TrustingProvider(AcmeSettings settings) {
-            this.sslContext = settings.extraTrustedCaPem().map(TrustingProvider::sslContextTrusting).orElse(null);
-        }
-
-        @Override
-        public HttpClient createHttpClient(NetworkSettings networkSettings) {
-            HttpClient.Builder b = HttpClient.newBuilder()
-                    .followRedirects(HttpClient.Redirect.NORMAL)
-                    .connectTimeout(networkSettings.getTimeout())
-                    .proxy(networkSettings.getProxySelector());
-            if (networkSettings.getAuthenticator() != null) {
-                b.authenticator(networkSettings.getAuthenticator());
-            }
-            if (sslContext != null) {
-                b.sslContext(sslContext);
-            }
-            return b.build();
-        }
-
-        static SSLContext sslContextTrusting(java.nio.file.Path caPem) {
-            try {
-                KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-                ks.load(null, null);
-                TrustManagerFactory jdk = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                jdk.init((KeyStore) null);
-                int i = 0;
-                for (TrustManager tm : jdk.getTrustManagers()) {
-                    if (tm instanceof X509TrustManager x) {
-                        for (X509Certificate c : x.getAcceptedIssuers()) {
-                            ks.setCertificateEntry("jdk-" + i++, c);
-                        }
-                    }
-                }
-                List<X509Certificate> extra = parseCertificates(Files.readAllBytes(caPem));
-                if (extra.isEmpty()) {
-                    throw new IllegalArgumentException("extra trusted CA file " + caPem + " holds no certificate");
-                }
-                int j = 0;
-                for (X509Certificate c : extra) {
-                    ks.setCertificateEntry("extra-" + j++, c);
-                }
-                TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                tmf.init(ks);
-                SSLContext ctx = SSLContext.getInstance("TLS");
-                ctx.init(null, tmf.getTrustManagers(), null);
-                return ctx;
-            } catch (IOException | GeneralSecurityException e) {
-                throw new IllegalArgumentException("cannot use extra trusted CA file " + caPem + ": " + e.getMessage(), e);
-            }
-        }
-    }
 }

@@ -22,7 +22,7 @@ public record IssuedCertificate(List<String> domains, String chainPem, String pr
     /** The chain parsed, leaf first. */
     public List<X509Certificate> certificates() {
         try {
-            return AcmeIssuer.parseCertificates(chainPem.getBytes(StandardCharsets.US_ASCII));
+            return Pem.parseCertificates(chainPem.getBytes(StandardCharsets.US_ASCII));
         } catch (CertificateException e) {
             throw new IllegalStateException("chain PEM does not parse", e);
         }
