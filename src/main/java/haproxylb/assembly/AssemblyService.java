@@ -12,7 +12,6 @@ import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,6 +50,12 @@ public final class AssemblyService {
      */
     private String lastAcceptedCfg;
     private String lastRefusedCfg;
+    /**
+     * The last set rendered with the live map path, and its rendering: a clean batch's set is validated, validated
+     * again after the bisection's verdict and written, and is rendered once for all three (twice with the candidate).
+     */
+    private List<Fragment> lastRenderedSet;
+    private AssembledConfig lastRendered;
     private String lastRefusal;
     private volatile String fault;
     /** The live files were written by an assembly that failed before the status and the reload request. */
@@ -174,9 +179,7 @@ public final class AssemblyService {
                 continue;
             }
             try {
-                Fragment f = store.reader().read(c.name(), c.cfg().getBytes(StandardCharsets.UTF_8),
-                        c.map().getBytes(StandardCharsets.UTF_8));
-                parsed.put(c, new Fragment(f.name(), f.cfg(), f.map(), f.entries(), f.backends(), c.id()));
+                parsed.put(c, store.parsed(c));
             } catch (FragmentProblem e) {
                 unparsable.add(c);
                 rejectChange(c, e.getMessage());
@@ -286,7 +289,7 @@ public final class AssemblyService {
     }
 
     private Written writeLive(TreeMap<String, Fragment> fragments) throws IOException {
-        AssembledConfig config = assembler.assemble(fragments.values(), liveMap.toString());
+        AssembledConfig config = rendered(fragments);
         boolean sameCfg = Files.exists(liveConfig) && Files.readString(liveConfig).equals(config.cfg());
         boolean sameMap = Files.exists(liveMap) && Files.readString(liveMap).equals(config.map());
         if (sameCfg && sameMap) {
@@ -309,7 +312,7 @@ public final class AssemblyService {
         }
         // haproxy -c does not read map contents beyond loading them, so a change of map lines only needs the
         // rules above: the config itself was already validated.
-        String liveCfg = assembler.assemble(fragments.values(), liveMap.toString()).cfg();
+        String liveCfg = rendered(fragments).cfg();
         if (liveCfg.equals(lastAcceptedCfg)) {
             return Optional.empty();
         }
@@ -324,6 +327,16 @@ public final class AssemblyService {
             lastRefusal = error.get();
         }
         return error;
+    }
+
+    /** The set rendered with the live map path (haproxy.cfg as it would be written). */
+    private AssembledConfig rendered(TreeMap<String, Fragment> fragments) {
+        List<Fragment> set = List.copyOf(fragments.values());
+        if (!set.equals(lastRenderedSet)) {
+            lastRendered = assembler.assemble(set, liveMap.toString());
+            lastRenderedSet = set;
+        }
+        return lastRendered;
     }
 
     private static TreeMap<String, Fragment> apply(TreeMap<String, Fragment> live, List<PendingChange> changes,

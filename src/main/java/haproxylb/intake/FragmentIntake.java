@@ -15,6 +15,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.List;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +45,16 @@ public final class FragmentIntake {
     private final AtomicFiles.SyncBatch unsynced = new AtomicFiles.SyncBatch();
     /** Inbox files claimed since the last commit: their claimed originals stay until it (see clearStaged). */
     private final Set<String> claimedSinceCommit = new HashSet<>();
+    /**
+     * Halves claimed since the last commit whose partner has not come yet, by file name. A pair completed within one
+     * poll (a storm's usual case) is never staged: no staging write and no clear for it. What is still held at the
+     * commit is staged then, inside the batch; until the commit the claimed originals are kept, so a crash reads
+     * them again.
+     */
+    private final Map<String, Held> heldSinceCommit = new LinkedHashMap<>();
+
+    /** A half read from its claimed entry, which is discarded once the half is durable (queued or staged). */
+    private record Held(byte[] content, InboxEntry entry) {}
     /** The statuses of the files since the last commit: published together with it, once durable. */
     private StatusBoard.Publication statusSinceCommit;
 
@@ -97,6 +109,7 @@ public final class FragmentIntake {
 
     private void commit() throws IOException {
         try {
+            AtomicFiles.deferSyncs(unsynced, this::stageHeld);
             unsynced.commit();
             claimedSinceCommit.clear();
         } finally {
@@ -105,6 +118,26 @@ public final class FragmentIntake {
                 statusSinceCommit = null;
             }
         }
+    }
+
+    /** Cleared only once all are staged: a failed write leaves them held, to be staged by the next commit. */
+    private void stageHeld() throws IOException {
+        for (Map.Entry<String, Held> half : heldSinceCommit.entrySet()) {
+            store.stage(half.getKey(), half.getValue().content());
+            unsynced.afterSync(half.getValue().entry()::discard);
+        }
+        heldSinceCommit.clear();
+    }
+
+    /** A removal or a rejection: no half sent before it may pair with a later one. */
+    private void dropHalves(String name) throws IOException {
+        for (String half : List.of(name + ".cfg", name + ".map")) {
+            Held dropped = heldSinceCommit.remove(half);
+            if (dropped != null) {
+                unsynced.afterSync(dropped.entry()::discard);
+            }
+        }
+        store.clearStaged(name);
     }
 
     /**
@@ -117,7 +150,7 @@ public final class FragmentIntake {
                 && (store.staged(name + ".cfg").isPresent() || store.staged(name + ".map").isPresent())) {
             commit();
         }
-        store.clearStaged(name);
+        dropHalves(name);
     }
 
     private void receiveDeferred(File file) throws IOException {
@@ -152,14 +185,14 @@ public final class FragmentIntake {
         try {
             entry = InboxEntry.claim(file.toPath(), claimDir, "inbox/" + file.getName());
         } catch (InboxEntry.Refused refused) {
-            store.clearStaged(name);
+            dropHalves(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
             return;
         }
         if (entry.isEmpty()) {
             return;
         }
-        store.clearStaged(name);
+        dropHalves(name);
         PendingChange removal = PendingChange.removal(name, clock.millis());
         store.putPending(removal);
         unsynced.afterSync(entry.get()::discard);
@@ -185,32 +218,42 @@ public final class FragmentIntake {
             } catch (FragmentProblem tooBig) {
                 // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
                 unsynced.afterSync(entry::discard);
-                store.clearStaged(name);
+                dropHalves(name);
                 rejectAtIntake(name, null, null, tooBig);
                 return;
             }
             byte[] content;
+            Held held;
             Optional<byte[]> partner;
             try {
                 content = entry.read(store.reader().maxBytes(), shown);
-                partner = store.staged(partnerOf(name, fileName));
-                if (partner.isEmpty()) {
-                    store.stage(fileName, content);
-                }
+                held = heldSinceCommit.get(partnerOf(name, fileName));
+                partner = held != null ? Optional.of(held.content()) : store.staged(partnerOf(name, fileName));
             } catch (IOException e) {
                 entry.putBack(file.toPath()); // as before claiming: Camel retries the inbox file
                 throw e;
             }
-            unsynced.afterSync(entry::discard);
-            if (partner.isPresent()) {
-                // The second half completes the pair from memory: it is never staged (half the writes of a storm).
-                boolean cfgFirst = fileName.endsWith(".map");
-                queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
-            } else {
+            if (partner.isEmpty()) {
+                heldSinceCommit.put(fileName, new Held(content, entry));
                 LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
+                return;
             }
+            // The second half completes the pair from memory: it is never staged.
+            boolean cfgFirst = fileName.endsWith(".map");
+            try {
+                queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
+            } catch (IOException e) {
+                // Not (known to be) queued: this half goes back to the inbox to be read again, and a held partner
+                // stays held, staged at the commit, so the two pair up again.
+                entry.putBack(file.toPath());
+                if (held != null) {
+                    heldSinceCommit.put(partnerOf(name, fileName), held);
+                }
+                throw e;
+            }
+            unsynced.afterSync(entry::discard);
         } catch (InboxEntry.Refused refused) {
-            store.clearStaged(name);
+            dropHalves(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
         }
     }
@@ -249,7 +292,7 @@ public final class FragmentIntake {
     private void queue(String name, byte[] cfg, byte[] map) throws IOException {
         try {
             Fragment fragment = store.reader().read(name, cfg, map);
-            store.putPending(PendingChange.upsert(fragment, clock.millis()));
+            store.putPending(PendingChange.upsert(fragment, clock.millis()), fragment);
             status.pending(name, fragment.id());
             LOG.info("Fragment '{}' ({} backend(s), {} domain(s)) queued for assembly", name,
                     fragment.backends().size(), fragment.entries().size());

@@ -16,6 +16,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,6 +58,9 @@ public final class FragmentStore {
     private final FragmentHistory history;
     private final Storage storage;
     private volatile FragmentEvents events = FragmentEvents.NONE;
+    private final LiveSet liveSet = new LiveSet();
+    /** Pending changes as the intake parsed them, by name: the assembly takes them from here, not from a new parse. */
+    private final Map<String, Fragment> parsedPending = new HashMap<>();
 
     public FragmentStore(Path stateDir, FragmentReader reader) throws IOException {
         this(new StateLayout(stateDir), reader, new FragmentHistory(new StateLayout(stateDir).history(),
@@ -79,6 +83,7 @@ public final class FragmentStore {
             }
         }
         finishInterruptedClears();
+        liveSet.replaceAll(readLive());
     }
 
     public Path liveDir() {
@@ -95,6 +100,11 @@ public final class FragmentStore {
 
     public FragmentHistory history() {
         return history;
+    }
+
+    /** The live fragments in memory, kept in step with fragments/ by {@link #promote}. */
+    public LiveSet liveSet() {
+        return liveSet;
     }
 
     /** Who hears of every promotion and rejection once it is on disk (the cluster, when there is one). */
@@ -172,6 +182,29 @@ public final class FragmentStore {
 
     public synchronized void putPending(PendingChange change) throws IOException {
         AtomicFiles.write(pending.resolve(change.name() + ".json"), JSON.writeValueAsBytes(change));
+        parsedPending.remove(change.name());
+    }
+
+    /** A new version as the intake parsed it: the assembly uses this parse ({@link #parsed}). */
+    public synchronized void putPending(PendingChange change, Fragment parsed) throws IOException {
+        putPending(change);
+        parsedPending.put(change.name(), parsed);
+    }
+
+    /**
+     * A pending new version, parsed: as the intake parsed it, or (a change from before a restart, or from the
+     * cluster) parsed now, once.
+     */
+    public synchronized Fragment parsed(PendingChange change) throws FragmentProblem {
+        Fragment known = parsedPending.get(change.name());
+        if (known != null && known.id().equals(change.id()) && known.cfg().equals(change.cfg())
+                && known.map().equals(change.map())) {
+            return known;
+        }
+        Fragment f = reader.read(change.name(), bytes(change.cfg()), bytes(change.map()));
+        Fragment withId = new Fragment(f.name(), f.cfg(), f.map(), f.entries(), f.backends(), change.id());
+        parsedPending.put(change.name(), withId);
+        return withId;
     }
 
     public synchronized List<PendingChange> pendingChanges() throws IOException {
@@ -201,6 +234,10 @@ public final class FragmentStore {
         if (now.id().equals(change.id())) {
             Files.delete(p);
             AtomicFiles.syncDirectory(pending);
+            Fragment parsed = parsedPending.get(change.name());
+            if (parsed != null && parsed.id().equals(change.id())) {
+                parsedPending.remove(change.name());
+            }
         }
     }
 
@@ -210,7 +247,13 @@ public final class FragmentStore {
 
     // ---- live: the fragments inside the last validated config ----
 
-    public synchronized TreeMap<String, Fragment> liveFragments() throws IOException {
+    /** A copy of the live set, by name. */
+    public synchronized TreeMap<String, Fragment> liveFragments() {
+        return liveSet.fragments();
+    }
+
+    /** fragments/ read and parsed: once, at start-up. */
+    private TreeMap<String, Fragment> readLive() throws IOException {
         TreeMap<String, Fragment> fragments = new TreeMap<>();
         for (String file : listNames(live, ".cfg")) {
             String name = file.substring(0, file.length() - 4);
@@ -238,10 +281,18 @@ public final class FragmentStore {
             storage.delete("fragments/" + change.name() + ".cfg");
             storage.delete("fragments/" + change.name() + ".map");
             storage.delete("fragments/" + change.name() + ".id");
+            liveSet.remove(change.name());
         } else {
+            Fragment parsed;
+            try {
+                parsed = parsed(change);
+            } catch (FragmentProblem e) {
+                throw new IllegalArgumentException("only a change that parses can go live: " + e.getMessage(), e);
+            }
             storage.store("fragments/" + change.name() + ".map", bytes(change.map()));
             storage.store("fragments/" + change.name() + ".id", bytes(change.id() + "\n"));
             storage.store("fragments/" + change.name() + ".cfg", bytes(change.cfg()));
+            liveSet.put(parsed);
         }
         record(() -> {
             if (change.remove()) {

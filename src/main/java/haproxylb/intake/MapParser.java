@@ -1,9 +1,10 @@
 package haproxylb.intake;
 
+import haproxylb.common.DomainName;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -13,9 +14,6 @@ import java.util.regex.Pattern;
  * written, because haproxy's backend names are case-sensitive. {@code *.example.test} is a wildcard for one label.
  */
 public final class MapParser {
-    // RFC 1123 labels; the total length limit of a DNS name is 253 characters.
-    private static final Pattern DOMAIN = Pattern.compile(
-            "(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
     static final Pattern BACKEND = Pattern.compile("[A-Za-z0-9_.:-]{1,100}");
 
     private MapParser() {}
@@ -35,14 +33,13 @@ public final class MapParser {
                 throw FragmentProblem.at(fragment, file, lineNo, "expected 'domain backend' (two fields), found "
                         + fields.length + " field(s): '" + FragmentName.printable(line) + "'");
             }
-            String domain = fields[0].toLowerCase(Locale.ROOT);
-            if (domain.endsWith(".")) {
-                domain = domain.substring(0, domain.length() - 1);
-            }
             // "*.example.test" covers exactly one more label (a.example.test, not a.b.example.test), as a
             // wildcard certificate does; exact lines win over it.
-            String host = domain.startsWith("*.") ? domain.substring(2) : domain;
-            if (!DOMAIN.matcher(host).matches() || !host.contains(".") && domain.startsWith("*.")) {
+            String domain;
+            try {
+                domain = DomainName.parse(fields[0]).value();
+            } catch (IllegalArgumentException notAName) {
+                // One message for every way a name can be wrong: operators' tooling matches on it.
                 throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(fields[0])
                         + "' is not a valid domain name (letters, digits, '-' and dots, optionally '*.' in front;"
                         + " no port, no scheme)");

@@ -333,8 +333,6 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
             return reason.map(r -> "Fragment '" + name + "' would be rejected: " + r)
                     .orElse("fragment '" + name + "' would be accepted: it passes haproxy-lb's rules and haproxy -c"
                             + " with the live fragments (nothing was sent)");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the live fragments: " + e.getMessage(), e);
         } finally {
             delete(work);
         }
@@ -348,13 +346,9 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
         if (read.problem().isPresent()) {
             return "Fragment '" + name + "' would be rejected: " + read.problem().get();
         }
-        try {
-            return FragmentDiff.describe(store.liveFragments(), read.fragment().orElseThrow(),
-                    daemon.assembly().validator().assembler(), daemon.assembly().liveMap().toString(),
-                    daemon.assembly().appliesMapChangesLive());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the live fragments: " + e.getMessage(), e);
-        }
+        return FragmentDiff.describe(store.liveFragments(), read.fragment().orElseThrow(),
+                daemon.assembly().validator().assembler(), daemon.assembly().liveMap().toString(),
+                daemon.assembly().appliesMapChangesLive());
     }
 
     @Override

@@ -5,7 +5,6 @@ import haproxylb.intake.FragmentStore;
 import haproxylb.intake.MapEntry;
 import haproxylb.status.StatusBoard;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +40,7 @@ public final class StatusPageData {
         var snapshot = status.snapshot();
         reloads.saw(snapshot.lastReload());
         data.put("status", snapshot);
-        data.put("domains", liveDomains(data));
+        data.put("domains", liveDomains());
         data.put("reloads", reloads.recent());
         data.put("reloadWindowHours", reloads.window().toHours());
         data.put("reloadMinIntervalMillis", reloadMinIntervalMillis);
@@ -49,15 +48,11 @@ public final class StatusPageData {
         return data;
     }
 
-    /** Fragment name to the domains its live map routes; a store that cannot be read is reported, not thrown. */
-    private Map<String, List<String>> liveDomains(Map<String, Object> data) {
+    /** Fragment name to the domains its live map routes (the store's live set, in memory). */
+    private Map<String, List<String>> liveDomains() {
         Map<String, List<String>> domains = new TreeMap<>();
-        try {
-            for (Map.Entry<String, Fragment> live : fragments.liveFragments().entrySet()) {
-                domains.put(live.getKey(), live.getValue().entries().stream().map(MapEntry::domain).toList());
-            }
-        } catch (IOException | RuntimeException e) {
-            data.put("domainsError", "could not read the live fragments: " + e.getMessage());
+        for (Map.Entry<String, Fragment> live : fragments.liveFragments().entrySet()) {
+            domains.put(live.getKey(), live.getValue().entries().stream().map(MapEntry::domain).toList());
         }
         return domains;
     }
