@@ -16,13 +16,17 @@ import java.util.stream.Stream;
  * already in the inbox, taken in name order as the intake route takes one poll. "per file": every file durable
  * before the next (FragmentIntake.receive, the previous behaviour: each write fsynced on its own); "grouped": the
  * poll's writes fsynced together after its last file (FragmentIntake.take, what the route does now).
- * Usage: java -cp CLASSPATH bench/IntakeBench.java N [DIR]
+ * Usage: java -cp CLASSPATH bench/IntakeBench.java N [DIR [MODES]]   (MODES: both (default), grouped or per-file)
  */
 public class IntakeBench {
     public static void main(String[] args) throws Exception {
         int n = Integer.parseInt(args[0]);
         Path base = Path.of(args.length > 1 ? args[1] : System.getProperty("java.io.tmpdir"));
+        String modes = args.length > 2 ? args[2] : "both";
         for (boolean grouped : new boolean[] {false, true}) {
+            if (!modes.equals("both") && modes.equals("grouped") != grouped) {
+                continue;
+            }
             Path state = Files.createTempDirectory(base, "intake-bench");
             Path inbox = Files.createDirectories(state.resolve("inbox"));
             StatusBoard status = new StatusBoard(state.resolve("status.json"), Clock.systemUTC());

@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
 # Intake throughput in a storm: PAIRS (default 2000) fragment pairs through the intake bean, each write fsynced on
-# its own (before) against one grouped fsync per inbox poll (now). On the file system of BENCH_TMP (default /tmp).
+# its own ("per file") against one grouped fsync per inbox poll ("grouped", what the route does). On the file system
+# of BENCH_TMP (default /tmp). MODES: both (default), grouped or per-file.
+# BEFORE=<commit>: that commit's intake as well, built in a temporary git worktree, run in turn with this one ROUNDS
+# (default 3) times, so both see the same load; the figures are printed side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-2000}
-mvn -B -q -DskipTests compile
+MODES=${MODES:-both}
+ROUNDS=${ROUNDS:-3}
+mvn -B -q -o -DskipTests compile
 cp_file=target/bench-classpath.txt
-mvn -B -q dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$PWD/$cp_file" >/dev/null
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "target/classes:$(cat "$cp_file")" bench/IntakeBench.java \
-    "$PAIRS" "${BENCH_TMP:-/tmp}"
+mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$PWD/$cp_file" >/dev/null
+before_dir=
+cleanup() { if [[ -n $before_dir ]]; then git worktree remove --force "$before_dir" >/dev/null 2>&1 || true; fi; }
+trap cleanup EXIT
+if [[ -n ${BEFORE:-} ]]; then
+    before_dir=$(mktemp -d "${TMPDIR:-/tmp}/intake-storm-before.XXXXXX")
+    git worktree add --detach --force "$before_dir" "$BEFORE" >/dev/null
+    (cd "$before_dir" && mvn -B -q -o -DskipTests compile)
+fi
+run() { # label classes-dir
+    java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$2:$(cat "$cp_file")" bench/IntakeBench.java \
+        "$PAIRS" "${BENCH_TMP:-/tmp}" "$MODES" | sed "s/^/$1  /"
+}
+now=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo "+changes")
+rounds=1
+[[ -z $before_dir ]] || rounds=$ROUNDS
+for ((round = 1; round <= rounds; round++)); do
+    echo "round $round, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [[ -n $before_dir ]]; then
+        run "before $(git rev-parse --short "$BEFORE")" "$before_dir/target/classes"
+    fi
+    run "now $now" target/classes
+done

@@ -148,6 +148,9 @@ public final class AtomicFiles {
         }
     }
 
+    private static final Set<StandardOpenOption> CREATE_AND_WRITE =
+            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+
     public static void write(Path target, String text) throws IOException {
         write(target, text.getBytes(StandardCharsets.UTF_8), SHARED);
     }
@@ -165,10 +168,12 @@ public final class AtomicFiles {
         createDirectories(dir);
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
         try {
-            // Permissions are set before any byte is written, so a private key is never readable by others.
-            Files.createFile(temp, PosixFilePermissions.asFileAttribute(permissions));
-            Files.setPosixFilePermissions(temp, permissions);
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            // Created and opened in one call (a storm writes thousands of these: bench/intake-storm.sh). Permissions
+            // are set before any byte is written, so a private key is never readable by others; set again after
+            // the creation because the umask may have narrowed them.
+            try (FileChannel ch = FileChannel.open(temp, CREATE_AND_WRITE,
+                    PosixFilePermissions.asFileAttribute(permissions))) {
+                Files.setPosixFilePermissions(temp, permissions);
                 ByteBuffer buf = ByteBuffer.wrap(bytes);
                 while (buf.hasRemaining()) {
                     ch.write(buf);

@@ -238,20 +238,13 @@ public final class FragmentIntake {
                 LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
                 return;
             }
+            // Registered before the queueing: its commit (see clearStaged) must drop this claimed original too, or a
+            // crash after it would read this half again with no partner left (CrashSafetyTest). A held partner
+            // stays held until the pair is queued, so a failed queueing still stages it at the commit.
+            unsynced.afterSync(entry::discard);
             // The second half completes the pair from memory: it is never staged.
             boolean cfgFirst = fileName.endsWith(".map");
-            try {
-                queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
-            } catch (IOException e) {
-                // Not (known to be) queued: this half goes back to the inbox to be read again, and a held partner
-                // stays held, staged at the commit, so the two pair up again.
-                entry.putBack(file.toPath());
-                if (held != null) {
-                    heldSinceCommit.put(partnerOf(name, fileName), held);
-                }
-                throw e;
-            }
-            unsynced.afterSync(entry::discard);
+            queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
         } catch (InboxEntry.Refused refused) {
             dropHalves(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
