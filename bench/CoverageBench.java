@@ -27,6 +27,7 @@ import haproxylb.certificates.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.status.StatusBoard;
+import haproxylb.storage.LocalStorage;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -135,8 +136,8 @@ public class CoverageBench {
                     new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
                     certDir.toString(), () -> { });
             CertificateMaintenance check = new CertificateMaintenance(
-                    new CertificateMaintenance.Locations(liveMap, inbox, state.resolve("certificates/backoff.json"),
-                            state.resolve("certificates/rate-limits.json")),
+                    new CertificateMaintenance.Locations(liveMap, inbox, new LocalStorage(state),
+                            "certificates/backoff.json", "certificates/rate-limits.json"),
                     store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(), new Backoff(clock, RandomGenerator.getDefault()),
                     new RateLimitLedger(clock), haproxy, status, clock, false);
             String first = timed(check, t0, writes);

@@ -16,9 +16,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -94,11 +92,6 @@ public final class CertificateStore {
 
     public Path archiveDir() {
         return archiveDir;
-    }
-
-    /** Where the fingerprints of certificates issued here are kept. */
-    public Path issuedFile() {
-        return issuedFile;
     }
 
     /** {@code <certDir>/<name>.pem}. */
@@ -255,16 +248,6 @@ public final class CertificateStore {
     public Optional<InstalledCertificate> get(String name) throws IOException {
         checkName(name);
         return list().stream().filter(c -> c.name().equals(name)).findFirst();
-    }
-
-    /**
-     * The currently valid certificate covering {@code domain} with the latest expiry; the fallback never counts.
-     */
-    public Optional<InstalledCertificate> covering(String domain) throws IOException {
-        Instant now = clock.instant();
-        return list().stream()
-                .filter(c -> !c.isFallback() && c.isValidAt(now) && c.covers(domain))
-                .max(Comparator.comparing(InstalledCertificate::notAfter));
     }
 
     /** True when {@link #archive} would move the certificate: it exists, was issued here and is not the fallback. */

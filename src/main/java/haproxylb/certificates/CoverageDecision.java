@@ -184,27 +184,6 @@ public sealed interface CoverageDecision
         }
     }
 
-    /** See {@link CertificateGroup#group(Map, boolean, int)}. */
-    static List<CertificateGroup> group(Map<String, String> domainToBackend, boolean perDomain, int maxNamesPerCert) {
-        return CertificateGroup.group(domainToBackend, perDomain, maxNamesPerCert);
-    }
-
-    /** See {@link CertificateGroup#group(Map, boolean)}. */
-    static List<CertificateGroup> group(Map<String, String> domainToBackend, boolean perDomain) {
-        return CertificateGroup.group(domainToBackend, perDomain);
-    }
-
-    /** Decides with every domain assumed reachable and renewal by the one-third rule. */
-    static CoverageDecision decide(CertificateGroup group, List<InstalledCertificate> installed, Backoff backoff,
-                                   RateLimitLedger ledger, String accountId, Clock clock) {
-        return decide(group, Inputs.of(installed, backoff, ledger, accountId, clock));
-    }
-
-    /** One decision per group, in the groups' order. */
-    static List<CoverageDecision> decideAll(List<CertificateGroup> groups, Inputs in) {
-        return groups.stream().map(g -> decide(g, in)).toList();
-    }
-
     static CoverageDecision decide(CertificateGroup group, Inputs in) {
         Instant now = in.clock().instant();
         Map<String, InstalledCertificate> cover = new LinkedHashMap<>();

@@ -33,7 +33,7 @@ class CertificateGroupTest {
 
     @Test
     void one_certificate_per_domain_when_asked() {
-        List<CertificateGroup> groups = CoverageDecision.group(map(
+        List<CertificateGroup> groups = CertificateGroup.group(map(
                 "www.shop.example", "shop", "api.example", "api", "shop.example", "shop"), true);
 
         assertEquals(List.of(
@@ -62,7 +62,7 @@ class CertificateGroupTest {
 
     @Test
     void the_split_size_can_be_chosen() {
-        List<CertificateGroup> groups = CoverageDecision.group(map("a.x", "b", "b.x", "b", "c.x", "b"), false, 2);
+        List<CertificateGroup> groups = CertificateGroup.group(map("a.x", "b", "b.x", "b", "c.x", "b"), false, 2);
 
         assertEquals(List.of(new CertificateGroup("b", List.of("a.x", "b.x")), new CertificateGroup("b-2", List.of("c.x"))),
                 groups);

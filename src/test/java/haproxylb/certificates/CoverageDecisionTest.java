@@ -44,7 +44,7 @@ class CoverageDecisionTest {
     }
 
     private CoverageDecision decide(CertificateGroup group) {
-        return CoverageDecision.decide(group, installed, backoff, ledger, ACCOUNT, clock);
+        return CoverageDecision.decide(group, Inputs.of(installed, backoff, ledger, ACCOUNT, clock));
     }
 
     @Test
@@ -246,8 +246,8 @@ class CoverageDecisionTest {
         List<CertificateGroup> groups = CertificateGroup.group(Map.of(
                 "a.example.com", "web", "b.example.com", "web", "c.example.com", "other"), false);
 
-        List<CoverageDecision> decisions = CoverageDecision.decideAll(groups,
-                Inputs.of(installed, backoff, ledger, ACCOUNT, clock));
+        Inputs in = Inputs.of(installed, backoff, ledger, ACCOUNT, clock);
+        List<CoverageDecision> decisions = groups.stream().map(g -> CoverageDecision.decide(g, in)).toList();
 
         assertEquals(List.of("other", "web"), decisions.stream().map(d -> d.group().name()).toList());
         assertEquals(List.of(Kind.NEEDS_ISSUE, Kind.COVERED), decisions.stream().map(CoverageDecision::kind).toList());
