@@ -94,7 +94,7 @@ class AcmeIssuerRefusalTest {
         proxy.refuseWithRateLimit("too many new orders recently", Duration.ofMinutes(90));
         Instant before = Instant.now();
 
-        IssuanceException e = assertThrows(IssuanceException.class, () -> issuer.issue(List.of("limited.refusal.test")));
+        IssuanceException e = assertThrows(IssuanceException.class, () -> issuer.issue(OrderRequest.of(List.of("limited.refusal.test"))));
 
         assertEquals(IssuanceException.Kind.RATE_LIMITED, e.kind());
         assertEquals("rateLimited", e.errorType());
@@ -107,12 +107,12 @@ class AcmeIssuerRefusalTest {
     @Test
     void paused_names_answered_rate_limited_or_unauthorized_are_paused_and_cost_one_order_each() throws Exception {
         AcmeIssuer issuer = issuer("paused");
-        issuer.issue(List.of("before.refusal.test")); // a cached login, which an "unauthorized" would otherwise reset
+        issuer.issue(OrderRequest.of(List.of("before.refusal.test"))); // a cached login, which an "unauthorized" would otherwise reset
 
         proxy.refuseOrders(403, "unauthorized", "issuance for paused.refusal.test is paused for this account");
         int orders = proxy.newOrders().size();
         IssuanceException refused = assertThrows(IssuanceException.class,
-                () -> issuer.issue(List.of("paused.refusal.test")));
+                () -> issuer.issue(OrderRequest.of(List.of("paused.refusal.test"))));
         assertEquals(IssuanceException.Kind.CA_REJECTED, refused.kind());
         assertEquals("paused", refused.errorType());
         assertTrue(CertificateMaintenance.otherCaMayHelp(refused), "another CA may issue a paused name");
@@ -120,7 +120,7 @@ class AcmeIssuerRefusalTest {
 
         proxy.refuseOrders(429, "rateLimited", String.format(UNPAUSE, "paused.refusal.test"));
         IssuanceException limited = assertThrows(IssuanceException.class,
-                () -> issuer.issue(List.of("paused.refusal.test")));
+                () -> issuer.issue(OrderRequest.of(List.of("paused.refusal.test"))));
         assertTrue(limited.paused());
         assertEquals("paused", limited.errorType());
         assertTrue(CertificateMaintenance.otherCaMayHelp(limited));
@@ -129,7 +129,7 @@ class AcmeIssuerRefusalTest {
     @Test
     void renewal_information_answered_rate_limited_is_not_asked_for_again_before_its_retry_after() throws Exception {
         AcmeIssuer issuer = issuer("ari-limited");
-        IssuedCertificate c = issuer.issue(List.of("ari.refusal.test"));
+        IssuedCertificate c = issuer.issue(OrderRequest.of(List.of("ari.refusal.test")));
         proxy.refuseRenewalInfo("too many renewalInfo requests", Duration.ofHours(1));
         int asked = proxy.renewalInfoAsked().size();
 

@@ -100,17 +100,10 @@ public final class AcmeIssuer implements Issuer {
     }
 
     /**
-     * Orders one certificate for {@code domains} (the first becomes the subject; all are SANs), answers every
-     * HTTP-01 challenge through the responder and downloads the chain. Challenge tokens are removed from the
-     * responder when done, whatever the outcome.
-     */
-    public IssuedCertificate issue(List<String> domains) throws IssuanceException {
-        return issue(OrderRequest.of(domains));
-    }
-
-    /**
-     * Orders as {@link #issue(List)} does, with ARI's {@code replaces} and a profile when the request has them and the
-     * CA offers them. A CA that refuses {@code replaces} ({@code alreadyReplaced}: another order already replaced
+     * Orders one certificate for the request's names (the first becomes the subject; all are SANs), answers every
+     * challenge (HTTP-01 through the responder, DNS-01 through the DNS provider) and downloads the chain; challenge
+     * tokens are removed when done, whatever the outcome. With ARI's {@code replaces} and a profile when the request
+     * has them and the CA offers them. A CA that refuses {@code replaces} ({@code alreadyReplaced}: another order already replaced
      * that certificate; {@code malformed}: it does not know it) gets the order once more without it, and the
      * outcome says why.
      */

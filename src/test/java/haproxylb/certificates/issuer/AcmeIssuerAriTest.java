@@ -98,7 +98,7 @@ class AcmeIssuerAriTest {
     @Test
     void a_renewal_sends_replaces_naming_the_certificate_it_renews() throws Exception {
         AcmeIssuer issuer = issuer("replaces");
-        IssuedCertificate first = issuer.issue(List.of("ari.replaces.test"));
+        IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.replaces.test")));
         assertFalse(lastOrder().has("replaces"), "a first issuance replaces nothing: " + lastOrder());
 
         IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.replaces.test"),
@@ -113,7 +113,7 @@ class AcmeIssuerAriTest {
     @Test
     void already_replaced_gets_the_order_once_more_without_replaces_and_says_why() throws Exception {
         AcmeIssuer issuer = issuer("already");
-        IssuedCertificate first = issuer.issue(List.of("ari.already.test"));
+        IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.already.test")));
         proxy.refuseReplaces("alreadyReplaced", "this certificate was already replaced by another order");
         int ordersBefore = proxy.newOrders().size();
         int refusalsBefore = proxy.refusals();
@@ -135,7 +135,7 @@ class AcmeIssuerAriTest {
     @Test
     void malformed_replaces_is_dropped_the_same_way() throws Exception {
         AcmeIssuer issuer = issuer("malformed");
-        IssuedCertificate first = issuer.issue(List.of("ari.malformed.test"));
+        IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.malformed.test")));
         proxy.refuseReplaces("malformed", "replaces: no such certificate");
 
         IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.malformed.test"),
@@ -150,7 +150,7 @@ class AcmeIssuerAriTest {
     void without_renewal_information_in_the_directory_no_replaces_is_sent() throws Exception {
         proxy.advertiseAri(false);
         AcmeIssuer issuer = issuer("no-ari");
-        IssuedCertificate first = issuer.issue(List.of("ari.none.test"));
+        IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.none.test")));
         issuer.issue(new OrderRequest(List.of("ari.none.test"), Optional.of(first.leaf()), Optional.empty()));
         assertFalse(lastOrder().has("replaces"), lastOrder().toString());
     }
@@ -163,7 +163,7 @@ class AcmeIssuerAriTest {
                 Optional.of("https://ca.test/incident-42")));
         try {
             AcmeIssuer issuer = issuer("window");
-            IssuedCertificate first = issuer.issue(List.of("ari.window.test"));
+            IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.window.test")));
             RenewalInfoWindow w = issuer.renewalInfo(first.leaf()).orElseThrow();
             assertEquals(start, w.start());
             assertEquals(end, w.end());

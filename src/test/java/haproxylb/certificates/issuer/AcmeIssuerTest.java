@@ -91,10 +91,10 @@ class AcmeIssuerTest {
         int requestsBefore = responder.requestCount();
 
         long t0 = System.nanoTime();
-        IssuedCertificate issued = issuer.issue(List.of("app.issue.test", "www.issue.test"));
+        IssuedCertificate issued = issuer.issue(OrderRequest.of(List.of("app.issue.test", "www.issue.test")));
         long firstMs = (System.nanoTime() - t0) / 1_000_000;
         t0 = System.nanoTime();
-        issuer.issue(List.of("again.issue.test"));
+        issuer.issue(OrderRequest.of(List.of("again.issue.test")));
         long secondMs = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("issuance against Pebble: first certificate (incl. account registration) " + firstMs
                 + " ms, next certificate " + secondMs + " ms");
@@ -124,7 +124,7 @@ class AcmeIssuerTest {
     @Test
     void an_rsa_key_is_used_when_the_setting_asks_for_it() throws Exception {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble).withKeyType(AcmeSettings.KeyType.RSA2048), store("rsa"), responder);
-        IssuedCertificate issued = issuer.issue(List.of("rsa.issue.test"));
+        IssuedCertificate issued = issuer.issue(OrderRequest.of(List.of("rsa.issue.test")));
         X509Certificate leaf = issued.leaf();
         assertTrue(leaf.getPublicKey() instanceof RSAPublicKey);
         assertEquals(2048, ((RSAPublicKey) leaf.getPublicKey()).getModulus().bitLength());
@@ -137,13 +137,13 @@ class AcmeIssuerTest {
     void the_account_is_reused_by_a_second_issuer_with_the_same_store_and_its_key_is_private() throws Exception {
         AcmeSettings s = settings(pebble);
         AcmeAccountStore first = store("reuse");
-        new AcmeIssuer(s, first, responder).issue(List.of("one.reuse.test"));
+        new AcmeIssuer(s, first, responder).issue(OrderRequest.of(List.of("one.reuse.test")));
         AcmeAccountStore.StoredAccount stored = first.stored(s.directoryUrl()).orElseThrow();
         Path keyFile = tmp.resolve("reuse").resolve(AcmeAccountStore.hash(s.directoryUrl())).resolve("account.key");
         byte[] keyBefore = Files.readAllBytes(keyFile);
 
         AcmeAccountStore second = store("reuse");
-        new AcmeIssuer(s, second, responder).issue(List.of("two.reuse.test"));
+        new AcmeIssuer(s, second, responder).issue(OrderRequest.of(List.of("two.reuse.test")));
 
         assertEquals(stored.location(), second.stored(s.directoryUrl()).orElseThrow().location(), "same account URL");
         assertTrue(Files.readAllBytes(keyFile).length > 0);
@@ -163,7 +163,7 @@ class AcmeIssuerTest {
     void no_account_is_created_without_agreeing_to_the_terms() throws Exception {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble).withAgreeToTerms(false), store("no-terms"), responder);
         IssuanceException e = assertThrows(IssuanceException.class,
-                () -> issuer.issue(List.of("terms.test")));
+                () -> issuer.issue(OrderRequest.of(List.of("terms.test"))));
         assertEquals(IssuanceException.Kind.CONFIGURATION, e.kind());
         assertTrue(e.getMessage().contains("terms of service"), e.getMessage());
         assertFalse(e.failedAuthorization());
@@ -179,7 +179,7 @@ class AcmeIssuerTest {
         try {
             AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("fail-nowhere"), responder);
             IssuanceException e = assertThrows(IssuanceException.class,
-                    () -> issuer.issue(List.of("ok.fail.test", "nowhere.fail.test")));
+                    () -> issuer.issue(OrderRequest.of(List.of("ok.fail.test", "nowhere.fail.test"))));
             System.out.println("authorization failure: " + e.getMessage());
             assertTrue(e.failedAuthorization());
             assertFalse(e.caUnreachable());
@@ -201,7 +201,7 @@ class AcmeIssuerTest {
         ChallengeResponder unreachable = new ChallengeResponder(new InetSocketAddress("127.0.0.1", 0));
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("fail-404"), unreachable);
         IssuanceException e = assertThrows(IssuanceException.class,
-                () -> issuer.issue(List.of("notoken.fail.test")));
+                () -> issuer.issue(OrderRequest.of(List.of("notoken.fail.test"))));
         System.out.println("authorization failure: " + e.getMessage());
         assertTrue(e.failedAuthorization());
         assertEquals(List.of("notoken.fail.test"), e.failedDomains());
@@ -216,13 +216,13 @@ class AcmeIssuerTest {
             AcmeSettings s = settings(own);
             AcmeAccountStore accounts = store("down");
             AcmeIssuer issuer = new AcmeIssuer(s, accounts, responder);
-            issuer.issue(List.of("before.down.test"));
+            issuer.issue(OrderRequest.of(List.of("before.down.test")));
             String accountBefore = accounts.stored(s.directoryUrl()).orElseThrow().location().toExternalForm();
 
             own.stop();
             long t0 = System.nanoTime();
             IssuanceException e = assertThrows(IssuanceException.class,
-                    () -> issuer.issue(List.of("during.down.test")));
+                    () -> issuer.issue(OrderRequest.of(List.of("during.down.test"))));
             long ms = (System.nanoTime() - t0) / 1_000_000;
             System.out.println("CA down detected in " + ms + " ms: " + e.getMessage());
             assertTrue(e.caUnreachable(), e.kind() + ": " + e.getMessage());
@@ -231,11 +231,11 @@ class AcmeIssuerTest {
             assertEquals(0, responder.size());
             // a fresh issuer (as after a daemon restart) sees the same
             IssuanceException e2 = assertThrows(IssuanceException.class,
-                    () -> new AcmeIssuer(s, accounts, responder).issue(List.of("during.down.test")));
+                    () -> new AcmeIssuer(s, accounts, responder).issue(OrderRequest.of(List.of("during.down.test"))));
             assertTrue(e2.caUnreachable(), e2.getMessage());
 
             own.start();
-            IssuedCertificate issued = issuer.issue(List.of("after.down.test"));
+            IssuedCertificate issued = issuer.issue(OrderRequest.of(List.of("after.down.test")));
             assertEquals(Set.of("after.down.test"), sans(issued.leaf()));
             verifyChain(issued.certificates(), own.rootCertificates().root());
             // Pebble forgot its accounts on restart: the same key was registered again, and the store records it
@@ -251,7 +251,7 @@ class AcmeIssuerTest {
         AcmeSettings untrusting = new AcmeSettings(pebble.directoryUrl(), Optional.empty(), true, AcmeSettings.KeyType.EC256,
                 Optional.empty(), Duration.ofMillis(100), Duration.ofSeconds(10));
         IssuanceException e = assertThrows(IssuanceException.class,
-                () -> new AcmeIssuer(untrusting, store("untrusted"), responder).issue(List.of("untrusted.test")));
+                () -> new AcmeIssuer(untrusting, store("untrusted"), responder).issue(OrderRequest.of(List.of("untrusted.test"))));
         assertTrue(e.getMessage().contains("PKIX"), e.getMessage());
         assertTrue(e.caUnreachable(), e.getMessage());
     }
@@ -261,7 +261,7 @@ class AcmeIssuerTest {
     @Test
     void renewal_information_is_returned_when_the_ca_offers_it_and_empty_otherwise() throws Exception {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("ari"), responder);
-        IssuedCertificate issued = issuer.issue(List.of("ari.test"));
+        IssuedCertificate issued = issuer.issue(OrderRequest.of(List.of("ari.test")));
         boolean supported = issuer.supportsRenewalInfo();
         Optional<RenewalInfoWindow> window = issuer.renewalInfo(issued.leaf());
         System.out.println("Pebble offers ARI: " + supported + ", window: " + window);
@@ -298,9 +298,9 @@ class AcmeIssuerTest {
     @Test
     void wildcards_and_malformed_names_are_refused_before_anything_is_ordered() {
         AcmeIssuer issuer = new AcmeIssuer(settings(pebble), store("names"), responder);
-        assertThrows(IllegalArgumentException.class, () -> issuer.issue(List.of("*.wild.test")));
-        assertThrows(IllegalArgumentException.class, () -> issuer.issue(List.of("bad name.test")));
-        assertThrows(IllegalArgumentException.class, () -> issuer.issue(List.of()));
+        assertThrows(IllegalArgumentException.class, () -> issuer.issue(OrderRequest.of(List.of("*.wild.test"))));
+        assertThrows(IllegalArgumentException.class, () -> issuer.issue(OrderRequest.of(List.of("bad name.test"))));
+        assertThrows(IllegalArgumentException.class, () -> issuer.issue(OrderRequest.of(List.of())));
         assertFalse(Files.exists(tmp.resolve("names").resolve(AcmeAccountStore.hash(pebble.directoryUrl()))
                 .resolve("account.key")), "nothing was sent to the CA");
     }
