@@ -7,11 +7,8 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -19,7 +16,6 @@ import java.util.stream.Collectors;
 import org.shredzone.acme4j.Authorization;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Order;
-import org.shredzone.acme4j.PollableResource;
 import org.shredzone.acme4j.RenewalInfo;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
@@ -61,6 +57,7 @@ public final class AcmeIssuer implements Issuer {
     private final DnsChallenges dns;
     private final AcmeSessions sessions;
     private final AcmeErrors errors;
+    private final AcmePolling polling;
     /** The CA answered a renewalInfo request rateLimited with a Retry-After: no ARI question to it before then. */
     private volatile Instant renewalInfoNotBefore = Instant.MIN;
 
@@ -77,6 +74,7 @@ public final class AcmeIssuer implements Issuer {
         this.responder = Objects.requireNonNull(responder, "responder");
         this.sessions = new AcmeSessions(settings, accounts, new TrustingProvider(settings));
         this.errors = new AcmeErrors(settings);
+        this.polling = new AcmePolling(settings.pollInterval(), errors);
         AcmeAccountStore.ensureBouncyCastle();
     }
 
@@ -119,14 +117,14 @@ public final class AcmeIssuer implements Issuer {
             Order order = createOrder(names, request, outcome);
             authorize(order, names, tokens, txtRecords, deadline);
             KeyPair domainKey = createDomainKey();
-            awaitAll(List.of(order), Set.of(Status.PENDING), deadline, "order for " + names + " to become ready");
+            polling.awaitAll(List.of(order), Set.of(Status.PENDING), deadline, "order for " + names + " to become ready");
             if (order.getStatus() != Status.READY && order.getStatus() != Status.VALID) {
                 throw errors.orderFailed(order, names, "before finalization");
             }
             if (order.getStatus() == Status.READY) {
                 order.execute(domainKey);
             }
-            awaitAll(List.of(order), Set.of(Status.READY, Status.PROCESSING), deadline, "certificate for " + names);
+            polling.awaitAll(List.of(order), Set.of(Status.READY, Status.PROCESSING), deadline, "certificate for " + names);
             if (order.getStatus() != Status.VALID) {
                 throw errors.orderFailed(order, names, "after finalization");
             }
@@ -340,7 +338,7 @@ public final class AcmeIssuer implements Issuer {
                 c.trigger();
             }
         }
-        awaitAll(waiting, Set.of(Status.PENDING, Status.PROCESSING), deadline, "validation of " + names);
+        polling.awaitAll(waiting, Set.of(Status.PENDING, Status.PROCESSING), deadline, "validation of " + names);
 
         List<String> failed = new ArrayList<>();
         List<String> details = new ArrayList<>();
@@ -375,52 +373,6 @@ public final class AcmeIssuer implements Issuer {
         }
         AcmeAccountStore.ensureBouncyCastle();
         return KeyPairUtils.createECKeyPair("secp256r1");
-    }
-
-    /**
-     * Polls every resource still in one of {@code waitingStatuses} until none is, or the deadline passes. Each
-     * resource is fetched no earlier than the poll interval or the CA's Retry-After for it, whichever is later.
-     */
-    private void awaitAll(List<? extends PollableResource> resources, Set<Status> waitingStatuses, Instant deadline,
-                          String what) throws AcmeException, InterruptedException, IssuanceException {
-        Map<PollableResource, Instant> next = new LinkedHashMap<>();
-        Instant first = Instant.now();
-        for (PollableResource r : resources) {
-            if (waitingStatuses.contains(r.getStatus())) {
-                next.put(r, first);
-            }
-        }
-        while (!next.isEmpty()) {
-            Instant now = Instant.now();
-            Instant earliest = Collections.min(next.values());
-            if (earliest.isAfter(now)) {
-                if (!now.isBefore(deadline)) {
-                    throw errors.timeout(what, resources, waitingStatuses);
-                }
-                Instant wake = earliest.isBefore(deadline) ? earliest : deadline;
-                Thread.sleep(Math.max(1, Duration.between(now, wake).toMillis()));
-                continue;
-            }
-            for (Map.Entry<PollableResource, Instant> e : new ArrayList<>(next.entrySet())) {
-                if (e.getValue().isAfter(now)) {
-                    continue;
-                }
-                PollableResource r = e.getKey();
-                Optional<Instant> retryAfter = r.fetch();
-                if (!waitingStatuses.contains(r.getStatus())) {
-                    next.remove(r);
-                    continue;
-                }
-                Instant after = Instant.now().plus(settings.pollInterval());
-                if (retryAfter.isPresent() && retryAfter.get().isAfter(after)) {
-                    after = retryAfter.get();
-                }
-                next.put(r, after);
-            }
-            if (!next.isEmpty() && !Instant.now().isBefore(deadline)) {
-                throw errors.timeout(what, resources, waitingStatuses);
-            }
-        }
     }
 
     private IssuedCertificate toIssued(List<String> names, List<X509Certificate> chain, KeyPair key, OrderOutcome outcome)
