@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Set;
 import java.util.List;
 import java.util.HashSet;
@@ -54,7 +55,7 @@ public final class FragmentIntake {
     private final Map<String, Held> heldSinceCommit = new LinkedHashMap<>();
 
     /** A half read from its claimed entry, which is discarded once the half is durable (queued or staged). */
-    private record Held(byte[] content, InboxEntry entry) {}
+    private record Held(byte[] content, InboxEntry entry, Path inboxPath) {}
     /** The statuses of the files since the last commit: published together with it, once durable. */
     private StatusBoard.Publication statusSinceCommit;
 
@@ -120,13 +121,25 @@ public final class FragmentIntake {
         }
     }
 
-    /** Cleared only once all are staged: a failed write leaves them held, to be staged by the next commit. */
+    /**
+     * A half that cannot be staged (a full or read-only disk) goes back to the inbox, where it waits like any file
+     * the intake cannot take yet (README, "Disk and haproxy faults"), and is read again once the disk allows.
+     */
     private void stageHeld() throws IOException {
-        for (Map.Entry<String, Held> half : heldSinceCommit.entrySet()) {
-            store.stage(half.getKey(), half.getValue().content());
-            unsynced.afterSync(half.getValue().entry()::discard);
-        }
+        List<Map.Entry<String, Held>> halves = List.copyOf(heldSinceCommit.entrySet());
         heldSinceCommit.clear();
+        for (int i = 0; i < halves.size(); i++) {
+            Held half = halves.get(i).getValue();
+            try {
+                store.stage(halves.get(i).getKey(), half.content());
+            } catch (IOException e) {
+                for (Map.Entry<String, Held> notStaged : halves.subList(i, halves.size())) {
+                    notStaged.getValue().entry().putBack(notStaged.getValue().inboxPath());
+                }
+                throw e;
+            }
+            unsynced.afterSync(half.entry()::discard);
+        }
     }
 
     /** A removal or a rejection: no half sent before it may pair with a later one. */
@@ -234,17 +247,29 @@ public final class FragmentIntake {
                 throw e;
             }
             if (partner.isEmpty()) {
-                heldSinceCommit.put(fileName, new Held(content, entry));
+                heldSinceCommit.put(fileName, new Held(content, entry, file.toPath()));
                 LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
                 return;
             }
             // Registered before the queueing: its commit (see clearStaged) must drop this claimed original too, or a
-            // crash after it would read this half again with no partner left (CrashSafetyTest). A held partner
-            // stays held until the pair is queued, so a failed queueing still stages it at the commit.
-            unsynced.afterSync(entry::discard);
+            // crash after it would read this half again with no partner left (CrashSafetyTest). Unless the queueing
+            // fails (a full disk: DiskFaultTest): then this half goes back to the inbox, to be read again, and a
+            // held partner stays held, staged by the next commit that can write.
+            AtomicBoolean notQueued = new AtomicBoolean();
+            unsynced.afterSync(() -> {
+                if (!notQueued.get()) {
+                    entry.discard();
+                }
+            });
             // The second half completes the pair from memory: it is never staged.
             boolean cfgFirst = fileName.endsWith(".map");
-            queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
+            try {
+                queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
+            } catch (IOException e) {
+                notQueued.set(true);
+                entry.putBack(file.toPath());
+                throw e;
+            }
         } catch (InboxEntry.Refused refused) {
             dropHalves(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
