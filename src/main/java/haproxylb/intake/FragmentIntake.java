@@ -12,12 +12,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Set;
 import java.util.List;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,16 +43,6 @@ public final class FragmentIntake {
     private final AtomicFiles.SyncBatch unsynced = new AtomicFiles.SyncBatch();
     /** Inbox files claimed since the last commit: their claimed originals stay until it (see clearStaged). */
     private final Set<String> claimedSinceCommit = new HashSet<>();
-    /**
-     * Halves claimed since the last commit whose partner has not come yet, by file name. A pair completed within one
-     * poll (a storm's usual case) is never staged: no staging write and no clear for it. What is still held at the
-     * commit is staged then, inside the batch; until the commit the claimed originals are kept, so a crash reads
-     * them again.
-     */
-    private final Map<String, Held> heldSinceCommit = new LinkedHashMap<>();
-
-    /** A half read from its claimed entry, which is discarded once the half is durable (queued or staged). */
-    private record Held(byte[] content, InboxEntry entry, Path inboxPath) {}
     /** The statuses of the files since the last commit: published together with it, once durable. */
     private StatusBoard.Publication statusSinceCommit;
 
@@ -110,7 +97,6 @@ public final class FragmentIntake {
 
     private void commit() throws IOException {
         try {
-            AtomicFiles.deferSyncs(unsynced, this::stageHeld);
             unsynced.commit();
             claimedSinceCommit.clear();
         } finally {
@@ -119,38 +105,6 @@ public final class FragmentIntake {
                 statusSinceCommit = null;
             }
         }
-    }
-
-    /**
-     * A half that cannot be staged (a full or read-only disk) goes back to the inbox, where it waits like any file
-     * the intake cannot take yet (README, "Disk and haproxy faults"), and is read again once the disk allows.
-     */
-    private void stageHeld() throws IOException {
-        List<Map.Entry<String, Held>> halves = List.copyOf(heldSinceCommit.entrySet());
-        heldSinceCommit.clear();
-        for (int i = 0; i < halves.size(); i++) {
-            Held half = halves.get(i).getValue();
-            try {
-                store.stage(halves.get(i).getKey(), half.content());
-            } catch (IOException e) {
-                for (Map.Entry<String, Held> notStaged : halves.subList(i, halves.size())) {
-                    notStaged.getValue().entry().putBack(notStaged.getValue().inboxPath());
-                }
-                throw e;
-            }
-            unsynced.afterSync(half.entry()::discard);
-        }
-    }
-
-    /** A removal or a rejection: no half sent before it may pair with a later one. */
-    private void dropHalves(String name) throws IOException {
-        for (String half : List.of(name + ".cfg", name + ".map")) {
-            Held dropped = heldSinceCommit.remove(half);
-            if (dropped != null) {
-                unsynced.afterSync(dropped.entry()::discard);
-            }
-        }
-        store.clearStaged(name);
     }
 
     /**
@@ -163,7 +117,7 @@ public final class FragmentIntake {
                 && (store.staged(name + ".cfg").isPresent() || store.staged(name + ".map").isPresent())) {
             commit();
         }
-        dropHalves(name);
+        store.clearStaged(name);
     }
 
     private void receiveDeferred(File file) throws IOException {
@@ -198,14 +152,14 @@ public final class FragmentIntake {
         try {
             entry = InboxEntry.claim(file.toPath(), claimDir, "inbox/" + file.getName());
         } catch (InboxEntry.Refused refused) {
-            dropHalves(name);
+            store.clearStaged(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
             return;
         }
         if (entry.isEmpty()) {
             return;
         }
-        dropHalves(name);
+        store.clearStaged(name);
         PendingChange removal = PendingChange.removal(name, clock.millis());
         store.putPending(removal);
         unsynced.afterSync(entry.get()::discard);
@@ -231,47 +185,32 @@ public final class FragmentIntake {
             } catch (FragmentProblem tooBig) {
                 // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
                 unsynced.afterSync(entry::discard);
-                dropHalves(name);
+                store.clearStaged(name);
                 rejectAtIntake(name, null, null, tooBig);
                 return;
             }
             byte[] content;
-            Held held;
             Optional<byte[]> partner;
             try {
                 content = entry.read(store.reader().maxBytes(), shown);
-                held = heldSinceCommit.get(partnerOf(name, fileName));
-                partner = held != null ? Optional.of(held.content()) : store.staged(partnerOf(name, fileName));
+                partner = store.staged(partnerOf(name, fileName));
+                if (partner.isEmpty()) {
+                    store.stage(fileName, content);
+                }
             } catch (IOException e) {
                 entry.putBack(file.toPath()); // as before claiming: Camel retries the inbox file
                 throw e;
             }
-            if (partner.isEmpty()) {
-                heldSinceCommit.put(fileName, new Held(content, entry, file.toPath()));
-                LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
-                return;
-            }
-            // Registered before the queueing: its commit (see clearStaged) must drop this claimed original too, or a
-            // crash after it would read this half again with no partner left (CrashSafetyTest). Unless the queueing
-            // fails (a full disk: DiskFaultTest): then this half goes back to the inbox, to be read again, and a
-            // held partner stays held, staged by the next commit that can write.
-            AtomicBoolean notQueued = new AtomicBoolean();
-            unsynced.afterSync(() -> {
-                if (!notQueued.get()) {
-                    entry.discard();
-                }
-            });
-            // The second half completes the pair from memory: it is never staged.
-            boolean cfgFirst = fileName.endsWith(".map");
-            try {
+            unsynced.afterSync(entry::discard);
+            if (partner.isPresent()) {
+                // The second half completes the pair from memory: it is never staged (half the writes of a storm).
+                boolean cfgFirst = fileName.endsWith(".map");
                 queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
-            } catch (IOException e) {
-                notQueued.set(true);
-                entry.putBack(file.toPath());
-                throw e;
+            } else {
+                LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
             }
         } catch (InboxEntry.Refused refused) {
-            dropHalves(name);
+            store.clearStaged(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
         }
     }

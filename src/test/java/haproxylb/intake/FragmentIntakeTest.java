@@ -88,34 +88,4 @@ class FragmentIntakeTest {
         assertEquals("app", store.pendingChanges().get(0).name());
         assertTrue(store.stagedFiles().isEmpty());
     }
-
-    @Test
-    void a_half_waiting_inside_a_poll_is_held_in_memory_with_its_claimed_original_kept() throws Exception {
-        FragmentStore store = store();
-        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
-        intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), false);
-        assertTrue(store.stagedFiles().isEmpty(), "not staged while its partner may still come in this poll");
-        assertTrue(Files.exists(state.resolve("claimed").resolve("app.cfg")),
-                "until the commit, a crash reads the claimed original again");
-        intake.take(drop("zz.cfg", "backend be_zz\n"), true);
-        assertEquals(List.of("app.cfg", "zz.cfg"), store.stagedFiles(), "staged by the poll's commit");
-        assertFalse(Files.exists(state.resolve("claimed").resolve("app.cfg")), "durable in staging/ now");
-        intake.take(drop("app.map", "app.example.test be_app\n"), true);
-        assertEquals("app", store.pendingChanges().get(0).name());
-        assertEquals(List.of("zz.cfg"), store.stagedFiles());
-    }
-
-    @Test
-    void a_removal_in_the_same_poll_drops_a_held_half() throws Exception {
-        FragmentStore store = store();
-        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
-        intake.take(drop("app.cfg", "backend be_app\n"), false);
-        intake.take(drop("app.remove", ""), true);
-        assertTrue(store.stagedFiles().isEmpty());
-        intake.take(drop("app.map", "app.example.test be_app\n"), true);
-        assertTrue(store.pendingChanges().get(0).remove(), "the later map does not pair with the cfg sent before");
-        assertEquals(List.of("app.map"), store.stagedFiles());
-    }
 }
