@@ -1,6 +1,7 @@
 package haproxylb.certificates;
 
 import haproxylb.certificates.issuer.JsonState;
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import haproxylb.storage.Storage;
@@ -141,7 +142,7 @@ public final class Backoff {
 
     /** Writes the state as JSON under {@code key}, replacing the stored value whole. */
     public synchronized void save(Storage storage, String key) throws IOException {
-        ObjectNode root = JsonState.MAPPER.createObjectNode();
+        ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("version", FORMAT_VERSION);
         ObjectNode all = root.putObject("entries");
         entries.forEach((k, e) -> {
@@ -180,7 +181,7 @@ public final class Backoff {
         Optional<JsonNode> root = JsonState.load(storage, key, LOG, "backoff");
         Map<String, Entry> stored = new TreeMap<>();
         try {
-            JsonNode all = root.map(r -> r.path("entries")).orElse(JsonState.MAPPER.createObjectNode());
+            JsonNode all = root.map(r -> r.path("entries")).orElse(Json.MAPPER.createObjectNode());
             for (Iterator<Map.Entry<String, JsonNode>> it = all.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> f = it.next();
                 JsonNode n = f.getValue();

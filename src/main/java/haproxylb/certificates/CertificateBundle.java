@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.certificates.issuer.BouncyCastle;
 import haproxylb.common.DomainName;
 import java.io.IOException;
 import java.io.StringReader;

@@ -1,6 +1,7 @@
 package haproxylb.certificates;
 
 import haproxylb.certificates.issuer.JsonState;
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import haproxylb.common.AtomicFiles;
@@ -133,7 +134,7 @@ public final class CertificateStore {
     /** {@link #recordIssued(CertificateBundle)}, keeping how it was obtained ({@link #details}). */
     public synchronized void recordIssued(CertificateBundle bundle, IssuedDetails details) throws IOException {
         Map<String, JsonNode> issued = readIssued();
-        ObjectNode entry = JsonState.MAPPER.createObjectNode();
+        ObjectNode entry = Json.MAPPER.createObjectNode();
         new TreeSet<>(bundle.dnsNames()).forEach(entry.putArray("names")::add);
         entry.put("notAfter", bundle.notAfter().toString());
         entry.put("recordedAt", clock.instant().toString());
@@ -341,7 +342,7 @@ public final class CertificateStore {
     }
 
     private void writeIssued(Map<String, JsonNode> issued) throws IOException {
-        ObjectNode root = JsonState.MAPPER.createObjectNode();
+        ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("version", FORMAT_VERSION);
         ObjectNode certificates = root.putObject("certificates");
         issued.forEach(certificates::set);

@@ -2,6 +2,7 @@ package haproxylb.certificates;
 
 import haproxylb.certificates.issuer.JsonState;
 import haproxylb.common.DomainName;
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -326,7 +327,7 @@ public final class RateLimitLedger {
     /** Writes the ledger as JSON under {@code key}, replacing the stored value whole (events inside their window only). */
     public synchronized void save(Storage storage, String key) throws IOException {
         prune(clock.instant());
-        ObjectNode root = JsonState.MAPPER.createObjectNode();
+        ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("version", FORMAT_VERSION);
         write(root.putObject("failedAuthorizationsPerHostname"), failedAuthorizations);
         write(root.putObject("newOrdersPerAccount"), orders);

@@ -1,7 +1,7 @@
 package haproxylb.cluster;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Json;
 import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
@@ -27,7 +27,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClusterMembers implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterMembers.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final CuratorFramework client;
     private final ClusterSettings settings;
@@ -49,7 +48,7 @@ public final class ClusterMembers implements AutoCloseable {
         this.leader = leader;
         this.viewFile = stateDir.resolve(ClusterView.FILE);
         this.self = new PersistentNode(client, CreateMode.EPHEMERAL, false, "/members/" + settings.nodeName(),
-                JSON.writeValueAsBytes(state()));
+                Json.MAPPER.writeValueAsBytes(state()));
         this.view = new ClusterView(settings.nodeName(), settings.zookeeper(), null, false, List.of(), Map.of(),
                 "not connected yet");
         self.start();
@@ -75,14 +74,14 @@ public final class ClusterMembers implements AutoCloseable {
             if (!client.getZookeeperClient().isConnected()) {
                 throw new IOException("not connected");
             }
-            byte[] bytes = JSON.writeValueAsBytes(mine);
+            byte[] bytes = Json.MAPPER.writeValueAsBytes(mine);
             if (!Arrays.equals(bytes, published)) {
                 self.setData(bytes);
                 published = bytes;
             }
             for (String node : client.getChildren().forPath("/members")) {
                 try {
-                    members.add(JSON.readValue(client.getData().forPath("/members/" + node), MemberState.class));
+                    members.add(Json.MAPPER.readValue(client.getData().forPath("/members/" + node), MemberState.class));
                 } catch (org.apache.zookeeper.KeeperException.NoNodeException gone) {
                     // left between the list and the read
                 }

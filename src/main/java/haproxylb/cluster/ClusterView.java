@@ -1,6 +1,6 @@
 package haproxylb.cluster;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import haproxylb.common.Json;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,16 +18,15 @@ import java.util.Optional;
  */
 public record ClusterView(String node, String zookeeper, String leader, boolean inSync, List<MemberState> members,
                           Map<String, String> skew, String problem) {
-    private static final ObjectMapper JSON = new ObjectMapper();
     public static final String FILE = "cluster.json";
 
     public static Optional<ClusterView> read(Path stateDir) throws IOException {
         Path file = stateDir.resolve(FILE);
-        return Files.exists(file) ? Optional.of(JSON.readValue(file.toFile(), ClusterView.class)) : Optional.empty();
+        return Files.exists(file) ? Optional.of(Json.MAPPER.readValue(file.toFile(), ClusterView.class)) : Optional.empty();
     }
 
     byte[] json() throws IOException {
-        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(this);
+        return Json.INDENTED.writeValueAsBytes(this);
     }
 
     /** For {@code haproxy-config status}: a few lines under the fragments. */

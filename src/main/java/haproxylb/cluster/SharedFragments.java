@@ -1,6 +1,6 @@
 package haproxylb.cluster;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import haproxylb.common.Json;
 import haproxylb.intake.FragmentEvents;
 import haproxylb.intake.FragmentStore;
 import haproxylb.intake.PendingChange;
@@ -44,7 +44,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class SharedFragments implements FragmentEvents, ClusterSync {
     private static final Logger LOG = LoggerFactory.getLogger(SharedFragments.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     static final String FRAGMENTS = "fragments";
     static final String REJECTIONS = "rejections";
     static final String INITIALISED = "initialised";
@@ -123,7 +122,7 @@ public final class SharedFragments implements FragmentEvents, ClusterSync {
     private void queue(SharedFragment decision) {
         try {
             synchronized (this) {
-                outbox.store("outbox/" + decision.name(), JSON.writeValueAsBytes(decision));
+                outbox.store("outbox/" + decision.name(), Json.MAPPER.writeValueAsBytes(decision));
             }
         } catch (IOException e) {
             // The change itself is on disk; without the outbox entry only the other nodes miss it until it changes.
@@ -153,7 +152,7 @@ public final class SharedFragments implements FragmentEvents, ClusterSync {
             if (bytes.isEmpty()) {
                 continue;
             }
-            publish(JSON.readValue(bytes.get(), SharedFragment.class));
+            publish(Json.MAPPER.readValue(bytes.get(), SharedFragment.class));
             // A newer decision may have replaced the entry meanwhile: only the published one is dropped.
             if (outbox.load("outbox/" + name).map(now -> Arrays.equals(now, bytes.get())).orElse(false)) {
                 outbox.delete("outbox/" + name);
@@ -169,7 +168,7 @@ public final class SharedFragments implements FragmentEvents, ClusterSync {
         String rejectionKey = REJECTIONS + "/" + d.name();
         switch (d.kind()) {
             case SharedFragment.UPSERT -> {
-                shared.store(fragmentKey, JSON.writeValueAsBytes(d));
+                shared.store(fragmentKey, Json.MAPPER.writeValueAsBytes(d));
                 shared.delete(rejectionKey);
             }
             case SharedFragment.REMOVE -> {
@@ -181,7 +180,7 @@ public final class SharedFragments implements FragmentEvents, ClusterSync {
                 if (d.id() != null && accepted.isPresent() && d.id().equals(accepted.get().id())) {
                     return; // the cluster took this very version: a refusal here is this node's skew, not news
                 }
-                shared.store(rejectionKey, JSON.writeValueAsBytes(d));
+                shared.store(rejectionKey, Json.MAPPER.writeValueAsBytes(d));
             }
             default -> throw new IOException("outbox entry for '" + d.name() + "' has an unknown kind " + d.kind());
         }
@@ -325,7 +324,7 @@ public final class SharedFragments implements FragmentEvents, ClusterSync {
 
     private Optional<SharedFragment> read(String key) throws IOException {
         Optional<byte[]> bytes = shared.load(key);
-        return bytes.isEmpty() ? Optional.empty() : Optional.of(JSON.readValue(bytes.get(), SharedFragment.class));
+        return bytes.isEmpty() ? Optional.empty() : Optional.of(Json.MAPPER.readValue(bytes.get(), SharedFragment.class));
     }
 
     // ---- what is visible ----

@@ -1,9 +1,9 @@
 package haproxylb.certificates.issuer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Json;
 import haproxylb.storage.LocalStorage;
 import haproxylb.storage.Storage;
 import java.io.IOException;
@@ -18,14 +18,11 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.security.KeyPair;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.Provider;
-import java.security.Security;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.shredzone.acme4j.AccountBuilder;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
@@ -49,7 +46,6 @@ public final class AcmeAccountStore {
     public static final String KEY_FILE = "account.key";
     public static final String JSON_FILE = "account.json";
     private static final String ACCOUNT_DOES_NOT_EXIST = "urn:ietf:params:acme:error:accountDoesNotExist";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Storage storage;
     private final String folder;
@@ -87,7 +83,7 @@ public final class AcmeAccountStore {
         if (existing.isPresent()) {
             return existing.get();
         }
-        ensureBouncyCastle();
+        BouncyCastle.ensureRegistered();
         KeyPair kp = KeyPairUtils.createECKeyPair("secp256r1");
         StringWriter w = new StringWriter();
         KeyPairUtils.writeKeyPair(kp, w);
@@ -103,7 +99,7 @@ public final class AcmeAccountStore {
         if (bytes.isEmpty()) {
             return Optional.empty();
         }
-        JsonNode n = JSON.readTree(bytes.get());
+        JsonNode n = Json.MAPPER.readTree(bytes.get());
         String dir = n.path("directoryUrl").asText("");
         String loc = n.path("accountLocation").asText("");
         if (!directoryUrl.equals(dir) || loc.isEmpty()) {
@@ -115,11 +111,11 @@ public final class AcmeAccountStore {
     }
 
     public synchronized void save(String directoryUrl, URL location) throws IOException {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("directoryUrl", directoryUrl);
         n.put("accountLocation", location.toExternalForm());
         n.put("registeredAt", Instant.now().toString());
-        storage.store(accountEntry(directoryUrl), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+        storage.store(accountEntry(directoryUrl), Json.INDENTED.writeValueAsBytes(n));
     }
 
     /**
@@ -166,7 +162,7 @@ public final class AcmeAccountStore {
         if (pem.isEmpty()) {
             return Optional.empty();
         }
-        ensureBouncyCastle();
+        BouncyCastle.ensureRegistered();
         if (storage instanceof LocalStorage local) {
             Path file = local.file(key);
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
@@ -189,18 +185,6 @@ public final class AcmeAccountStore {
             return HexFormat.of().formatHex(d).substring(0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** acme4j's EC key helpers use the "BC" provider by name; register it once (appended, so JDK defaults stay first). */
-    static void ensureBouncyCastle() {
-        if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
-            synchronized (AcmeAccountStore.class) {
-                if (Security.getProvider(BouncyCastleProvider.PROVIDER_NAME) == null) {
-                    Provider p = new BouncyCastleProvider();
-                    Security.addProvider(p);
-                }
-            }
         }
     }
 }

@@ -75,7 +75,7 @@ public final class AcmeIssuer implements Issuer {
         this.sessions = new AcmeSessions(settings, accounts, new TrustingProvider(settings));
         this.errors = new AcmeErrors(settings);
         this.polling = new AcmePolling(settings.pollInterval(), errors);
-        AcmeAccountStore.ensureBouncyCastle();
+        BouncyCastle.ensureRegistered();
     }
 
     @Override
@@ -371,7 +371,7 @@ public final class AcmeIssuer implements Issuer {
         if (type.isRsa()) {
             return KeyPairUtils.createKeyPair(type.rsaBits());
         }
-        AcmeAccountStore.ensureBouncyCastle();
+        BouncyCastle.ensureRegistered();
         return KeyPairUtils.createECKeyPair("secp256r1");
     }
 

@@ -1,5 +1,6 @@
 package haproxylb.certificates.issuer;
 
+import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -147,7 +148,7 @@ public final class DnsChallenges {
     }
 
     private void save(Set<TxtRecord> pending) throws IOException {
-        ObjectNode root = JsonState.MAPPER.createObjectNode();
+        ObjectNode root = Json.MAPPER.createObjectNode();
         ArrayNode records = root.putArray("records");
         for (TxtRecord r : pending) {
             records.addObject().put("fqdn", r.fqdn()).put("value", r.value());

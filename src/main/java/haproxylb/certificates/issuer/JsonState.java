@@ -2,9 +2,8 @@ package haproxylb.certificates.issuer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Json;
 import haproxylb.storage.Storage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,16 +17,14 @@ import org.slf4j.Logger;
  * missing file means "no state yet" and a corrupt one means "start empty and say so", never a failed start.
  */
 public final class JsonState {
-    public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     private JsonState() {}
 
     public static void save(Path file, JsonNode state) throws IOException {
-        AtomicFiles.write(file, MAPPER.writeValueAsBytes(state));
+        AtomicFiles.write(file, Json.INDENTED.writeValueAsBytes(state));
     }
 
     public static void save(Storage storage, String key, JsonNode state) throws IOException {
-        storage.store(key, MAPPER.writeValueAsBytes(state));
+        storage.store(key, Json.INDENTED.writeValueAsBytes(state));
     }
 
     /**
@@ -53,7 +50,7 @@ public final class JsonState {
 
     private static Optional<JsonNode> parse(byte[] bytes, String where, Logger log, String what) {
         try {
-            JsonNode node = MAPPER.readTree(bytes);
+            JsonNode node = Json.MAPPER.readTree(bytes);
             if (node == null || !node.isObject()) {
                 log.warn("{} file {} is not a JSON object; starting with an empty {} (the file is replaced on the next save)",
                         what, where, what);
