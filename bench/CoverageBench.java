@@ -23,6 +23,7 @@ import haproxylb.certificates.CertificateStore;
 import haproxylb.certificates.CoverageDecision;
 import haproxylb.certificates.issuer.DisabledIssuer;
 import haproxylb.certificates.HaproxyCertificates;
+import haproxylb.certificates.LiveDomains;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
@@ -136,7 +137,7 @@ public class CoverageBench {
                     new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
                     certDir.toString(), () -> { });
             CertificateMaintenance check = new CertificateMaintenance(
-                    new CertificateMaintenance.Locations(liveMap, inbox, new LocalStorage(state),
+                    new CertificateMaintenance.Locations(LiveDomains.file(liveMap), inbox, new LocalStorage(state),
                             "certificates/backoff.json", "certificates/rate-limits.json"),
                     store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(), new Backoff(clock, RandomGenerator.getDefault()),
                     new RateLimitLedger(clock), haproxy, status, clock, false);

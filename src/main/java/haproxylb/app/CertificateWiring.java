@@ -21,6 +21,7 @@ import haproxylb.certificates.DnsServerResolver;
 import haproxylb.certificates.issuer.ExecPublisher;
 import haproxylb.certificates.issuer.Rfc2136Publisher;
 import haproxylb.certificates.HaproxyCertificates;
+import haproxylb.certificates.LiveDomains;
 import haproxylb.certificates.ProfileChoice;
 import haproxylb.certificates.RateLimitLedger;
 import haproxylb.certificates.ReachabilityCheck;
@@ -39,6 +40,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.random.RandomGenerator;
 
@@ -174,7 +176,7 @@ final class CertificateWiring {
         }
 
         CertificateMaintenance maintenance = new CertificateMaintenance(
-                new CertificateMaintenance.Locations(core.liveMap(), inbox, stateStorage, BACKOFF_KEY, LEDGER_KEY),
+                new CertificateMaintenance.Locations(liveDomains(core), inbox, stateStorage, BACKOFF_KEY, LEDGER_KEY),
                 store, issuer, reachability, backoff, ledger, haproxy, core.status(), core.clock(), perDomain(s),
                 ProfileChoice.parse(s.string("lb.acme.profile", ""), s.string("lb.acme.profile-by-domain", "")))
                 .withFallbacks(fallbacks)
@@ -200,6 +202,14 @@ final class CertificateWiring {
      * DNS-01 from {@code lb.acme.dns.*}, or null when no provider is set (wildcards are then reported, not ordered).
      * Records an earlier run left behind (crash between publishing and removing) are removed here.
      */
+    /**
+     * The domains the assembly made live, as the intake parsed them (FragmentStore's live set), once an assembly has
+     * written backend.map: the check parses no map of its own.
+     */
+    private static LiveDomains liveDomains(Core core) {
+        return () -> Files.exists(core.liveMap()) ? Optional.of(core.fragments().liveSet().domains()) : Optional.empty();
+    }
+
     static DnsChallenges dnsChallenges(Settings s, Path certState) {
         String provider = s.string("lb.acme.dns.provider", "").strip();
         if (provider.isEmpty()) {

@@ -61,15 +61,16 @@ public final class CertificateMaintenance {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateMaintenance.class);
 
     /**
-     * Where the check reads and writes: the backoff and the ledger are kept in {@code state} (the state directory, or
-     * in a cluster the storage all nodes share) under {@code backoffKey} and {@code ledgerKey}.
+     * Where the check reads and writes: the domains it covers come from {@code live}; the backoff and the ledger are
+     * kept in {@code state} (the state directory, or in a cluster the storage all nodes share) under {@code backoffKey}
+     * and {@code ledgerKey}.
      */
-    public record Locations(Path liveMap, Path inbox, Storage state, String backoffKey, String ledgerKey) {}
+    public record Locations(LiveDomains live, Path inbox, Storage state, String backoffKey, String ledgerKey) {}
 
     /** A CA tried after the first when it cannot issue (lb.acme.fallback-cas), with its own ledger (under ledgerKey). */
     public record FallbackCa(Issuer issuer, RateLimitLedger ledger, String ledgerKey) {}
 
-    private final Path liveMap;
+    private final LiveDomains live;
     private final Path inbox;
     private final Storage state;
     private final String backoffKey;
@@ -128,7 +129,7 @@ public final class CertificateMaintenance {
                                   HaproxyCertificates haproxy, StatusBoard status, Clock clock, boolean perDomain,
                                   ProfileChoice profiles) {
         this.profiles = Objects.requireNonNull(profiles, "profiles");
-        this.liveMap = files.liveMap();
+        this.live = Objects.requireNonNull(files.live(), "live");
         this.inbox = files.inbox();
         this.state = Objects.requireNonNull(files.state(), "state");
         this.backoffKey = files.backoffKey();
@@ -248,16 +249,17 @@ public final class CertificateMaintenance {
         running.lock();
         try {
             reloadState();
-            if (!Files.exists(liveMap)) {
+            Optional<Map<String, String>> current = live.current();
+            if (current.isEmpty()) {
                 // Before the first assembly there is no map: an empty one would make every certificate an orphan.
                 if (!reportedMissingMap) {
-                    LOG.info("certificate check: no backend map at {} yet; nothing to check", liveMap);
+                    LOG.info("certificate check: no backend map yet; nothing to check");
                     reportedMissingMap = true;
                 }
                 return;
             }
             reportedMissingMap = false;
-            Map<String, String> map = LiveMap.read(liveMap);
+            Map<String, String> map = new TreeMap<>(current.get()); // in name order, as the groups are made
             List<CertificateGroup> groups = CertificateGroup.group(map, perDomain,
                     CertificateGroup.MAX_NAMES_PER_CERTIFICATE, !dnsValidation);
             List<InstalledCertificate> installed = store.list();

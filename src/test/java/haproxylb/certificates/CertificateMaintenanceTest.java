@@ -56,7 +56,7 @@ class CertificateMaintenanceTest {
                 new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
                 state.resolve("certs").toString(), reloadsRequested::incrementAndGet);
         check = new CertificateMaintenance(
-                new CertificateMaintenance.Locations(liveMap, state.resolve("cert-inbox"), new LocalStorage(state),
+                new CertificateMaintenance.Locations(LiveDomains.file(liveMap), state.resolve("cert-inbox"), new LocalStorage(state),
                         "certificates/backoff.json", "certificates/rate-limits.json"),
                 store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(),
                 new Backoff(clock, new SplittableRandom(1)), new RateLimitLedger(clock), haproxy, status, clock, false);
