@@ -27,6 +27,7 @@ import haproxylb.certificates.RateLimitLedger;
 import haproxylb.certificates.ReachabilityCheck;
 import haproxylb.cluster.SharedCertificates;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.DomainName;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.storage.LocalStorage;
@@ -243,7 +244,7 @@ final class CertificateWiring {
         };
         List<String> domains = List.of(s.string("lb.acme.dns.domains", "").strip().split("[,\\s]+"));
         DnsChallenges dns = new DnsChallenges(publisher, checkAt, domain -> domains.contains(domain)
-                || (domain.indexOf('.') > 0 && domains.contains("*" + domain.substring(domain.indexOf('.')))),
+                || DomainName.of(domain).wildcardAbove().map(w -> domains.contains(w.value())).orElse(false),
                 certState.resolve("dns-challenges.json"), s.millis("lb.acme.dns.propagation-timeout"));
         int removed = dns.cleanUp();
         LOG.info("certificates: DNS-01 for wildcards{} through {}{}", domains.stream().anyMatch(d -> !d.isEmpty())

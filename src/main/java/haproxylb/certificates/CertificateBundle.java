@@ -333,12 +333,8 @@ public final class CertificateBundle {
      * not {@code example.com} nor {@code a.b.example.com}).
      */
     public boolean covers(String domain) {
-        String d = DomainName.of(domain).value();
-        if (dnsNames.contains(d)) {
-            return true;
-        }
-        int dot = d.indexOf('.');
-        return dot > 0 && dnsNames.contains("*" + d.substring(dot));
+        DomainName d = DomainName.of(domain);
+        return dnsNames.contains(d.value()) || d.wildcardAbove().map(w -> dnsNames.contains(w.value())).orElse(false);
     }
 
     /** SHA-256 of the leaf certificate (DER), lower-case hex: the certificate's identity. */

@@ -47,9 +47,9 @@ public final class CertificateIndex {
         DomainName host = DomainName.of(domain);
         int best = -1;
         best = better(best, byName.get(host), now);
-        int dot = host.value().indexOf('.');
-        if (!host.isWildcard() && dot > 0) {
-            best = better(best, byName.get(DomainName.of("*" + host.value().substring(dot))), now);
+        Optional<DomainName> wildcard = host.wildcardAbove();
+        if (wildcard.isPresent()) {
+            best = better(best, byName.get(wildcard.get()), now);
         }
         return best < 0 ? Optional.empty() : Optional.of(all.get(best));
     }

@@ -1,5 +1,6 @@
 package haproxylb.certificates;
 
+import haproxylb.common.DomainName;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -29,12 +30,7 @@ final class OrphanArchiver {
         // A certificate name covers a mapped domain when it is the domain, or the wildcard one label above it: the
         // set of both answers per name instead of per domain (CertificateBundle#covers).
         Set<String> coveringNames = new HashSet<>(mapDomains);
-        for (String d : mapDomains) {
-            int dot = d.indexOf('.');
-            if (dot > 0) {
-                coveringNames.add("*" + d.substring(dot));
-            }
-        }
+        mapDomains.forEach(d -> DomainName.of(d).wildcardAbove().ifPresent(w -> coveringNames.add(w.value())));
         for (InstalledCertificate c : installed) {
             if (!c.issuedHere() || c.isFallback() || c.dnsNames().stream().anyMatch(coveringNames::contains)) {
                 continue;

@@ -89,12 +89,7 @@ public final class ProfileChoice {
         if (exact != null) {
             return Optional.of(exact);
         }
-        int dot = domain.indexOf('.');
-        if (dot < 0) {
-            return Optional.empty();
-        }
-        String parent = domain.startsWith("*.") ? domain.substring(2) : domain.substring(dot + 1);
-        return Optional.ofNullable(overrides.get("*." + parent));
+        return DomainName.of(domain).wildcardAbove().map(w -> overrides.get(w.value()));
     }
 
     @Override

@@ -79,18 +79,13 @@ public final class DomainName implements Comparable<DomainName> {
     }
 
     /**
-     * Whether a certificate name covers this host: equal, or a wildcard covering exactly one more label
-     * (RFC 6125 6.4.3: "*.example.test" covers "a.example.test", not "a.b.example.test" nor the apex).
+     * The one wildcard that covers this host besides its own name: its first label replaced by '*'
+     * ("a.example.test" → "*.example.test"; RFC 6125 6.4.3: a wildcard stands for exactly one whole label, so not
+     * "a.b.example.test" nor the apex). Empty for a wildcard and for a single label.
      */
-    public boolean isCoveredBy(DomainName certificateName) {
-        if (certificateName.equals(this)) {
-            return true;
-        }
-        if (!certificateName.isWildcard() || isWildcard()) {
-            return false;
-        }
+    public Optional<DomainName> wildcardAbove() {
         int dot = name.indexOf('.');
-        return dot > 0 && name.substring(dot + 1).equals(certificateName.name.substring(2));
+        return isWildcard() || dot <= 0 ? Optional.empty() : Optional.of(new DomainName("*" + name.substring(dot)));
     }
 
     /** The name in its one spelling (lower case, no trailing dot). */

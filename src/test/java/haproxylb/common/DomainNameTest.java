@@ -1,10 +1,11 @@
 package haproxylb.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class DomainNameTest {
@@ -18,10 +19,11 @@ class DomainNameTest {
     @Test
     void wildcardCoversExactlyOneMoreLabel() {
         DomainName wildcard = DomainName.of("*.example.test");
-        assertTrue(DomainName.of("a.example.test").isCoveredBy(wildcard));
-        assertFalse(DomainName.of("a.b.example.test").isCoveredBy(wildcard));
-        assertFalse(DomainName.of("example.test").isCoveredBy(wildcard));
-        assertTrue(DomainName.of("example.test").isCoveredBy(DomainName.of("example.test")));
+        assertEquals(Optional.of(wildcard), DomainName.of("a.example.test").wildcardAbove());
+        assertNotEquals(Optional.of(wildcard), DomainName.of("a.b.example.test").wildcardAbove());
+        assertNotEquals(Optional.of(wildcard), DomainName.of("example.test").wildcardAbove());
+        assertEquals(Optional.empty(), wildcard.wildcardAbove(), "a wildcard is covered by itself only");
+        assertEquals(Optional.empty(), DomainName.of("localhost").wildcardAbove());
         assertEquals(DomainName.of("example.test"), wildcard.withoutWildcard());
     }
 
