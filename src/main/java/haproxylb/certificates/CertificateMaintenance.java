@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -249,7 +250,7 @@ public final class CertificateMaintenance {
         running.lock();
         try {
             reloadState();
-            Optional<Map<String, String>> current = live.current();
+            Optional<SortedMap<String, String>> current = live.current();
             if (current.isEmpty()) {
                 // Before the first assembly there is no map: an empty one would make every certificate an orphan.
                 if (!reportedMissingMap) {
@@ -259,7 +260,7 @@ public final class CertificateMaintenance {
                 return;
             }
             reportedMissingMap = false;
-            Map<String, String> map = new TreeMap<>(current.get()); // in name order, as the groups are made
+            Map<String, String> map = current.get();
             List<CertificateGroup> groups = CertificateGroup.group(map, perDomain,
                     CertificateGroup.MAX_NAMES_PER_CERTIFICATE, !dnsValidation);
             List<InstalledCertificate> installed = store.list();

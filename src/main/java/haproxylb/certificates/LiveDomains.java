@@ -3,7 +3,7 @@ package haproxylb.certificates;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
+import java.util.SortedMap;
 import java.util.Optional;
 
 /**
@@ -13,7 +13,8 @@ import java.util.Optional;
  */
 @FunctionalInterface
 public interface LiveDomains {
-    Optional<Map<String, String>> current() throws IOException;
+    /** Domain → backend, sorted by domain (the certificate groups are made in that order). */
+    Optional<SortedMap<String, String>> current() throws IOException;
 
     /** backend.map as written on disk: for a check run outside the daemon (benches, tests of the check alone). */
     static LiveDomains file(Path map) {

@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -23,7 +23,7 @@ public final class LiveMap {
     private LiveMap() {}
 
     /** Domain (lower-cased, no trailing dot) → backend, sorted by domain; empty when the file does not exist yet. */
-    public static Map<String, String> read(Path mapFile) throws IOException {
+    public static SortedMap<String, String> read(Path mapFile) throws IOException {
         try {
             return parse(Files.readString(mapFile, StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
@@ -31,8 +31,8 @@ public final class LiveMap {
         }
     }
 
-    public static Map<String, String> parse(String text) {
-        Map<String, String> domains = new TreeMap<>();
+    public static SortedMap<String, String> parse(String text) {
+        SortedMap<String, String> domains = new TreeMap<>();
         for (String raw : text.split("\n")) {
             String line = raw.strip();
             if (line.isEmpty() || line.startsWith("#")) {

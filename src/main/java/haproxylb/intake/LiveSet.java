@@ -1,8 +1,7 @@
 package haproxylb.intake;
 
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -14,7 +13,7 @@ import java.util.TreeMap;
 public final class LiveSet {
     private TreeMap<String, Fragment> fragments = new TreeMap<>();
     /** Made on demand: a batch promotes many fragments one by one, and nobody asks in between. */
-    private Map<String, String> domains;
+    private SortedMap<String, String> domains;
 
     /** A copy by name (the assembly adds and removes its changes on it). */
     public synchronized TreeMap<String, Fragment> fragments() {
@@ -22,14 +21,15 @@ public final class LiveSet {
     }
 
     /**
-     * The live domain → backend map, as backend.map holds it once the assembly that made it is written: for the
-     * certificate check, which needs no parse of backend.map. Unmodifiable; a new map after every change.
+     * The live domain → backend map, as backend.map holds it once the assembly that made it is written, sorted by
+     * domain: for the certificate check, which needs no parse of backend.map. Unmodifiable; a new map after every
+     * change, so the sorting is paid once per change, not once per check.
      */
-    public synchronized Map<String, String> domains() {
+    public synchronized SortedMap<String, String> domains() {
         if (domains == null) {
-            Map<String, String> map = new HashMap<>();
+            SortedMap<String, String> map = new TreeMap<>();
             fragments.values().forEach(f -> f.entries().forEach(e -> map.put(e.domain(), e.backend())));
-            domains = Collections.unmodifiableMap(map);
+            domains = Collections.unmodifiableSortedMap(map);
         }
         return domains;
     }
