@@ -6,7 +6,6 @@ import haproxylb.certificates.issuer.IssuedCertificate;
 import haproxylb.certificates.issuer.AcmeIssuer;
 import haproxylb.certificates.issuer.AcmeSettings;
 import haproxylb.certificates.issuer.AcmeAccountStore;
-import haproxylb.certificates.issuer.ChallengeResponder;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,24 +13,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import haproxylb.storage.LocalStorage;
+import haproxylb.support.AcmeCaFixture;
 import haproxylb.support.AcmeRecordingProxy;
-import haproxylb.support.PebbleServer;
-import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,56 +36,31 @@ import org.junit.jupiter.api.io.TempDir;
 class AcmeIssuerRefusalTest {
     private static final String UNPAUSE = "Your account is temporarily prevented from requesting certificates for "
             + "%s and possibly others. Please visit: https://portal.letsencrypt.test/sfe/v1/unpause?jwt=abc";
-    static ChallengeResponder responder;
-    static PebbleServer pebble;
-    static AcmeRecordingProxy proxy;
+    @RegisterExtension
+    static final AcmeCaFixture ca = new AcmeCaFixture();
 
     @TempDir
     static Path tmp;
 
-    @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> pebble);
-
-    @BeforeAll
-    static void start() throws IOException {
-        responder = new ChallengeResponder(new InetSocketAddress("127.0.0.1", 0));
-        responder.start();
-        pebble = PebbleServer.start(responder.port());
-        proxy = AcmeRecordingProxy.start(pebble);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-        if (responder != null) {
-            responder.stop();
-        }
-    }
-
     @AfterEach
     void reset() {
-        proxy.refuseNothing().profiles(Map.of("classic", "the usual 90 days", "shortlived", "6 days, no OCSP"));
+        ca.proxy().refuseNothing().profiles(Map.of("classic", "the usual 90 days", "shortlived", "6 days, no OCSP"));
     }
 
     private AcmeIssuer issuer(String account) {
-        return new AcmeIssuer(AcmeSettings.forTestCa(proxy.directoryUrl(), pebble.listenerCaPem()),
-                new AcmeAccountStore(new LocalStorage(tmp), account), responder);
+        return new AcmeIssuer(AcmeSettings.forTestCa(ca.proxy().directoryUrl(), ca.pebble().listenerCaPem()),
+                new AcmeAccountStore(new LocalStorage(tmp), account), ca.responder());
     }
 
     private JsonNode lastOrder() {
-        List<JsonNode> orders = proxy.newOrders();
+        List<JsonNode> orders = ca.proxy().newOrders();
         return orders.get(orders.size() - 1);
     }
 
     @Test
     void rate_limited_carries_the_cas_retry_after_and_its_type() {
         AcmeIssuer issuer = issuer("limited");
-        proxy.refuseWithRateLimit("too many new orders recently", Duration.ofMinutes(90));
+        ca.proxy().refuseWithRateLimit("too many new orders recently", Duration.ofMinutes(90));
         Instant before = Instant.now();
 
         IssuanceException e = assertThrows(IssuanceException.class, () -> issuer.issue(OrderRequest.of(List.of("limited.refusal.test"))));
@@ -109,16 +78,16 @@ class AcmeIssuerRefusalTest {
         AcmeIssuer issuer = issuer("paused");
         issuer.issue(OrderRequest.of(List.of("before.refusal.test"))); // a cached login, which an "unauthorized" would otherwise reset
 
-        proxy.refuseOrders(403, "unauthorized", "issuance for paused.refusal.test is paused for this account");
-        int orders = proxy.newOrders().size();
+        ca.proxy().refuseOrders(403, "unauthorized", "issuance for paused.refusal.test is paused for this account");
+        int orders = ca.proxy().newOrders().size();
         IssuanceException refused = assertThrows(IssuanceException.class,
                 () -> issuer.issue(OrderRequest.of(List.of("paused.refusal.test"))));
         assertEquals(IssuanceException.Kind.CA_REJECTED, refused.kind());
         assertEquals("paused", refused.errorType());
         assertTrue(CertificateMaintenance.otherCaMayHelp(refused), "another CA may issue a paused name");
-        assertEquals(orders + 1, proxy.newOrders().size(), "a pause is not a lost account: no second lookup and order");
+        assertEquals(orders + 1, ca.proxy().newOrders().size(), "a pause is not a lost account: no second lookup and order");
 
-        proxy.refuseOrders(429, "rateLimited", String.format(UNPAUSE, "paused.refusal.test"));
+        ca.proxy().refuseOrders(429, "rateLimited", String.format(UNPAUSE, "paused.refusal.test"));
         IssuanceException limited = assertThrows(IssuanceException.class,
                 () -> issuer.issue(OrderRequest.of(List.of("paused.refusal.test"))));
         assertTrue(limited.paused());
@@ -130,20 +99,20 @@ class AcmeIssuerRefusalTest {
     void renewal_information_answered_rate_limited_is_not_asked_for_again_before_its_retry_after() throws Exception {
         AcmeIssuer issuer = issuer("ari-limited");
         IssuedCertificate c = issuer.issue(OrderRequest.of(List.of("ari.refusal.test")));
-        proxy.refuseRenewalInfo("too many renewalInfo requests", Duration.ofHours(1));
-        int asked = proxy.renewalInfoAsked().size();
+        ca.proxy().refuseRenewalInfo("too many renewalInfo requests", Duration.ofHours(1));
+        int asked = ca.proxy().renewalInfoAsked().size();
 
         assertEquals(Optional.empty(), issuer.renewalInfo(c.leaf()));
-        proxy.refuseNothing();
+        ca.proxy().refuseNothing();
         assertEquals(Optional.empty(), issuer.renewalInfo(c.leaf()), "not asked within the hour");
-        assertEquals(asked + 1, proxy.renewalInfoAsked().size(), proxy.renewalInfoAsked().toString());
+        assertEquals(asked + 1, ca.proxy().renewalInfoAsked().size(), ca.proxy().renewalInfoAsked().toString());
         assertTrue(issuer("ari-other").renewalInfo(c.leaf()).isPresent(), "the proxy answers again (another client)");
     }
 
     @Test
     void a_profile_the_directory_does_not_list_is_left_out_and_the_outcome_says_what_is_offered() throws Exception {
         AcmeIssuer issuer = issuer("profiles");
-        proxy.profiles(Map.of("classic", "the usual 90 days"));
+        ca.proxy().profiles(Map.of("classic", "the usual 90 days"));
         IssuedCertificate c = issuer.issue(new OrderRequest(List.of("profile.refusal.test"),
                 Optional.empty(), Optional.of("shortlived")));
         assertFalse(lastOrder().has("profile"), lastOrder().toString());
@@ -159,7 +128,7 @@ class AcmeIssuerRefusalTest {
 
     @Test
     void a_directory_without_profiles_gets_the_order_without_one_and_says_so() throws Exception {
-        proxy.profiles(Map.of());
+        ca.proxy().profiles(Map.of());
         AcmeIssuer issuer = issuer("no-profiles");
         IssuedCertificate c = issuer.issue(new OrderRequest(List.of("none.refusal.test"),
                 Optional.empty(), Optional.of("shortlived")));

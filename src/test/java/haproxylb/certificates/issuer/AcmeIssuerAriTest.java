@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import haproxylb.storage.LocalStorage;
+import haproxylb.support.AcmeCaFixture;
 import haproxylb.support.AcmeRecordingProxy;
-import haproxylb.support.PebbleServer;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -21,14 +20,11 @@ import java.util.Map;
 import java.util.Optional;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,53 +33,24 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class AcmeIssuerAriTest {
-    static ChallengeResponder responder;
-    static PebbleServer pebble;
-    static AcmeRecordingProxy proxy;
+    @RegisterExtension
+    static final AcmeCaFixture ca = new AcmeCaFixture();
 
     @TempDir
     static Path tmp;
 
-    @RegisterExtension
-    static TestWatcher pebbleLogs = PebbleServer.printLogsOnFailure(() -> pebble);
-
-    @BeforeAll
-    static void start() {
-        responder = new ChallengeResponder(new InetSocketAddress("127.0.0.1", 0));
-        try {
-            responder.start();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        pebble = PebbleServer.start(responder.port());
-        proxy = AcmeRecordingProxy.start(pebble);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-        if (responder != null) {
-            responder.stop();
-        }
-    }
-
     @AfterEach
     void reset() {
-        proxy.refuseNothing().advertiseAri(true);
+        ca.proxy().refuseNothing().advertiseAri(true);
     }
 
     private AcmeIssuer issuer(String account) {
-        return new AcmeIssuer(AcmeSettings.forTestCa(proxy.directoryUrl(), pebble.listenerCaPem()),
-                new AcmeAccountStore(new LocalStorage(tmp), account), responder);
+        return new AcmeIssuer(AcmeSettings.forTestCa(ca.proxy().directoryUrl(), ca.pebble().listenerCaPem()),
+                new AcmeAccountStore(new LocalStorage(tmp), account), ca.responder());
     }
 
     private JsonNode lastOrder() {
-        List<JsonNode> orders = proxy.newOrders();
+        List<JsonNode> orders = ca.proxy().newOrders();
         return orders.get(orders.size() - 1);
     }
 
@@ -114,18 +81,18 @@ class AcmeIssuerAriTest {
     void already_replaced_gets_the_order_once_more_without_replaces_and_says_why() throws Exception {
         AcmeIssuer issuer = issuer("already");
         IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.already.test")));
-        proxy.refuseReplaces("alreadyReplaced", "this certificate was already replaced by another order");
-        int ordersBefore = proxy.newOrders().size();
-        int refusalsBefore = proxy.refusals();
+        ca.proxy().refuseReplaces("alreadyReplaced", "this certificate was already replaced by another order");
+        int ordersBefore = ca.proxy().newOrders().size();
+        int refusalsBefore = ca.proxy().refusals();
 
         IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.already.test"),
                 Optional.of(first.leaf()), Optional.empty()));
 
-        List<JsonNode> orders = proxy.newOrders().subList(ordersBefore, proxy.newOrders().size());
+        List<JsonNode> orders = ca.proxy().newOrders().subList(ordersBefore, ca.proxy().newOrders().size());
         assertEquals(2, orders.size(), "one refused order and one retry, no more: " + orders);
         assertEquals(ariId(first.leaf()), orders.get(0).path("replaces").asText());
         assertFalse(orders.get(1).has("replaces"), "the retry leaves replaces out: " + orders.get(1));
-        assertEquals(refusalsBefore + 1, proxy.refusals());
+        assertEquals(refusalsBefore + 1, ca.proxy().refusals());
         String why = renewed.outcome().replacesDropped().orElseThrow();
         assertTrue(why.startsWith("alreadyReplaced: ") && why.contains("already replaced by another order"), why);
         assertEquals(Optional.empty(), renewed.outcome().replaced());
@@ -136,7 +103,7 @@ class AcmeIssuerAriTest {
     void malformed_replaces_is_dropped_the_same_way() throws Exception {
         AcmeIssuer issuer = issuer("malformed");
         IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.malformed.test")));
-        proxy.refuseReplaces("malformed", "replaces: no such certificate");
+        ca.proxy().refuseReplaces("malformed", "replaces: no such certificate");
 
         IssuedCertificate renewed = issuer.issue(new OrderRequest(List.of("ari.malformed.test"),
                 Optional.of(first.leaf()), Optional.empty()));
@@ -148,7 +115,7 @@ class AcmeIssuerAriTest {
 
     @Test
     void without_renewal_information_in_the_directory_no_replaces_is_sent() throws Exception {
-        proxy.advertiseAri(false);
+        ca.proxy().advertiseAri(false);
         AcmeIssuer issuer = issuer("no-ari");
         IssuedCertificate first = issuer.issue(OrderRequest.of(List.of("ari.none.test")));
         issuer.issue(new OrderRequest(List.of("ari.none.test"), Optional.of(first.leaf()), Optional.empty()));
@@ -159,7 +126,7 @@ class AcmeIssuerAriTest {
     void the_cas_suggested_window_retry_after_and_explanation_are_read() throws Exception {
         Instant start = Instant.parse("2030-01-01T00:00:00Z");
         Instant end = Instant.parse("2030-01-02T00:00:00Z");
-        proxy.answerAri(new AcmeRecordingProxy.AriAnswer(start, end, Duration.ofHours(3),
+        ca.proxy().answerAri(new AcmeRecordingProxy.AriAnswer(start, end, Duration.ofHours(3),
                 Optional.of("https://ca.test/incident-42")));
         try {
             AcmeIssuer issuer = issuer("window");
@@ -170,9 +137,9 @@ class AcmeIssuerAriTest {
             assertEquals("https://ca.test/incident-42", w.explanation().orElseThrow().toString());
             Instant retry = w.retryAfter().orElseThrow();
             assertTrue(retry.isAfter(Instant.now().plus(Duration.ofMinutes(170))), retry.toString());
-            assertTrue(proxy.renewalInfoAsked().contains(ariId(first.leaf())), proxy.renewalInfoAsked().toString());
+            assertTrue(ca.proxy().renewalInfoAsked().contains(ariId(first.leaf())), ca.proxy().renewalInfoAsked().toString());
         } finally {
-            proxy.answerAri(null);
+            ca.proxy().answerAri(null);
         }
     }
 }
