@@ -65,19 +65,8 @@ class AcmeErrorsTest {
                 + "\n";
     }
 
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> certificateStatus(String domain) {
-        try {
-            Map<String, Object> all = daemon.status().certificates();
-            Object c = all == null ? null : all.get(domain);
-            return c == null ? Map.of() : (Map<String, Object>) c;
-        } catch (IOException e) {
-            return Map.of();
-        }
-    }
-
     private String field(String domain, String name) {
-        return String.valueOf(certificateStatus(domain).get(name));
+        return String.valueOf(daemon.certificateStatus(domain).get(name));
     }
 
     private CertificateMaintenance maintenance() {
@@ -134,7 +123,7 @@ class AcmeErrorsTest {
 
         await("the status says rateLimited", LIMIT, () -> field("limited.errors.test", "lastErrorType")
                 .equals("rateLimited") && field("limited.errors.test", "state").equals("backing-off"));
-        Map<String, Object> status = certificateStatus("limited.errors.test");
+        Map<String, Object> status = daemon.certificateStatus("limited.errors.test");
         Instant nextAttempt = Instant.parse((String) status.get("nextAttempt"));
         assertFalse(nextAttempt.isBefore(before.plus(Duration.ofHours(2)).minusSeconds(5)),
                 "not before the CA's Retry-After, not after the 1-minute first step: " + status);

@@ -58,17 +58,6 @@ class AriRenewalTest {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> certificateStatus(String domain) {
-        try {
-            Map<String, Object> all = daemon.status().certificates();
-            Object c = all == null ? null : all.get(domain);
-            return c == null ? Map.of() : (Map<String, Object>) c;
-        } catch (IOException e) {
-            return Map.of();
-        }
-    }
-
     private CertificateMaintenance maintenance() {
         return daemon.context().getRegistry().lookupByNameAndType("certificateMaintenance", CertificateMaintenance.class);
     }
@@ -103,7 +92,7 @@ class AriRenewalTest {
 
         // the check after the install asks the CA for its window, and the status shows it
         maintenance().check();
-        Map<String, Object> status = certificateStatus("shop.ari.test");
+        Map<String, Object> status = daemon.certificateStatus("shop.ari.test");
         assertEquals(windowStart + "/" + windowEnd, status.get("ariWindow"), status.toString());
         assertEquals("https://ca.test/incident-42", status.get("ariExplanation"));
         assertEquals("pebble", status.get("issuer"));
@@ -130,7 +119,7 @@ class AriRenewalTest {
 
         maintenance().check();
         await("the status says why replaces was left out", LIMIT, () -> String.valueOf(
-                certificateStatus("shop.ari.test").get("note")).contains("alreadyReplaced: already replaced by order 17"));
+                daemon.certificateStatus("shop.ari.test").get("note")).contains("alreadyReplaced: already replaced by order 17"));
         JsonNode issued = new ObjectMapper().readTree(Files.readString(fixture.state().resolve("certificates/issued.json")));
         assertTrue(issued.toString().contains("\"replacesDropped\":\"alreadyReplaced: already replaced by order 17\""),
                 issued.toString());

@@ -3,7 +3,6 @@ package haproxylb.it;
 import haproxylb.certificates.CertificateBundle;
 import haproxylb.certificates.CertificateMaintenance;
 import haproxylb.common.AtomicFiles;
-import haproxylb.status.Status;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
@@ -91,19 +90,8 @@ class CertificatesTest {
                 && names.equals(sans(leaf))).orElse(false);
     }
 
-    private Map<String, Object> certificateStatus(String domain) {
-        try {
-            Status s = daemon.status();
-            @SuppressWarnings("unchecked")
-            Map<String, Object> c = s.certificates() == null ? null : (Map<String, Object>) s.certificates().get(domain);
-            return c == null ? Map.of() : c;
-        } catch (IOException e) {
-            return Map.of();
-        }
-    }
-
     private String stateOf(String domain) {
-        return String.valueOf(certificateStatus(domain).get("state"));
+        return String.valueOf(daemon.certificateStatus(domain).get("state"));
     }
 
     private CertificateMaintenance maintenance() {
@@ -167,7 +155,7 @@ class CertificatesTest {
                 "recorded as issued by haproxy-lb");
         await("status shows both names covered", LIMIT,
                 () -> stateOf("shop.cert.test").equals("covered") && stateOf("www.shop.cert.test").equals("covered"));
-        Map<String, Object> status = certificateStatus("www.shop.cert.test");
+        Map<String, Object> status = daemon.certificateStatus("www.shop.cert.test");
         assertEquals("be_shop", status.get("certificate"));
         assertEquals("issued", status.get("source"));
         assertEquals(chain.get(0).getNotAfter().toInstant(), Instant.parse((String) status.get("expires")));
@@ -189,7 +177,7 @@ class CertificatesTest {
         await("first certificate served", LIMIT, () -> servedFromPebbleFor("blog.cert.test", Set.of("blog.cert.test")));
         await("status covered", LIMIT, () -> stateOf("blog.cert.test").equals("covered"));
         X509Certificate first = servedLeaf("blog.cert.test").orElseThrow();
-        Instant renewAt = Instant.parse((String) certificateStatus("blog.cert.test").get("nextRenewal"));
+        Instant renewAt = Instant.parse((String) daemon.certificateStatus("blog.cert.test").get("nextRenewal"));
         long reloadsBefore = reloads();
         long ordersBefore = maintenance().orderAttempts();
 
@@ -210,7 +198,7 @@ class CertificatesTest {
         maintenance().check();
         assertEquals(ordersBefore + 1, maintenance().orderAttempts(), "a check at the real time renews nothing");
         await("status covered by the renewed certificate", LIMIT, () -> renewed.getNotAfter().toInstant()
-                .toString().equals(certificateStatus("blog.cert.test").get("expires")));
+                .toString().equals(daemon.certificateStatus("blog.cert.test").get("expires")));
     }
 
     @Test
@@ -220,14 +208,14 @@ class CertificatesTest {
         daemon.drop("down", cfg("be_down"), "down.cert.test be_down\n");
 
         await("status shows the backoff", LIMIT, () -> stateOf("down.cert.test").equals("backing-off"));
-        Map<String, Object> backingOff = certificateStatus("down.cert.test");
+        Map<String, Object> backingOff = daemon.certificateStatus("down.cert.test");
         assertEquals(1, backingOff.get("backoffStep"));
         assertTrue(String.valueOf(backingOff.get("lastError")).contains("cannot reach the CA"), backingOff.toString());
         assertTrue(backingOff.containsKey("nextAttempt"), backingOff.toString());
         long checks = maintenance().checks();
         await("three more checks (every second, Quartz)", LIMIT, () -> maintenance().checks() >= checks + 3);
         assertEquals(1, maintenance().orderAttempts(), "one order attempt while the CA is down, however many checks");
-        assertEquals(1, certificateStatus("down.cert.test").get("backoffStep"));
+        assertEquals(1, daemon.certificateStatus("down.cert.test").get("backoffStep"));
         assertTrue(Files.readString(fixture.state().resolve("certificates/backoff.json")).contains("@ca"), "persisted");
 
         pebble.start();
@@ -235,7 +223,7 @@ class CertificatesTest {
         verifyChain(served("down.cert.test"), pebble.rootCertificates().root());
         assertEquals(2, maintenance().orderAttempts());
         await("status covered", LIMIT, () -> stateOf("down.cert.test").equals("covered"));
-        assertEquals(0, certificateStatus("down.cert.test").get("backoffStep"));
+        assertEquals(0, daemon.certificateStatus("down.cert.test").get("backoffStep"));
     }
 
     @Test
@@ -274,7 +262,7 @@ class CertificatesTest {
 
         await("here.cert.test served", LIMIT, () -> servedFromPebbleFor("here.cert.test", Set.of("here.cert.test")));
         await("away.cert.test reported as skipped", LIMIT, () -> stateOf("away.cert.test").equals("skipped"));
-        String reason = String.valueOf(certificateStatus("away.cert.test").get("reason"));
+        String reason = String.valueOf(daemon.certificateStatus("away.cert.test").get("reason"));
         assertTrue(reason.contains("away.cert.test resolves to 192.0.2.1, not (only) to this balancer"), reason);
         await("here.cert.test covered", LIMIT, () -> stateOf("here.cert.test").equals("covered"));
 
@@ -328,7 +316,7 @@ class CertificatesTest {
         assertTrue(archive.get(0).getFileName().toString().matches("be_gone-\\d{8}T\\d{6}Z\\.pem"), archive.toString());
         await("gone.cert.test gets the fallback again", LIMIT, () -> servedLeaf("gone.cert.test")
                 .map(leaf -> leaf.getSubjectX500Principal().getName().contains("haproxy-lb fallback")).orElse(false));
-        await("gone.cert.test leaves the status", LIMIT, () -> certificateStatus("gone.cert.test").isEmpty());
+        await("gone.cert.test leaves the status", LIMIT, () -> daemon.certificateStatus("gone.cert.test").isEmpty());
 
         maintenance().check();
         assertTrue(Files.exists(fixture.state().resolve("certs/operator.pem")), "operator certificate untouched");
@@ -357,10 +345,10 @@ class CertificatesTest {
         Path file = fixture.state().resolve("certs/own.cert.test.pem");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
         await("status: covered by the operator's certificate", LIMIT, () -> stateOf("own.cert.test").equals("covered"));
-        assertEquals("operator", certificateStatus("own.cert.test").get("source"));
-        assertFalse(certificateStatus("own.cert.test").containsKey("nextRenewal"), "never renewed by haproxy-lb");
+        assertEquals("operator", daemon.certificateStatus("own.cert.test").get("source"));
+        assertFalse(daemon.certificateStatus("own.cert.test").containsKey("nextRenewal"), "never renewed by haproxy-lb");
         assertEquals("not-covered", stateOf("bare.cert.test"));
-        assertTrue(String.valueOf(certificateStatus("bare.cert.test").get("reason")).contains("ACME is off"));
+        assertTrue(String.valueOf(daemon.certificateStatus("bare.cert.test").get("reason")).contains("ACME is off"));
         assertFalse(Files.exists(fixture.state().resolve("acme")), "no ACME account without a directory URL");
     }
 

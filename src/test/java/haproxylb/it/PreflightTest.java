@@ -30,17 +30,6 @@ class PreflightTest {
     final DaemonFixture fixture = new DaemonFixture();
     private DaemonHarness daemon;
 
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> certificateStatus(String domain) {
-        try {
-            Map<String, Object> all = daemon.status().certificates();
-            Object c = all == null ? null : all.get(domain);
-            return c == null ? Map.of() : (Map<String, Object>) c;
-        } catch (IOException e) {
-            return Map.of();
-        }
-    }
-
     private boolean servedByPebble(String host) {
         try {
             return EdgeClient.https(daemon.httpsPort(), host, "/").peerChain().stream().findFirst()
@@ -71,8 +60,8 @@ class PreflightTest {
                 .lookupByNameAndType("certificateMaintenance", CertificateMaintenance.class);
         maintenance.check();
         await("the status says it was judged by probe", LIMIT, () -> String.valueOf(
-                certificateStatus("here.probe.test").get("reachability")).contains("judged by probe"));
-        Map<String, Object> elsewhere = certificateStatus("elsewhere.probe.test");
+                daemon.certificateStatus("here.probe.test").get("reachability")).contains("judged by probe"));
+        Map<String, Object> elsewhere = daemon.certificateStatus("elsewhere.probe.test");
         assertEquals("skipped", elsewhere.get("state"), elsewhere.toString());
         assertTrue(String.valueOf(elsewhere.get("reason")).contains("127.0.0.2"), elsewhere.toString());
         assertEquals(1, maintenance.orderAttempts(), "the name that is not here was never ordered");

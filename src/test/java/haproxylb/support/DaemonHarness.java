@@ -186,6 +186,18 @@ public final class DaemonHarness implements AutoCloseable {
         }
     }
 
+    /** The certificate status of {@code domain} in status.json; empty while there is none or it cannot be read. */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> certificateStatus(String domain) {
+        try {
+            Map<String, Object> all = status().certificates();
+            Object c = all == null ? null : all.get(domain);
+            return c == null ? Map.of() : (Map<String, Object>) c;
+        } catch (IOException e) {
+            return Map.of();
+        }
+    }
+
     public FragmentStatus awaitFragmentState(String name, String state, Duration limit) {
         await("fragment '" + name + "' to be " + state, limit,
                 () -> fragment(name).map(f -> f.state().equals(state)).orElse(false));
