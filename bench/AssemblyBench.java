@@ -389,7 +389,7 @@ public class AssemblyBench {
     static Path makeFallbackCertificate(Path dir) throws Exception {
         Files.createDirectories(dir);
         for (String[] candidate : new String[][] {
-                {"haproxylb.certificates.FallbackCertificate", "ensure"},
+                {"haproxylb.certificates.store.FallbackCertificate", "ensure"},
                 {"haproxylb.app.DaemonConfiguration", "fallbackCertificate"}}) {
             try {
                 Method m = Class.forName(candidate[0]).getDeclaredMethod(candidate[1], Path.class);

@@ -22,9 +22,9 @@
 //        the call until a TLS handshake for the name returns the new certificate (handshakes polled back to back).
 
 import haproxylb.app.HaproxyLb;
-import haproxylb.certificates.CertificateBundle;
-import haproxylb.certificates.CertificateMaintenance;
-import haproxylb.certificates.HaproxyCertificates;
+import haproxylb.certificates.store.CertificateBundle;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
+import haproxylb.certificates.store.HaproxyCertificates;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.HaproxySupervisor;

@@ -17,14 +17,14 @@
 // publishes every domain; then CHECKS checks with nothing changed. Status writes are counted from inotify
 // (a rename of a new status.json into place is one write).
 
-import haproxylb.certificates.Backoff;
-import haproxylb.certificates.CertificateMaintenance;
-import haproxylb.certificates.CertificateStore;
-import haproxylb.certificates.CoverageDecision;
+import haproxylb.certificates.policy.Backoff;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
+import haproxylb.certificates.store.CertificateStore;
+import haproxylb.certificates.policy.CoverageDecision;
 import haproxylb.certificates.issuer.DisabledIssuer;
-import haproxylb.certificates.HaproxyCertificates;
-import haproxylb.certificates.LiveDomains;
-import haproxylb.certificates.RateLimitLedger;
+import haproxylb.certificates.store.HaproxyCertificates;
+import haproxylb.certificates.maintenance.LiveDomains;
+import haproxylb.certificates.policy.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.status.StatusBoard;

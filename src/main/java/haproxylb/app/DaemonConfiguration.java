@@ -5,7 +5,7 @@ import haproxylb.assembly.TemplateValues;
 import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
-import haproxylb.certificates.FallbackCertificate;
+import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Settings;
 import haproxylb.common.StateLayout;

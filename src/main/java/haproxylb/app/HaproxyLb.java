@@ -1,6 +1,6 @@
 package haproxylb.app;
 
-import haproxylb.certificates.FallbackCertificate;
+import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.common.SettingsFile;
 import haproxylb.haproxy.HaproxySupervisor;
 

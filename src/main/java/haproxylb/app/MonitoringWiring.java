@@ -1,7 +1,7 @@
 package haproxylb.app;
 
 import haproxylb.common.Settings;
-import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.monitoring.AcmeFigures;

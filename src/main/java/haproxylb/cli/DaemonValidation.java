@@ -7,7 +7,7 @@ import haproxylb.assembly.CandidateRules;
 import haproxylb.assembly.CandidateValidator;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
-import haproxylb.certificates.FallbackCertificate;
+import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.haproxy.HaproxyCheck;
 
 import java.io.IOException;

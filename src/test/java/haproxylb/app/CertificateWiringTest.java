@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import haproxylb.certificates.RateLimitLedger;
+import haproxylb.certificates.policy.RateLimitLedger;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.Optional;

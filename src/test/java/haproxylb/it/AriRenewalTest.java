@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;

@@ -1,7 +1,7 @@
 package haproxylb.it;
 
-import haproxylb.certificates.CertificateBundle;
-import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.store.CertificateBundle;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
 import haproxylb.common.AtomicFiles;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;

@@ -4,7 +4,7 @@ import static haproxylb.support.DaemonHarness.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import haproxylb.certificates.CertificateMaintenance;
+import haproxylb.certificates.maintenance.CertificateMaintenance;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;

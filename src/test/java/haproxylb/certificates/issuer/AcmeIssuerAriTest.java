@@ -1,6 +1,6 @@
 package haproxylb.certificates.issuer;
 
-import haproxylb.certificates.IssuedDetails;
+import haproxylb.certificates.store.IssuedDetails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,0 +1,56 @@
+package haproxylb.certificates.status;
+
+import haproxylb.status.CertificateStatus;
+import haproxylb.status.StatusBoard;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The certificate part of status.json as the coverage check last found it: states are staged as the check decides
+ * them and written together, once per check (and once before an order, so the status shows what is being ordered
+ * while the CA works), and only what changed. A write per domain cost 10,000 rewrites of status.json per check at
+ * 10,000 domains.
+ */
+public final class CoverageStatusPublisher {
+    private final StatusBoard status;
+    /** What status.json says now, by domain. */
+    private final Map<String, CertificateStatus> published = new TreeMap<>();
+    /** Changed states waiting for the next write (null: the domain left the map). */
+    private final Map<String, CertificateStatus> unpublished = new LinkedHashMap<>();
+
+    public CoverageStatusPublisher(StatusBoard status) {
+        this.status = Objects.requireNonNull(status, "status");
+    }
+
+    /** {@code domain}'s state, kept for the next write if it changed. */
+    public void stage(String domain, CertificateStatus state) {
+        if (!state.equals(published.get(domain))) {
+            published.put(domain, state);
+            unpublished.put(domain, state);
+        }
+    }
+
+    /** Clears the state of every published domain not in {@code current} (it left the map) at the next write. */
+    public void dropAllBut(Set<String> current) {
+        for (String domain : Set.copyOf(published.keySet())) {
+            if (!current.contains(domain)) {
+                published.remove(domain);
+                unpublished.put(domain, null);
+            }
+        }
+    }
+
+    /** One write of status.json for everything staged since the last; none when nothing changed. */
+    public void publish() {
+        if (unpublished.isEmpty()) {
+            return;
+        }
+        try (StatusBoard.Publication batch = status.publication()) {
+            unpublished.forEach(status::certificate);
+        }
+        unpublished.clear();
+    }
+}

@@ -1,0 +1,62 @@
+package haproxylb.certificates.store;
+
+import haproxylb.haproxy.RuntimeApi;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells the running haproxy about a certificate file that changed in its crt directory: through the runtime API
+ * ({@code new/set/commit ssl cert}, {@code add/del ssl crt-list}), so that new and renewed certificates are served at
+ * once without a reload. The file on disk is the truth for the next reload; when the runtime API fails (haproxy not
+ * running, socket missing, a refusal), a rate-limited reload is requested instead, which reads the directory again.
+ */
+public final class HaproxyCertificates {
+    private static final Logger LOG = LoggerFactory.getLogger(HaproxyCertificates.class);
+
+    /** How haproxy got the change. */
+    public enum Via { RUNTIME_API, RELOAD }
+
+    private final RuntimeApi runtime;
+    private final String crtList;
+    private final Runnable requestReload;
+
+    /**
+     * @param crtList       the crt-list haproxy knows the directory's certificates by: with {@code ssl crt <dir>}, the
+     *                      directory path exactly as written in the config
+     * @param requestReload asks for a (rate-limited) reload
+     */
+    public HaproxyCertificates(RuntimeApi runtime, String crtList, Runnable requestReload) {
+        this.runtime = Objects.requireNonNull(runtime, "runtime");
+        this.crtList = Objects.requireNonNull(crtList, "crtList");
+        this.requestReload = Objects.requireNonNull(requestReload, "requestReload");
+    }
+
+    /** {@code file} (in the crt directory, already written) now holds {@code bundle}: serve it. */
+    public Via install(Path file, CertificateBundle bundle) {
+        try {
+            runtime.installCertificate(crtList, file.toString(), bundle.toHaproxyPem());
+            return Via.RUNTIME_API;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("haproxy's runtime API could not take certificate {} ({}); asking for a reload instead, which "
+                    + "reads it from disk", file, e.getMessage());
+            requestReload.run();
+            return Via.RELOAD;
+        }
+    }
+
+    /** {@code file} left the crt directory: stop serving it. */
+    public Via remove(Path file) {
+        try {
+            runtime.removeCertificate(crtList, file.toString());
+            return Via.RUNTIME_API;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("haproxy's runtime API could not drop certificate {} ({}); asking for a reload instead", file,
+                    e.getMessage());
+            requestReload.run();
+            return Via.RELOAD;
+        }
+    }
+}
