@@ -8,6 +8,7 @@ import haproxylb.support.EdgeClient;
 import haproxylb.support.TestBackend;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -23,14 +24,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The fragment pipeline end to end: the real routes, the real haproxy on loopback, real HTTP(S) requests. */
+/**
+ * The fragment pipeline end to end: the real routes, the real haproxy on loopback, real HTTP(S) requests. One daemon
+ * for the class: every test drops fragments of its own names and waits for their outcome.
+ */
 class FragmentPipelineTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
     @RegisterExtension
-    final DaemonFixture fixture = new DaemonFixture();
-    private DaemonHarness daemon;
+    static final DaemonFixture fixture = new DaemonFixture();
+    private static DaemonHarness daemon;
     private TestBackend backend;
+
+    @BeforeAll
+    static void start() throws Exception {
+        daemon = fixture.daemon().start();
+    }
 
     @AfterEach
     void stop() {
@@ -46,7 +55,6 @@ class FragmentPipelineTest {
     @Test
     void a_dropped_fragment_makes_its_domain_reachable_over_https_and_http_redirects() throws Exception {
         backend = new TestBackend("hello from shop");
-        daemon = fixture.daemon().start();
         daemon.drop("shop", cfg("be_shop", backend.port()), "Shop.Example.test be_shop\nwww.shop.example.test be_shop\n");
 
         await("shop.example.test served over HTTPS", LIMIT, () -> daemon.serves("shop.example.test", "hello from shop"));
@@ -68,7 +76,6 @@ class FragmentPipelineTest {
 
     @Test
     void acme_challenge_paths_on_http_go_to_the_daemons_responder_not_to_https() throws Exception {
-        daemon = fixture.daemon().start();
         try (ChallengeResponder responder = new ChallengeResponder(
                 new InetSocketAddress("127.0.0.1", daemon.responderPort()))) {
             responder.start();
@@ -84,7 +91,6 @@ class FragmentPipelineTest {
     void a_fragment_with_a_syntax_error_is_rejected_naming_file_and_line_and_the_old_version_keeps_serving()
             throws Exception {
         backend = new TestBackend("v1");
-        daemon = fixture.daemon().start();
         daemon.drop("app", cfg("be_app", backend.port()), "app.example.test be_app\n");
         await("v1 served", LIMIT, () -> daemon.serves("app.example.test", "v1"));
 
@@ -105,7 +111,6 @@ class FragmentPipelineTest {
 
     @Test
     void a_map_naming_an_unknown_backend_is_rejected_and_nothing_changes() throws Exception {
-        daemon = fixture.daemon().start();
         String before = Files.readString(fixture.state().resolve("haproxy/haproxy.cfg"));
         daemon.drop("typo", cfg("be_typo", 1), "typo.example.test be_tpyo\n");
         daemon.awaitFragmentState("typo", "rejected", LIMIT);
@@ -118,7 +123,6 @@ class FragmentPipelineTest {
     @Test
     void remove_makes_the_host_unknown_again() throws Exception {
         backend = new TestBackend("bye");
-        daemon = fixture.daemon().start();
         daemon.drop("gone", cfg("be_gone", backend.port()), "gone.example.test be_gone\n");
         await("served", LIMIT, () -> daemon.serves("gone.example.test", "bye"));
         daemon.dropRemoval("gone");
@@ -134,14 +138,14 @@ class FragmentPipelineTest {
         // The harness's 1 s interval: that the throttle lets the first change through and coalesces the rest into one
         // trailing reload is ReloadRouteTest's, on a clock that does not wait; here the real pipeline must not reload
         // per drop (50 drops would be 50 reloads).
-        daemon = fixture.daemon().start();
         long reloadsBefore = daemon.status().reloads();
         for (int i = 0; i < 50; i++) {
             daemon.drop("f" + i, cfg("be_f" + i, backend.port()), "f" + i + ".example.test be_f" + i + "\n");
         }
         await("all 50 live", Duration.ofSeconds(60), () -> {
             try {
-                return daemon.status().fragments().values().stream().filter(f -> f.state().equals("live")).count() == 50;
+                return daemon.status().fragments().entrySet().stream()
+                        .filter(f -> f.getKey().matches("f\\d+") && f.getValue().state().equals("live")).count() == 50;
             } catch (IOException e) {
                 return false;
             }
@@ -156,7 +160,6 @@ class FragmentPipelineTest {
     @Test
     void a_file_still_being_written_in_place_is_not_consumed_half_way() throws Exception {
         backend = new TestBackend("complete");
-        daemon = fixture.daemon().with("lb.intake.settle", "300").start();
         Files.writeString(daemon.inbox().resolve("slow.map"), "slow.example.test be_slow\n");
         // Like scp: the file is created under its final name and filled in pieces, with pauses longer than the
         // settle time: the writer has not closed it, so it is not complete (inotify). Consumed half-way, it would be
@@ -179,7 +182,6 @@ class FragmentPipelineTest {
     @Test
     void a_restart_keeps_everything_and_applies_what_arrived_while_it_was_down() throws Exception {
         backend = new TestBackend("persistent");
-        daemon = fixture.daemon().start();
         daemon.drop("keep", cfg("be_keep", backend.port()), "keep.example.test be_keep\n");
         await("served", LIMIT, () -> daemon.serves("keep.example.test", "persistent"));
         daemon.stop();

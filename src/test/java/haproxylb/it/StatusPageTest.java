@@ -8,6 +8,7 @@ import haproxylb.support.DaemonHarness;
 import haproxylb.support.HeadlessChromium;
 import haproxylb.support.TestCertificates;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,13 +38,15 @@ class StatusPageTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final String BROKEN_CFG = "backend be_broken\n    sevrer app 127.0.0.1:9\n";
 
+    /** One daemon for the class: the tests only read what it shows. */
     @RegisterExtension
-    final DaemonFixture fixture = new DaemonFixture();
+    static final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path scratch;
-    private DaemonHarness daemon;
+    private static DaemonHarness daemon;
 
-    private void startWithExampleAndRejectedFragments() throws Exception {
+    @BeforeAll
+    static void startWithExampleAndRejectedFragments() throws Exception {
         daemon = fixture.daemon().start();
         daemon.drop("hello", Files.readString(Path.of("conf/examples/hello.cfg")),
                 Files.readString(Path.of("conf/examples/hello.map")));
@@ -63,19 +66,17 @@ class StatusPageTest {
         });
     }
 
-    private String url(String path) {
+    private static String url(String path) {
         return "http://127.0.0.1:" + daemon.managementPort() + path;
     }
 
-    private HttpResponse<String> get(String path) throws Exception {
+    private static HttpResponse<String> get(String path) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(url(path))).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
     void the_page_data_has_the_live_and_rejected_fragments_domains_reloads_and_haproxy_processes() throws Exception {
-        startWithExampleAndRejectedFragments();
-
         HttpResponse<String> response = get("/observe/status/data.json");
         assertEquals(200, response.statusCode(), response.body());
         assertEquals("application/json", response.headers().firstValue("content-type").orElse(""));
@@ -95,8 +96,6 @@ class StatusPageTest {
 
     @Test
     void the_page_is_served_from_a_fixed_set_of_files_and_nothing_else() throws Exception {
-        daemon = fixture.daemon().start();
-
         HttpResponse<String> page = get("/observe/status/");
         assertEquals(200, page.statusCode());
         assertTrue(page.headers().firstValue("content-type").orElse("").startsWith("text/html"));
@@ -111,7 +110,6 @@ class StatusPageTest {
 
     @Test
     void chromium_renders_the_example_fragment_live_the_rejected_one_with_its_error_and_a_screenshot() throws Exception {
-        startWithExampleAndRejectedFragments();
         HeadlessChromium chromium = new HeadlessChromium(scratch);
 
         String dom = chromium.dumpDom(url("/observe/status/"));

@@ -12,7 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Supplier;
 
+import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -22,6 +24,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * through the daemon's haproxy and recording ACME proxies in front of them. After each test it stops the daemon
  * first, then everything else it opened (last opened, first closed), prints the Pebble logs (and any other log a
  * test named) when the test failed, before they are deleted, and deletes the state directory.
+ *
+ * <p>Registered on a static field, the fixture lives for the whole class instead: one state directory and one daemon
+ * (started once, e.g. in {@code @BeforeAll}) for tests that each use names of their own and leave the daemon running,
+ * since a daemon start and stop cost more than most such tests. The logs are printed after each failed test all the
+ * same.
  *
  * <pre>
  * &#64;RegisterExtension
@@ -33,21 +40,42 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }
  * </pre>
  */
-public final class DaemonFixture implements BeforeEachCallback, AfterEachCallback {
+public final class DaemonFixture implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
     private final List<AutoCloseable> opened = new ArrayList<>();
     private final Map<String, Supplier<String>> logs = new LinkedHashMap<>();
+    private boolean perClass;
     private Path state;
     private DaemonHarness daemon;
 
+    /** Only called when registered on a static field. */
+    @Override
+    public void beforeAll(ExtensionContext context) throws IOException {
+        perClass = true;
+        state = Files.createTempDirectory("haproxy-lb-state-");
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        closeAll();
+    }
+
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
-        state = Files.createTempDirectory("haproxy-lb-state-");
+        if (!perClass) {
+            state = Files.createTempDirectory("haproxy-lb-state-");
+        }
     }
 
     @Override
     public void afterEach(ExtensionContext context) throws Exception {
         context.getExecutionException().ifPresent(failure -> logs.forEach((what, text) -> System.err.println(
                 what + " for failed test " + context.getDisplayName() + ":\n" + text.get())));
+        if (!perClass) {
+            closeAll();
+        }
+    }
+
+    private void closeAll() throws Exception {
         Exception first = null;
         if (daemon != null) {
             daemon.close();

@@ -53,6 +53,9 @@ public final class DaemonHarness implements AutoCloseable {
         overrides.put("lb.reload.tick", "100");
         overrides.put("lb.reload.min-interval", "1000");
         overrides.put("lb.haproxy.watchdog", "500");
+        // A SEDA consumer notices a stop only when its poll times out (1 s by default), and Camel stops the three SEDA
+        // routes one after another: ~2 s of every daemon stop, in every test.
+        overrides.put("camel.component.seda.defaultPollTimeout", "50");
         // The health/metrics endpoint: a port of its own, so daemons of parallel test runs never collide.
         overrides.put("camel.management.port", Integer.toString(managementPort));
     }
