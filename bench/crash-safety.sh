@@ -2,17 +2,18 @@
 # Crash safety with many SIGKILLs over several random seeds (issue 13): runs src/test/java/haproxylb/it/CrashSafetyTest
 # once per seed. Each cycle starts the daemon as a JVM of its own on a shared state dir, drops a batch of changes (new
 # fragments, new versions, a removal, a broken fragment), kills the daemon and its haproxy with SIGKILL at a random
-# moment during intake, assembly or reload (every 4th cycle also once during start-up), and checks the state the kill
-# left and the state after the restart: nothing acknowledged lost, no config mixing two versions of a fragment, and
-# status.json agreeing with what is on disk and served (see the test's class comment). A seed whose run fails is
-# counted by the kind of failure and the next seed runs; every seed is printed, so any run can be repeated alone.
+# moment during intake, assembly or reload (every 4th cycle from the 2nd also once during start-up), and checks the
+# state the kill left and the state after the restart: nothing acknowledged lost, no config mixing two versions of a
+# fragment, and status.json agreeing with what is on disk and served (see the test's class comment). A seed whose run
+# fails is counted by the kind of failure and the next seed runs; every seed is printed, so any run can be repeated
+# alone.
 # Prints one line per kill (where the batch was on disk, and where the kill landed by the daemon's last log line)
 # and a summary.
 #
 # Environment (all optional):
 #   BUILD_DIR=target      Maven output folder (mvn -Dbuild.dir=...): the test is compiled and run there
 #   KILLS=500             SIGKILLs in all (rounded up to whole seeds)
-#   CYCLES=40             cycles per seed; kills per seed = CYCLES + (CYCLES+1)/4 (40 cycles: 50 kills, ~5 min here)
+#   CYCLES=40             cycles per seed; kills per seed = CYCLES + (CYCLES+2)/4 (40 cycles: 50 kills, ~5 min here)
 #   SEEDS="<n> <n> ..."   repeat given seeds instead of random ones (KILLS is then ignored)
 #   BENCH_TIMEOUT=7200    total seconds for the whole script
 set -euo pipefail
@@ -45,7 +46,7 @@ STOPPED=
 trap 'STOPPED=1; [[ -n $MVN_PID ]] && kill -TERM "$MVN_PID" 2>/dev/null' TERM
 start_watchdog "$BENCH_TIMEOUT"
 
-per_seed=$(( CYCLES + (CYCLES + 1) / 4 ))
+per_seed=$(( CYCLES + (CYCLES + 2) / 4 ))
 if [[ -n ${SEEDS:-} ]]; then
     read -r -a seeds <<< "$SEEDS"
 else

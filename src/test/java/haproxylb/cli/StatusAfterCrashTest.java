@@ -6,10 +6,11 @@ import haproxylb.intake.FragmentStore;
 import haproxylb.intake.PendingChange;
 import haproxylb.status.FragmentStatus;
 import haproxylb.status.StatusBoard;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -35,22 +36,15 @@ class StatusAfterCrashTest {
     private static final String CFG = "backend be_app\n    http-request return status 200 content-type text/plain"
             + " string app-%s\n";
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path files;
-    private DaemonHarness daemon;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-    }
 
     @Test
     void a_replacement_promoted_before_the_kill_is_reported_live_and_apply_of_it_returns_0() throws Exception {
-        daemon = new DaemonHarness(state).start();
+        Path state = fixture.state();
+        DaemonHarness daemon = fixture.daemon().start();
         daemon.drop("app", CFG.formatted("v1"), "v1.app.example.test be_app\n");
         FragmentStatus v1 = daemon.awaitFragmentState("app", "live", LIMIT);
         daemon.stop();
@@ -63,7 +57,7 @@ class StatusAfterCrashTest {
         FragmentStatus stale = StatusBoard.read(state.resolve("status.json")).fragments().get("app");
         assertEquals(v1.id(), stale.id(), "the kill's state: status.json still reports version 1");
 
-        daemon = new DaemonHarness(state).start();
+        daemon.start();
         FragmentStatus after = daemon.awaitFragmentState("app", "live", LIMIT);
         assertEquals(v2.id(), after.id());
         await("version 2 served", LIMIT, () -> daemon.serves("v2.app.example.test", "app-v2"));

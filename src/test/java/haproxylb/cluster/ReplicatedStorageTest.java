@@ -1,20 +1,18 @@
 package haproxylb.cluster;
 
 import haproxylb.storage.LocalStorage;
-import haproxylb.support.ZooKeeperServer;
+import haproxylb.support.ZooKeeperFixture;
 
-import org.apache.curator.framework.CuratorFramework;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,29 +23,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReplicatedStorageTest {
-    private ZooKeeperServer server;
-    private Path serverDir;
-    private CuratorFramework client;
+    @RegisterExtension
+    static final ZooKeeperFixture server = new ZooKeeperFixture();
     private ZooKeeperStorage zookeeper;
     @TempDir
     Path nodes;
 
     @BeforeAll
-    void startZooKeeper() throws Exception {
-        serverDir = Files.createTempDirectory("zk-replicated-test");
-        server = ZooKeeperServer.start(serverDir);
-        client = ZooKeeperConnection.open(new ClusterSettings(server.connectString(), "/replicated", "test",
-                Optional.empty(), Duration.ofSeconds(10), Duration.ofSeconds(1)));
-        zookeeper = new ZooKeeperStorage(client);
-    }
-
-    @AfterAll
-    void stopZooKeeper() throws Exception {
-        client.close();
-        server.close();
-        try (var files = Files.walk(serverDir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+    void connect() throws Exception {
+        zookeeper = new ZooKeeperStorage(server.client("/replicated", "test"));
     }
 
     private ReplicatedStorage node(String name) {
@@ -88,11 +72,11 @@ class ReplicatedStorageTest {
     @Test
     void with_zookeeper_down_a_node_reads_its_local_copy() throws Exception {
         node("c").store("certificates/backoff.json", bytes("{\"version\":1}"));
-        server.stop();
+        server.server().stop();
         try {
             assertEquals(Optional.of("{\"version\":1}"), text(node("c").load("certificates/backoff.json")));
         } finally {
-            server.start();
+            server.server().start();
         }
     }
 }

@@ -3,22 +3,14 @@ package haproxylb.cluster;
 import haproxylb.certificates.issuer.ChallengeResponder;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.HaproxyProcess;
-import haproxylb.support.ZooKeeperServer;
+import haproxylb.support.ZooKeeperFixture;
 
 import org.apache.curator.framework.CuratorFramework;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,38 +20,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * HTTP-01 across nodes: the responder of the node that ordered publishes the token to the real ZooKeeper before the
  * challenge; the responder of another node (its own address, its own ZooKeeper session) answers the CA's request.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SharedChallengeTokensTest {
-    private ZooKeeperServer server;
-    private Path serverDir;
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    static final ZooKeeperFixture zookeeper = new ZooKeeperFixture();
 
-    @BeforeAll
-    void startZooKeeper() throws Exception {
-        serverDir = Files.createTempDirectory("zk-tokens-test");
-        server = ZooKeeperServer.start(serverDir);
-    }
-
-    @AfterAll
-    void stop() throws Exception {
-        for (AutoCloseable c : open) {
-            c.close();
-        }
-        server.close();
-        try (var files = Files.walk(serverDir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
-
-    private ChallengeResponder node(String address) throws Exception {
-        CuratorFramework client = ZooKeeperConnection.open(new ClusterSettings(server.connectString(), "/tokens-test",
-                address, Optional.empty(), Duration.ofSeconds(10), Duration.ofSeconds(1)));
-        open.add(client);
+    private static ChallengeResponder node(String address) throws Exception {
+        CuratorFramework client = zookeeper.client("/tokens-test", address);
         ChallengeResponder responder = new ChallengeResponder(new InetSocketAddress(address, HaproxyProcess.freePort()));
         responder.shareWith(new SharedChallengeTokens(new ZooKeeperStorage(client)));
         responder.start();
-        open.add(0, responder);
-        return responder;
+        return zookeeper.closeAfter(responder);
     }
 
     private static EdgeClient.Response fetch(ChallengeResponder r, String token) throws Exception {
@@ -88,13 +58,16 @@ class SharedChallengeTokensTest {
     @Test
     void a_token_that_cannot_be_published_fails_before_the_challenge_and_is_not_served() throws Exception {
         ChallengeResponder leader = node("127.0.0.2");
-        server.stop();
+        zookeeper.server().stop();
+        UncheckedIOException e;
         try {
-            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> leader.put("tok_down", "x"));
-            assertTrue(e.getMessage().contains("not published to the cluster"), e.getMessage());
-            assertTrue(leader.answer("tok_down").isEmpty(), "half-placed tokens are taken back");
+            e = assertThrows(UncheckedIOException.class, () -> leader.put("tok_down", "x"));
         } finally {
-            server.start();
+            zookeeper.server().start();
         }
+        assertTrue(e.getMessage().contains("not published to the cluster"), e.getMessage());
+        // Asked with ZooKeeper back: neither the responder nor the cluster has it. (Asked while ZooKeeper is down, the
+        // cluster lookup only waits out the client's connection timeout, ~10 s, to answer nothing either way.)
+        assertTrue(leader.answer("tok_down").isEmpty(), "half-placed tokens are taken back");
     }
 }

@@ -1,16 +1,15 @@
 package haproxylb.cluster;
 
-import haproxylb.support.ZooKeeperServer;
+import haproxylb.support.ZooKeeperFixture;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryOneTime;
 import org.apache.zookeeper.KeeperException;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -34,25 +33,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ZooKeeperStorageTest extends haproxylb.storage.StorageContractAccess {
     private static final AtomicInteger CHROOTS = new AtomicInteger();
-    private ZooKeeperServer server;
-    private Path serverDir;
+    @RegisterExtension
+    static final ZooKeeperFixture zookeeper = new ZooKeeperFixture();
     private final List<CuratorFramework> clients = new ArrayList<>();
     @TempDir
     Path conf;
-
-    @BeforeAll
-    void startZooKeeper() throws Exception {
-        serverDir = Files.createTempDirectory("zk-storage-test");
-        server = ZooKeeperServer.start(serverDir);
-    }
-
-    @AfterAll
-    void stopZooKeeper() throws Exception {
-        server.close();
-        try (var files = Files.walk(serverDir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
 
     @AfterEach
     void closeClients() {
@@ -61,8 +46,7 @@ class ZooKeeperStorageTest extends haproxylb.storage.StorageContractAccess {
     }
 
     private ClusterSettings settings(String chroot, Optional<Path> auth) {
-        return new ClusterSettings(server.connectString(), chroot, "test", auth, Duration.ofSeconds(10),
-                Duration.ofSeconds(1));
+        return zookeeper.settings(chroot, "test", auth);
     }
 
     private CuratorFramework open(ClusterSettings s) throws IOException {
@@ -90,7 +74,7 @@ class ZooKeeperStorageTest extends haproxylb.storage.StorageContractAccess {
         storage.store("fragments/app", "private".getBytes(StandardCharsets.UTF_8));
         assertArrayEquals("private".getBytes(StandardCharsets.UTF_8), storage.load("fragments/app").orElseThrow());
 
-        CuratorFramework stranger = CuratorFrameworkFactory.newClient(server.connectString(), new RetryOneTime(100));
+        CuratorFramework stranger = CuratorFrameworkFactory.newClient(zookeeper.connectString(), new RetryOneTime(100));
         clients.add(stranger);
         stranger.start();
         assertThrows(KeeperException.NoAuthException.class,
@@ -98,7 +82,7 @@ class ZooKeeperStorageTest extends haproxylb.storage.StorageContractAccess {
         assertThrows(KeeperException.NoAuthException.class,
                 () -> stranger.setData().forPath("/acl-test/fragments/app", new byte[0]));
 
-        CuratorFramework wrongPassword = CuratorFrameworkFactory.builder().connectString(server.connectString())
+        CuratorFramework wrongPassword = CuratorFrameworkFactory.builder().connectString(zookeeper.connectString())
                 .retryPolicy(new RetryOneTime(100)).authorization("digest", "lb:guess".getBytes()).build();
         clients.add(wrongPassword);
         wrongPassword.start();
@@ -129,14 +113,14 @@ class ZooKeeperStorageTest extends haproxylb.storage.StorageContractAccess {
     void with_zookeeper_down_a_call_fails_with_an_io_error_naming_zookeeper_instead_of_hanging() throws Exception {
         ZooKeeperStorage storage = (ZooKeeperStorage) createStorage();
         storage.store("x/y", new byte[] {1});
-        server.stop();
+        zookeeper.server().stop();
         try {
             long start = System.nanoTime();
             IOException e = assertThrows(IOException.class, () -> storage.load("x/y"));
             assertTrue(e.getMessage().contains("ZooKeeper"), e.getMessage());
             assertTrue(System.nanoTime() - start < Duration.ofSeconds(30).toNanos(), "gave up in bounded time");
         } finally {
-            server.start();
+            zookeeper.server().start();
         }
     }
 }

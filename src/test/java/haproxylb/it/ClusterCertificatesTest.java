@@ -6,28 +6,26 @@ import haproxylb.status.StatusBoard;
 import haproxylb.support.AcmeRecordingProxy;
 import haproxylb.support.ClusterNode;
 import haproxylb.support.EdgeClient;
-import haproxylb.support.HaproxyProcess;
 import haproxylb.support.PebbleServer;
 import haproxylb.support.TestBackend;
-import haproxylb.support.ZooKeeperServer;
+import haproxylb.support.ZooKeeperFixture;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,8 +48,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterCertificatesTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
-    private Path dir;
-    private ZooKeeperServer zookeeper;
+    @RegisterExtension
+    static final ZooKeeperFixture cluster = new ZooKeeperFixture();
     private PebbleServer pebble;
     private AcmeRecordingProxy proxy;
     private TestBackend backend;
@@ -62,52 +60,21 @@ class ClusterCertificatesTest {
 
     @BeforeAll
     void startCluster() throws Exception {
-        dir = Files.createTempDirectory("cluster-certificates-test");
-        zookeeper = ZooKeeperServer.start(dir.resolve("zookeeper"));
-        backend = new TestBackend("hello from a certified cluster");
-        int http = HaproxyProcess.freePort();
-        https = HaproxyProcess.freePort();
-        pebble = PebbleServer.start(http);
-        proxy = AcmeRecordingProxy.start(pebble);
-        nodes = new ArrayList<>();
-        for (int i = 1; i <= 3; i++) {
-            nodes.add(new ClusterNode("node" + i, "127.0.0." + (i + 1), dir.resolve("node" + i + "/state"), http, https,
-                    HaproxyProcess.freePort(), zookeeper.connectString())
-                    .with("lb.acme.directory-url", proxy.directoryUrl())
-                    .with("lb.acme.trust-ca", pebble.listenerCaPem().toString())
-                    .with("lb.acme.agree-terms", "true")
-                    .with("lb.acme.dns-resolver", "127.0.0.1:" + pebble.dnsAddress().getPort())
-                    .with("lb.acme.loopback-is-here", "true")
-                    .with("lb.acme.limits", "letsencrypt")
-                    .with("lb.acme.poll", "100")
-                    .with("lb.acme.timeout", "30000")
-                    .with("lb.acme.first-check-delay", "100")
-                    .with("lb.acme.check-cron", "0/2 * * * * ?"));
-        }
-        for (ClusterNode n : nodes) {
-            n.start();
-        }
+        backend = cluster.closeAfter(new TestBackend("hello from a certified cluster"));
+        https = cluster.httpsPort();
+        pebble = cluster.closeAfter(PebbleServer.start(cluster.httpPort()));
+        proxy = cluster.closeAfter(AcmeRecordingProxy.start(pebble));
+        nodes = cluster.startNodes(3, n -> n.with("lb.acme.directory-url", proxy.directoryUrl())
+                .with("lb.acme.trust-ca", pebble.listenerCaPem().toString())
+                .with("lb.acme.agree-terms", "true")
+                .with("lb.acme.dns-resolver", "127.0.0.1:" + pebble.dnsAddress().getPort())
+                .with("lb.acme.loopback-is-here", "true")
+                .with("lb.acme.limits", "letsencrypt")
+                .with("lb.acme.poll", "100")
+                .with("lb.acme.timeout", "30000")
+                .with("lb.acme.first-check-delay", "100")
+                .with("lb.acme.check-cron", "0/2 * * * * ?"));
         await("three members and one leader", LIMIT, () -> leaderAmong(nodes).isPresent());
-    }
-
-    @AfterAll
-    void stopCluster() throws Exception {
-        for (ClusterNode n : nodes == null ? List.<ClusterNode>of() : nodes) {
-            n.stop();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (pebble != null) {
-            pebble.close();
-        }
-        if (zookeeper != null) {
-            zookeeper.close();
-        }
-        backend.close();
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
     }
 
     /** The leader every one of {@code among} names, once they all see each other and agree. */
@@ -143,7 +110,7 @@ class ClusterCertificatesTest {
     }
 
     private static String log(ClusterNode n) throws IOException {
-        return Files.readString(n.stateDir().resolveSibling(n.name() + ".log"));
+        return Files.readString(n.log());
     }
 
     private long registrations() throws IOException {
@@ -216,11 +183,7 @@ class ClusterCertificatesTest {
         }
         int ordersBefore = proxy.newOrders().size();
 
-        for (ClusterNode n : nodes) {
-            if (n != killed) {
-                n.stop();
-            }
-        }
+        ZooKeeperFixture.stopAll(nodes.stream().filter(n -> n != killed).toList());
         await(killed.name() + ", the only member left, to be the leader", LIMIT,
                 () -> leaderAmong(List.of(killed)).isPresent());
         await(killed.name() + "'s own coverage check to find both names covered", LIMIT,

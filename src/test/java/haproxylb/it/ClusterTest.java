@@ -7,19 +7,19 @@ import haproxylb.support.ClusterNode;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.FaultTools;
 import haproxylb.support.TestCertificates;
-import haproxylb.support.HaproxyProcess;
 import haproxylb.support.TestBackend;
+import haproxylb.support.ZooKeeperFixture;
 import haproxylb.support.ZooKeeperServer;
 
 import com.sun.tools.attach.VirtualMachine;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -51,6 +51,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterTest {
     private static final Duration LIMIT = Duration.ofSeconds(40);
+    @RegisterExtension
+    static final ZooKeeperFixture cluster = new ZooKeeperFixture();
     private Path dir;
     private ZooKeeperServer zookeeper;
     private TestBackend backend;
@@ -60,12 +62,11 @@ class ClusterTest {
 
     @BeforeAll
     void startCluster() throws Exception {
-        dir = Files.createTempDirectory("cluster-test");
-        zookeeper = ZooKeeperServer.start(dir.resolve("zookeeper"));
-        backend = new TestBackend("hello from the cluster");
-        other = new TestBackend("second version");
-        int http = HaproxyProcess.freePort();
-        https = HaproxyProcess.freePort();
+        dir = cluster.dir();
+        zookeeper = cluster.server();
+        backend = cluster.closeAfter(new TestBackend("hello from the cluster"));
+        other = cluster.closeAfter(new TestBackend("second version"));
+        https = cluster.httpsPort();
         // node3's haproxy plays an older version that does not know a directive the others accept (version skew).
         Path olderHaproxy = dir.resolve("older-haproxy");
         Files.writeString(olderHaproxy, """
@@ -78,30 +79,9 @@ class ClusterTest {
                 exec haproxy "$@"
                 """);
         Files.setPosixFilePermissions(olderHaproxy, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        nodes = List.of(node(1, http, https), node(2, http, https),
-                node(3, http, https).with("lb.haproxy.binary", olderHaproxy.toString()));
-        for (ClusterNode n : nodes) {
-            n.start();
-        }
+        nodes = cluster.startNodes(3,
+                n -> n.name().equals("node3") ? n.with("lb.haproxy.binary", olderHaproxy.toString()) : n);
         await("all three members to see each other", LIMIT, () -> nodes.stream().allMatch(n -> members(n).size() == 3));
-    }
-
-    private ClusterNode node(int i, int http, int https) {
-        return new ClusterNode("node" + i, "127.0.0." + (i + 1), dir.resolve("node" + i + "/state"), http, https,
-                HaproxyProcess.freePort(), zookeeper.connectString());
-    }
-
-    @AfterAll
-    void stopCluster() throws Exception {
-        for (ClusterNode n : nodes == null ? List.<ClusterNode>of() : nodes) {
-            n.stop();
-        }
-        if (zookeeper != null) {
-            zookeeper.close();
-        }
-        backend.close();
-        other.close();
-        deleteTree(dir);
     }
 
     private static Set<String> members(ClusterNode n) {
@@ -213,7 +193,7 @@ class ClusterTest {
             assertEquals(404, n.httpsStatus("typo.cluster.test"), "nothing of it is served on " + n.name());
         }
         assertTrue(nodes.get(1).serves("shop.cluster.test", "second version"), "what was live stays live");
-        String log2 = Files.readString(nodes.get(1).stateDir().resolveSibling("node2.log"));
+        String log2 = Files.readString(nodes.get(1).log());
         assertFalse(log2.contains("Fragment 'typo' rejected"), "node2 did not validate and reject it itself");
     }
 
@@ -281,7 +261,7 @@ class ClusterTest {
             });
         }
         for (ClusterNode n : List.of(nodes.get(0), nodes.get(2))) {
-            String log = Files.readString(n.stateDir().resolveSibling(n.name() + ".log"));
+            String log = Files.readString(n.log());
             assertEquals(1, log.split("Certificate shop.pem taken from the cluster", -1).length - 1,
                     n.name() + " took it from ZooKeeper once (no install loop)");
         }

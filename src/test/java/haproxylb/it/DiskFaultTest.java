@@ -5,14 +5,15 @@ import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.status.FragmentStatus;
 import haproxylb.status.StatusBoard;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.FaultTools;
 import haproxylb.support.TestCertificates;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -23,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -43,35 +43,26 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class DiskFaultTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path tmp;
     private Path state;
-    private boolean mounted;
-    private final List<Path> bound = new ArrayList<>();
     private DaemonHarness daemon;
 
+    /** The fixture's state directory becomes the tmpfs, unmounted after the daemon has stopped. */
     @BeforeEach
     void mountTmpfs() throws IOException {
         assumeTrue(FaultTools.isRoot(), "DiskFaultTest mounts a tmpfs as the state directory: it needs root (CI runs"
                 + " as root)");
-        state = tmp.resolve("state");
-        Files.createDirectories(state);
-        FaultTools.Run m = FaultTools.run(List.of("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", state.toString()));
-        assertEquals(0, m.exit(), "mount: " + m.err());
-        mounted = true;
+        state = fixture.state();
+        mount(List.of("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", state.toString()), state);
     }
 
-    @AfterEach
-    void unmount() throws IOException {
-        if (daemon != null) {
-            daemon.close();
-        }
-        for (Path dir : bound) {
-            FaultTools.run(List.of("umount", "-l", dir.toString()));
-        }
-        if (mounted) {
-            FaultTools.run(List.of("umount", "-l", state.toString()));
-        }
+    private void mount(List<String> command, Path at) throws IOException {
+        FaultTools.Run m = FaultTools.run(command);
+        assertEquals(0, m.exit(), String.join(" ", command) + ": " + m.err());
+        fixture.closeAfter(() -> FaultTools.run(List.of("umount", "-l", at.toString())));
     }
 
     /**
@@ -82,16 +73,14 @@ class DiskFaultTest {
     private void logsElsewhere() throws IOException {
         for (String dir : List.of("run", "log")) {
             Path other = Files.createDirectories(tmp.resolve("elsewhere-" + dir));
-            Files.createDirectories(state.resolve(dir));
-            FaultTools.Run r = FaultTools.run(List.of("mount", "--bind", other.toString(), state.resolve(dir).toString()));
-            assertEquals(0, r.exit(), "mount --bind: " + r.err());
-            bound.add(state.resolve(dir));
+            Path at = Files.createDirectories(state.resolve(dir));
+            mount(List.of("mount", "--bind", other.toString(), at.toString()), at);
         }
     }
 
     private DaemonHarness startDaemon() throws Exception {
         // min-free-space: a 4 MiB disk holds ~3.8 MiB free with the test's few files; the filler leaves none.
-        daemon = new DaemonHarness(state).with("lb.health.min-free-space", "262144")
+        daemon = fixture.daemon().with("lb.health.min-free-space", "262144")
                 .with("lb.assembly.retry", "300").with("lb.intake.settle", "100").start();
         return daemon;
     }

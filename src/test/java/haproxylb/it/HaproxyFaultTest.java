@@ -3,13 +3,14 @@ package haproxylb.it;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.status.FragmentStatus;
 import haproxylb.status.ReloadStatus;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.FaultTools;
 import haproxylb.support.HaproxyProcess;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -34,21 +35,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HaproxyFaultTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path tmp;
     private DaemonHarness daemon;
-    private Process orphan;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (orphan != null) {
-            orphan.descendants().forEach(ProcessHandle::destroyForcibly);
-            orphan.destroyForcibly();
-        }
-    }
 
     private static String cfg(String name, String text) {
         return "backend be_" + name + "\n    http-request return status 200 content-type text/plain string \"" + text
@@ -103,7 +94,7 @@ class HaproxyFaultTest {
     @Test
     void haproxy_killed_during_a_reload_is_restarted_with_the_newest_config_and_the_next_reload_is_not_held_up()
             throws Exception {
-        daemon = new DaemonHarness(tmp.resolve("state")).start();
+        daemon = fixture.daemon().start();
         applyAndServe("app", "app v1");
         long master = supervisor().masterPid().orElseThrow();
         Path liveConfig = daemon.stateDir().resolve("haproxy/haproxy.cfg");
@@ -136,7 +127,7 @@ class HaproxyFaultTest {
     @Test
     void a_deleted_master_socket_leaves_reloads_working_says_they_are_unconfirmed_and_comes_back_with_the_reload()
             throws Exception {
-        daemon = new DaemonHarness(tmp.resolve("state")).start();
+        daemon = fixture.daemon().start();
         applyAndServe("app", "app v1");
         Path socket = daemon.stateDir().resolve("run/master.sock");
         Files.delete(socket);
@@ -156,7 +147,7 @@ class HaproxyFaultTest {
     @Test
     void a_hanging_haproxy_check_is_stopped_at_the_timeout_holds_the_change_without_rejecting_it_and_is_retried()
             throws Exception {
-        daemon = new DaemonHarness(tmp.resolve("state")).with("lb.haproxy.binary", wrapper().toString())
+        daemon = fixture.daemon().with("lb.haproxy.binary", wrapper().toString())
                 .with("lb.haproxy.check-timeout", "2").with("lb.assembly.retry", "300").start();
         applyAndServe("app", "app v1");
         Files.createFile(tmp.resolve("hang"));
@@ -185,7 +176,7 @@ class HaproxyFaultTest {
     @Test
     void a_failing_haproxy_binary_swapped_in_mid_run_holds_changes_keeps_serving_and_recovers_when_swapped_back()
             throws Exception {
-        daemon = new DaemonHarness(tmp.resolve("state")).with("lb.haproxy.binary", wrapper().toString())
+        daemon = fixture.daemon().with("lb.haproxy.binary", wrapper().toString())
                 .with("lb.assembly.retry", "300").start();
         applyAndServe("app", "app v1");
         Files.createFile(tmp.resolve("fail"));
@@ -215,17 +206,21 @@ class HaproxyFaultTest {
     @Test
     void an_orphan_haproxy_left_by_a_killed_daemon_is_stopped_before_the_new_one_starts_so_only_the_new_config_serves()
             throws Exception {
-        Path state = tmp.resolve("state");
-        daemon = new DaemonHarness(state).start();
+        Path state = fixture.state();
+        daemon = fixture.daemon().start();
         applyAndServe("app", "app v1");
         daemon.stop();
         // What a SIGKILLed daemon leaves: its haproxy master (workers die with their master, the master does not
         // die with the daemon), started exactly as the supervisor starts it, serving the config of that time.
         Path run = state.resolve("run").toAbsolutePath();
-        orphan = new ProcessBuilder(HaproxyProcess.BINARY.toString(), "-W", "-db", "-f",
+        Process orphan = new ProcessBuilder(HaproxyProcess.BINARY.toString(), "-W", "-db", "-f",
                 state.resolve("haproxy/haproxy.cfg").toAbsolutePath().toString(), "-S", run.resolve("master.sock").toString(),
                 "-p", run.resolve("haproxy.pid").toString())
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("orphan.log").toFile()).start();
+        fixture.closeAfter(() -> {
+            orphan.descendants().forEach(ProcessHandle::destroyForcibly);
+            orphan.destroyForcibly();
+        });
         await("the orphan serves app v1", LIMIT, () -> EdgeClient.statusOrMinusOne(daemon.httpsPort(),
                 "app.fault.test", "/", true) == 200);
         List<ProcessHandle> orphans = new ArrayList<>(orphan.descendants().toList());

@@ -1,12 +1,13 @@
 package haproxylb.it;
 
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 import haproxylb.support.HaproxyProcess;
 import haproxylb.support.TestBackend;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -25,42 +26,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SystemdModeTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
-    @TempDir
-    Path state;
+    @RegisterExtension
+    final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path scratch;
     private DaemonHarness daemon;
-    private HaproxyProcess haproxy;
-    private TestBackend backend;
-
-    @AfterEach
-    void stop() {
-        if (daemon != null) {
-            daemon.close();
-        }
-        if (haproxy != null) {
-            haproxy.close();
-        }
-        if (backend != null) {
-            backend.close();
-        }
-    }
 
     @Test
     void reloads_an_externally_run_haproxy_with_the_configured_command_and_confirms_it() throws Exception {
-        backend = new TestBackend("from systemd mode");
+        TestBackend backend = fixture.closeAfter(new TestBackend("from systemd mode"));
+        Path state = fixture.state();
         Path pidFile = scratch.resolve("haproxy.pid");
         Path reloads = scratch.resolve("reloads.log");
         Path script = scratch.resolve("reload-haproxy.sh");
         Files.writeString(script, "echo reload >> " + reloads + "\nkill -USR2 \"$(cat " + pidFile + ")\"\n");
-        daemon = new DaemonHarness(state)
+        daemon = fixture.daemon()
                 .with("lb.reload.mode", "systemd")
                 .with("lb.reload.command", "/bin/sh " + script)
                 .start();
         Path cfg = state.resolve("haproxy/haproxy.cfg");
         assertTrue(Files.exists(cfg), "the daemon assembled a config at start-up");
 
-        haproxy = HaproxyProcess.start(cfg, state.resolve("run/admin.sock"));
+        HaproxyProcess haproxy = fixture.closeAfter(HaproxyProcess.start(cfg, state.resolve("run/admin.sock")));
         Files.writeString(pidFile, Long.toString(haproxy.masterPid()));
         daemon.stop();
         // Restart with the master socket known, as Debian's /etc/default/haproxy provides one.
@@ -95,7 +82,8 @@ class SystemdModeTest {
         Path attempts = scratch.resolve("attempts.log");
         Path script = scratch.resolve("fail-reload.sh");
         Files.writeString(script, "echo attempt >> " + attempts + "\necho 'Job for haproxy.service failed' >&2\nexit 1\n");
-        daemon = new DaemonHarness(state)
+        Path state = fixture.state();
+        daemon = fixture.daemon()
                 .with("lb.reload.mode", "systemd")
                 .with("lb.reload.command", "/bin/sh " + script)
                 .with("lb.haproxy.master-socket", "")

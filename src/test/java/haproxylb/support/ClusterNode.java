@@ -57,6 +57,8 @@ public final class ClusterNode implements AutoCloseable {
         settings.put("lb.cluster.node-name", name);
         settings.put("lb.cluster.session-timeout", "4000");
         settings.put("lb.cluster.heartbeat", "300");
+        // A SEDA consumer notices a stop only when its poll times out (1 s by default), route after route.
+        settings.put("camel.component.seda.defaultPollTimeout", "50");
     }
 
     public ClusterNode with(String key, String value) {
@@ -76,6 +78,11 @@ public final class ClusterNode implements AutoCloseable {
         return stateDir;
     }
 
+    /** The daemon's log (stdout and stderr of every start), beside its state directory. */
+    public Path log() {
+        return stateDir.resolveSibling(name + ".log");
+    }
+
     /** The daemon's process id (for JMX through the attach API); -1 while it is not running. */
     public long pid() {
         return process == null ? -1 : process.pid();
@@ -91,23 +98,31 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public ClusterNode start() throws IOException {
+        launch();
+        awaitServing();
+        return this;
+    }
+
+    /** Starts the daemon's JVM without waiting for it: several nodes boot side by side, then {@link #awaitServing}. */
+    public void launch() throws IOException {
         Files.createDirectories(stateDir);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path")));
         settings.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("haproxylb.app.HaproxyLb");
         process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(stateDir.resolveSibling(name + ".log").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()))
                 .start();
-        await(name + " to serve on " + address + ":" + httpPort, Duration.ofSeconds(60),
-                this::answers);
-        return this;
+    }
+
+    public void awaitServing() {
+        await(name + " to serve on " + address + ":" + httpPort, Duration.ofSeconds(60), this::answers);
     }
 
     private boolean answers() {
         if (!process.isAlive()) {
             throw new AssertionError(name + " exited with " + process.exitValue() + "; see "
-                    + stateDir.resolveSibling(name + ".log"));
+                    + log());
         }
         try {
             return EdgeClient.request(address, httpPort, "localhost", "/", false).status() > 0;
