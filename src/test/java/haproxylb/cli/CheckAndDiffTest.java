@@ -7,11 +7,12 @@ import haproxylb.intake.FragmentName;
 import haproxylb.intake.FragmentReader;
 import haproxylb.monitoring.HaproxyLbControl;
 import haproxylb.status.FragmentStatus;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -49,24 +50,20 @@ class CheckAndDiffTest {
     private static final String GOOD_CFG = "backend be_good\n    http-request return status 200 content-type"
             + " text/plain string \"good\"\n";
 
-    @TempDir
-    static Path state;
+    @RegisterExtension
+    static final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     static Path files;
+    static Path state;
     static DaemonHarness daemon;
 
     @BeforeAll
     static void start() throws Exception {
+        state = fixture.state();
         // Files arrive by atomic rename here, so they need no settling time; the rate limit stays short.
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "200").with("lb.intake.settle", "50")
-                .start();
+        daemon = fixture.daemon().with("lb.reload.min-interval", "200").with("lb.intake.settle", "50").start();
         daemon.drop("good", GOOD_CFG, "good.corpus.test be_good\n");
         await("good.corpus.test served", LIMIT, () -> daemon.serves("good.corpus.test", "good"));
-    }
-
-    @AfterAll
-    static void stop() {
-        daemon.close();
     }
 
     record Run(int exit, String out, String err) {}

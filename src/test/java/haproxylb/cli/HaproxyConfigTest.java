@@ -1,12 +1,13 @@
 package haproxylb.cli;
 
 import haproxylb.intake.FragmentReader;
+import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -21,20 +22,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** haproxy-config against the running daemon: exit codes an Ansible task can rely on. */
 class HaproxyConfigTest {
-    @TempDir
-    static Path state;
+    @RegisterExtension
+    static final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     static Path files;
+    static Path state;
     static DaemonHarness daemon;
 
     @BeforeAll
     static void start() throws Exception {
-        daemon = new DaemonHarness(state).with("lb.reload.min-interval", "200").start();
-    }
-
-    @AfterAll
-    static void stop() {
-        daemon.close();
+        state = fixture.state();
+        daemon = fixture.daemon().with("lb.reload.min-interval", "200").start();
     }
 
     record Run(int exit, String out, String err) {}

@@ -20,8 +20,9 @@ class DemoTest {
     @Test
     void the_demo_serves_the_example_domain_with_a_pebble_certificate(@TempDir Path dir) throws Exception {
         Path repo = Path.of("").toAbsolutePath();
+        // A short-lived daemon: start-up time matters more than peak speed (as CrashSafetyTest's and ClusterNode's).
         String daemon = String.join(" ", ProcessHandle.current().info().command().orElse("java"),
-                "-cp", System.getProperty("java.class.path"),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
                 "-Dlb.conf-dir=" + repo.resolve("conf"), "-Dlb.routes-dir=" + repo.resolve("routes"),
                 "haproxylb.app.HaproxyLb");
         ProcessBuilder pb = new ProcessBuilder("bash", repo.resolve("src/main/sh/haproxy-lb-demo").toString(), "--once")
