@@ -31,7 +31,7 @@ class ReplicatedStorageTest {
 
     @BeforeAll
     void connect() throws Exception {
-        zookeeper = new ZooKeeperStorage(server.client("/replicated", "test"));
+        zookeeper = new ZooKeeperStorage(server.client("/replicated"));
     }
 
     private ReplicatedStorage node(String name) {

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,8 +25,12 @@ class SharedChallengeTokensTest {
     @RegisterExtension
     static final ZooKeeperFixture zookeeper = new ZooKeeperFixture();
 
+    /** A node's responder with a ZooKeeper session of its own. */
     private static ChallengeResponder node(String address) throws Exception {
-        CuratorFramework client = zookeeper.client("/tokens-test", address);
+        return node(address, zookeeper.client("/tokens-test"));
+    }
+
+    private static ChallengeResponder node(String address, CuratorFramework client) throws Exception {
         ChallengeResponder responder = new ChallengeResponder(new InetSocketAddress(address, HaproxyProcess.freePort()));
         responder.shareWith(new SharedChallengeTokens(new ZooKeeperStorage(client)));
         responder.start();
@@ -57,7 +62,9 @@ class SharedChallengeTokensTest {
 
     @Test
     void a_token_that_cannot_be_published_fails_before_the_challenge_and_is_not_served() throws Exception {
-        ChallengeResponder leader = node("127.0.0.2");
+        CuratorFramework client = zookeeper.client("/tokens-test");
+        ChallengeResponder leader = node("127.0.0.2", client);
+        assertTrue(client.blockUntilConnected(30, TimeUnit.SECONDS), "connected before the outage");
         zookeeper.server().stop();
         UncheckedIOException e;
         try {
@@ -67,7 +74,8 @@ class SharedChallengeTokensTest {
         }
         assertTrue(e.getMessage().contains("not published to the cluster"), e.getMessage());
         // Asked with ZooKeeper back: neither the responder nor the cluster has it. (Asked while ZooKeeper is down, the
-        // cluster lookup only waits out the client's connection timeout, ~10 s, to answer nothing either way.)
+        // cluster lookup fails, which answers nothing too, so it would not tell.)
+        assertTrue(client.blockUntilConnected(30, TimeUnit.SECONDS), "reconnected");
         assertTrue(leader.answer("tok_down").isEmpty(), "half-placed tokens are taken back");
     }
 }

@@ -15,6 +15,8 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -120,20 +122,24 @@ public final class ZooKeeperFixture implements BeforeAllCallback, AfterAllCallba
         return httpsPort;
     }
 
-    /** Settings of a node named {@code nodeName} under {@code chroot}: no auth file, 10 s sessions. */
+    /** Settings for {@link ZooKeeperConnection}: node {@code nodeName} under {@code chroot}, 10 s sessions. */
     public ClusterSettings settings(String chroot, String nodeName, Optional<Path> authFile) {
         return new ClusterSettings(connectString(), chroot, nodeName, authFile, Duration.ofSeconds(10),
                 Duration.ofSeconds(1));
     }
 
-    /** The daemon's own Curator client ({@link ZooKeeperConnection}) with {@code settings}, closed after the class. */
-    public CuratorFramework client(ClusterSettings settings) throws IOException {
-        return closeAfter(ZooKeeperConnection.open(settings));
-    }
-
-    /** As {@link #client(ClusterSettings)} for {@code chroot} and {@code nodeName} without an auth file. */
-    public CuratorFramework client(String chroot, String nodeName) throws IOException {
-        return client(settings(chroot, nodeName, Optional.empty()));
+    /**
+     * A Curator client on {@code chroot}, closed after the class: as the daemon's ({@link ZooKeeperConnection}, no auth
+     * file) but quick to give up while ZooKeeper is down (1 s to connect, one retry, where the daemon's waits 3 s and
+     * retries twice), for tests of what callers do with that failure rather than of how long it takes
+     * (ZooKeeperStorageTest checks that, on the daemon's own client).
+     */
+    public CuratorFramework client(String chroot) {
+        CuratorFramework client = CuratorFrameworkFactory.builder().connectString(connectString())
+                .namespace(chroot.substring(1)).sessionTimeoutMs(10_000).connectionTimeoutMs(1000)
+                .retryPolicy(new ExponentialBackoffRetry(100, 1, 200)).build();
+        client.start();
+        return closeAfter(client);
     }
 
     /** Closes {@code resource} after the class, after the nodes, before ZooKeeper (last opened, first closed). */
