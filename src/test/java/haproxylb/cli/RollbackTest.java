@@ -5,6 +5,7 @@ import haproxylb.monitoring.HaproxyLbControl;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,13 +29,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RollbackTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
+    /** One daemon for the class: the tests use fragments of their own names. */
     @RegisterExtension
-    final DaemonFixture fixture = new DaemonFixture();
+    static final DaemonFixture fixture = new DaemonFixture();
     @TempDir
     Path files;
-    private DaemonHarness daemon;
+    private static DaemonHarness daemon;
 
-    private DaemonHarness start() throws Exception {
+    @BeforeAll
+    static void startDaemon() throws Exception {
+        daemon = start();
+    }
+
+    private static DaemonHarness start() throws Exception {
         return fixture.daemon().with("lb.reload.min-interval", "200").with("lb.intake.settle", "50").start();
     }
 
@@ -68,7 +75,6 @@ class RollbackTest {
     @Test
     void three_versions_then_rollback_twice_serves_the_second_then_the_first_and_the_history_survives_a_restart()
             throws Exception {
-        daemon = start();
         String map = "app.verbs.test be_app\n";
         apply("app", cfg("be_app", "v1"), map);
         String v1 = daemon.fragment("app").orElseThrow().id();
@@ -120,7 +126,6 @@ class RollbackTest {
     @Test
     void a_rollback_to_a_version_whose_backend_another_fragment_took_is_refused_and_the_live_one_keeps_serving()
             throws Exception {
-        daemon = start();
         apply("shop", cfg("be_shop_old", "shop v1"), "shop.verbs.test be_shop_old\n");
         apply("shop", cfg("be_shop", "shop v2"), "shop.verbs.test be_shop\n");
         String v2 = daemon.fragment("shop").orElseThrow().id();

@@ -17,7 +17,8 @@ import java.util.stream.IntStream;
  * <li>below the kernel's ephemeral range, so no outgoing connection of any process takes a port between its choice
  * and the server's bind (with {@code bind(0)} that happened);</li>
  * <li>each Surefire fork counts through its own slice of that range ({@code test.fork}, set from
- * {@code surefire.forkNumber} in the pom), so two forks never choose the same port;</li>
+ * {@code surefire.forkNumber} in the pom, of {@code test.forks} slices), so two forks never choose the same
+ * port;</li>
  * <li>never the same port twice in one JVM, so a port a closed server released is not handed to the next one
  * while its old listener may still be closing;</li>
  * <li>free for TCP and UDP when chosen (the DNS servers need both), which also steps over ports that another
@@ -26,7 +27,8 @@ import java.util.stream.IntStream;
  */
 public final class FreePorts {
     private static final int LOWEST = 10000;
-    private static final int SLICES = 4;
+    /** As many slices as Surefire runs forks (surefire.forkNumber goes from 1 to forkCount). */
+    private static final int SLICES = Math.max(1, Integer.getInteger("test.forks", 4));
     private static final Slice SLICE = Slice.ofThisFork();
 
     private FreePorts() {}
