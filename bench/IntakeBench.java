@@ -3,7 +3,10 @@ import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.status.StatusBoard;
 
+import com.sun.management.OperatingSystemMXBean;
+
 import java.io.File;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -13,16 +16,20 @@ import java.util.stream.Stream;
 
 /**
  * Intake throughput in a storm (issue 11 item 3), the intake bean alone on a real file system: N fragment pairs
- * already in the inbox, taken in name order as the intake route takes one poll. "per file": every file durable
- * before the next (FragmentIntake.receive, the previous behaviour: each write fsynced on its own); "grouped": the
- * poll's writes fsynced together after its last file (FragmentIntake.take, what the route does now).
- * Usage: java -cp CLASSPATH bench/IntakeBench.java N [DIR [MODES]]   (MODES: both (default), grouped or per-file)
+ * already in the inbox, taken in name order as the intake route takes them: polls of POLL files (default 500, the
+ * default lb.intake.max-per-poll), the last of each marked as Camel marks it. "per file": every file durable before
+ * the next (FragmentIntake.receive, the previous behaviour: each write fsynced on its own); "grouped": each poll's
+ * writes made durable together after its last file (FragmentIntake.take, what the route does). Prints the wall
+ * time and the CPU time the JVM spent meanwhile (all its threads).
+ * Usage: java -cp CLASSPATH bench/IntakeBench.java N [DIR [MODES [POLL]]]   (MODES: both (default), grouped or per-file)
  */
 public class IntakeBench {
     public static void main(String[] args) throws Exception {
         int n = Integer.parseInt(args[0]);
         Path base = Path.of(args.length > 1 ? args[1] : System.getProperty("java.io.tmpdir"));
         String modes = args.length > 2 ? args[2] : "both";
+        int poll = args.length > 3 ? Integer.parseInt(args[3]) : 500;
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         for (boolean grouped : new boolean[] {false, true}) {
             if (!modes.equals("both") && modes.equals("grouped") != grouped) {
                 continue;
@@ -41,21 +48,23 @@ public class IntakeBench {
             try (Stream<Path> s = Files.list(inbox)) {
                 s.sorted().forEach(p -> files.add(p.toFile()));
             }
+            long cpu0 = os.getProcessCpuTime();
             long t0 = System.nanoTime();
             for (int i = 0; i < files.size(); i++) {
                 if (grouped) {
-                    intake.take(files.get(i), i == files.size() - 1);
+                    intake.take(files.get(i), i == files.size() - 1 || i % poll == poll - 1);
                 } else {
                     intake.receive(files.get(i));
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            double cpu = (os.getProcessCpuTime() - cpu0) / 1e9;
             long pending;
             try (Stream<Path> s = Files.list(state.resolve("pending"))) {
                 pending = s.count();
             }
-            System.out.printf("%-9s %6d pairs in %6.2f s: %7.0f pairs/s (queued: %d)%n", grouped ? "grouped" : "per file",
-                    n, seconds, n / seconds, pending);
+            System.out.printf("%-9s %6d pairs in %6.2f s: %7.0f pairs/s, CPU %5.2f s (queued: %d)%n",
+                    grouped ? "grouped" : "per file", n, seconds, n / seconds, cpu, pending);
         }
     }
 }

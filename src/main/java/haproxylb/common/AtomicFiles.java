@@ -53,73 +53,43 @@ public final class AtomicFiles {
 
     private AtomicFiles() {}
 
-    /** Something to do once a batch's writes are durable (dropping the original a write was made from). */
-    @FunctionalInterface
-    public interface AfterSync {
-        void run() throws IOException;
-    }
-
     /**
      * Group commit for a storm of small writes (issue 11: the intake took 14-75 fragment pairs a second, every write
      * paying its own fsyncs). Writes made inside {@link #deferSyncs} are complete and visible at once (temp file and
      * rename, as always) but their fsyncs wait for {@link #commit}, which forces every written file in parallel (the
      * file system's journal folds concurrent fsyncs into few commits: ~8x here with 16 threads), then each directory
-     * once, and only then runs the {@link AfterSync} actions. Whoever defers must keep what the writes were made from
-     * (the claimed inbox entry) until commit, so a crash before it loses nothing: that copy is read again.
+     * once. Whoever defers must keep what the writes were made from (the claimed inbox entry) until commit returns, so
+     * a crash before it loses nothing: that copy is read again.
      */
     public static final class SyncBatch {
         private static final int THREADS = 16;
         private final Set<Path> files = new LinkedHashSet<>();
         private final Set<Path> dirs = new LinkedHashSet<>();
-        private final List<AfterSync> after = new ArrayList<>();
 
-        public int size() {
-            return files.size() + after.size();
-        }
-
-        /** Runs {@code action} once everything written so far in this batch is durable. */
-        public void afterSync(AfterSync action) {
-            after.add(action);
-        }
-
-        /** Forces every file and directory written in the batch, then runs the after-sync actions. */
+        /** Forces every file and directory written in the batch, all at once. */
         public void commit() throws IOException {
-            forceAll(List.copyOf(files));
+            forceAll(List.copyOf(files), List.copyOf(dirs));
             files.clear();
-            for (Path dir : dirs) {
-                syncDirectory(dir);
-            }
             dirs.clear();
-            // The actions' own directory syncs (their deletes) are folded too.
-            SyncBatch actions = new SyncBatch();
-            try {
-                deferSyncs(actions, () -> {
-                    for (AfterSync action : after) {
-                        action.run();
-                    }
-                });
-            } finally {
-                after.clear();
-            }
-            for (Path dir : actions.dirs) {
-                syncDirectory(dir);
-            }
         }
 
-        private static void forceAll(List<Path> paths) throws IOException {
-            if (paths.isEmpty()) {
+        private static void forceAll(List<Path> written, List<Path> directories) throws IOException {
+            int n = written.size() + directories.size();
+            if (n == 0) {
                 return;
             }
-            ExecutorService pool = Executors.newFixedThreadPool(Math.min(THREADS, paths.size()));
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(THREADS, n));
             try {
                 List<Future<?>> forced = new ArrayList<>();
-                for (Path p : paths) {
+                for (Path p : written) {
                     forced.add(pool.submit(() -> {
-                        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                            ch.force(true);
-                        } catch (NoSuchFileException replacedOrDeleted) {
-                            // a later write of the batch replaced or removed it: that one is forced instead
-                        }
+                        force(p, false);
+                        return null;
+                    }));
+                }
+                for (Path p : directories) {
+                    forced.add(pool.submit(() -> {
+                        force(p, true);
                         return null;
                     }));
                 }
@@ -135,10 +105,29 @@ public final class AtomicFiles {
                 pool.shutdown();
             }
         }
+
+        private static void force(Path p, boolean dir) throws IOException {
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                ch.force(true);
+            } catch (NoSuchFileException replacedOrDeleted) {
+                // a later write of the batch replaced or removed it: that one is forced instead
+            } catch (IOException e) {
+                if (!dir) {
+                    throw e;
+                }
+                // Some file systems refuse fsync on a directory; the rename itself is still atomic there.
+            }
+        }
+    }
+
+    /** Work on files that may throw an IOException. */
+    @FunctionalInterface
+    public interface FileWork {
+        void run() throws IOException;
     }
 
     /** Runs {@code work} with this thread's writes joining {@code batch} (see {@link SyncBatch}). */
-    public static void deferSyncs(SyncBatch batch, AfterSync work) throws IOException {
+    public static void deferSyncs(SyncBatch batch, FileWork work) throws IOException {
         SyncBatch outer = DEFERRED.get();
         DEFERRED.set(batch);
         try {
@@ -167,6 +156,7 @@ public final class AtomicFiles {
         Path dir = target.toAbsolutePath().getParent();
         createDirectories(dir);
         Path temp = dir.resolve(TEMP_PREFIX + target.getFileName() + "-" + UUID.randomUUID());
+        boolean moved = false;
         try {
             // Created and opened in one call (a storm writes thousands of these: bench/intake-storm.sh). Permissions
             // are set before any byte is written, so a private key is never readable by others; set again after
@@ -186,8 +176,11 @@ public final class AtomicFiles {
                 }
             }
             move(temp, target);
+            moved = true;
         } finally {
-            Files.deleteIfExists(temp);
+            if (!moved) {
+                Files.deleteIfExists(temp);
+            }
         }
     }
 

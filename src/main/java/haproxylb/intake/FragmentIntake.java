@@ -8,43 +8,64 @@ import haproxylb.status.StatusBoard;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.List;
-import java.util.HashSet;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Called by the intake route for every complete file that lands in the inbox. Pairs NAME.cfg with NAME.map,
- * checks what can be checked from the fragment alone, and queues the result for assembly. An IOException leaves
- * the inbox file where it is (Camel retries it), so nothing an operator sent is lost.
+ * checks what can be checked from the fragment alone, and queues the result for assembly.
  *
- * <p>Crash safety (CrashSafetyTest): an inbox file is deleted here as soon as what it carries is durable (staged, or a
- * removal queued), not by Camel after the route. Otherwise a crash after pairing but before Camel's delete delivered
- * the file a second time after the restart: it waited in staging/ for a partner and paired with the other half of the
- * next version, a mix of two versions. A pair stays staged until it is queued, and complete pairs found in staging/
- * at start-up (a crash between the two) are queued then.
+ * <p>The files of one inbox poll are taken as one batch (issue 11: a storm of thousands of pairs). Each entry is
+ * claimed out of the inbox and read; a half waits for its partner in staging/, a complete pair is queued (pending/).
+ * The batch's writes are fsynced together, and only after that are the claimed originals and the staged halves the
+ * batch completed dropped, so a crash before finds them in the claim directory, which goes back to the inbox at
+ * start-up, and they are read again.
+ *
+ * <p>Crash safety (CrashSafetyTest): dropping the claimed originals and the staged halves a batch completed are many
+ * deletes, not one; a marker makes a crash between them finish the drop at start-up instead of taking a lone half in
+ * again ({@link #commit}).
+ *
+ * <p>Full disk (DiskFaultTest): a file whose writes fail goes back to the inbox, where it waits and is taken again at
+ * a later poll; the batch's other entries stay claimed until a commit succeeds. Nothing is acknowledged (dropped from
+ * the claim directory) before what it said is durable.
  */
 public final class FragmentIntake {
     private static final Logger LOG = LoggerFactory.getLogger(FragmentIntake.class);
+
+    /** Bounds what a crash can make the intake read again, and the memory of a storm's batch. */
+    static final int MAX_UNSYNCED = 512;
 
     private final FragmentStore store;
     private final StatusBoard status;
     private final Clock clock;
     private final Path claimDir;
-    /** Bounds what a crash can make the intake read again, and the memory of a storm's batch. */
-    static final int MAX_UNSYNCED = 512;
     /** The intake route runs on one thread (the file consumer's), so one batch at a time. */
     private final AtomicFiles.SyncBatch unsynced = new AtomicFiles.SyncBatch();
-    /** Inbox files claimed since the last commit: their claimed originals stay until it (see clearStaged). */
-    private final Set<String> claimedSinceCommit = new HashSet<>();
-    /** The statuses of the files since the last commit: published together with it, once durable. */
+    /** Inbox entries claimed in this batch, by file name, with the inbox file each came from. */
+    private final Map<String, Claim> claimed = new LinkedHashMap<>();
+    /** Names whose staged halves this batch is done with (paired, removed or rejected). */
+    private final Set<String> doneStaged = new TreeSet<>();
+    /** Halves this batch staged that still wait for their partner, by file name. */
+    private final Set<String> stagedHere = new HashSet<>();
+    /** The statuses of the batch's files: published together with it, once durable. */
     private StatusBoard.Publication statusSinceCommit;
+    /** The batch's marker is made but not all its deletes are done (finished before the next batch claims). */
+    private boolean marked;
+
+    private record Claim(InboxEntry entry, Path from) {}
 
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
         this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null);
@@ -60,12 +81,13 @@ public final class FragmentIntake {
         this.status = status;
         this.clock = clock;
         this.claimDir = claimDir;
+        finishInterruptedBatch();
         if (inbox != null) {
-            InboxEntry.giveBack(claimDir, inbox, this::alreadyStaged); // a crash came between claiming and discarding
+            InboxEntry.giveBack(claimDir, inbox, this::alreadyStaged); // a crash came before the batch was durable
         }
         for (String file : store.stagedFiles()) {
             if (file.endsWith(".cfg")) {
-                pairUp(file.substring(0, file.length() - 4), file); // a crash came between staging and queueing
+                pairUp(file.substring(0, file.length() - 4), file); // staged by an earlier version of the intake
             }
         }
     }
@@ -76,9 +98,9 @@ public final class FragmentIntake {
     }
 
     /**
-     * The intake route's call: one file of an inbox poll. Its writes join the poll's {@link AtomicFiles.SyncBatch},
-     * committed (fsynced together) at the poll's last file or every {@link #MAX_UNSYNCED} files; the claimed inbox
-     * entries are dropped only then, so a crash before the commit finds them at start-up and reads them again.
+     * The intake route's call: one file of an inbox poll. The batch is committed (fsynced together, then the claimed
+     * originals dropped) at the poll's last file or every {@link #MAX_UNSYNCED} files. If a file cannot be taken in
+     * (a full disk), it goes back to the inbox and the exception tells Camel.
      *
      * @param lastOfPoll Camel's CamelBatchComplete: no more files in this poll
      */
@@ -86,21 +108,31 @@ public final class FragmentIntake {
         if (statusSinceCommit == null) {
             statusSinceCommit = status.publication();
         }
+        String fileName = file.getName();
+        Claim earlier = claimed.get(fileName);
+        boolean batchEnded = false;
         try {
-            AtomicFiles.deferSyncs(unsynced, () -> receiveDeferred(file));
-        } finally {
-            if (Boolean.TRUE.equals(lastOfPoll) || unsynced.size() >= MAX_UNSYNCED) {
+            if (marked) {
+                dropTaken(); // the last batch is durable but its deletes failed: finished before anything is claimed
+            }
+            String name = fileName.substring(0, fileName.lastIndexOf('.'));
+            if (claimed.containsKey(fileName) || (doneStaged.contains(name) && !fileName.endsWith(".remove"))) {
+                // A second file of one name, or a new half after its pair: one batch never holds two versions of one.
                 commit();
             }
-        }
-    }
-
-    private void commit() throws IOException {
-        try {
-            unsynced.commit();
-            claimedSinceCommit.clear();
+            AtomicFiles.deferSyncs(unsynced, () -> receiveDeferred(file));
+            if (Boolean.TRUE.equals(lastOfPoll) || claimed.size() >= MAX_UNSYNCED) {
+                commit();
+                batchEnded = true;
+            }
+        } catch (IOException | RuntimeException e) {
+            if (claimed.get(fileName) != earlier) {
+                giveBack(fileName); // claimed by this call
+            }
+            batchEnded = true;
+            throw e;
         } finally {
-            if (statusSinceCommit != null) {
+            if (batchEnded) {
                 statusSinceCommit.close();
                 statusSinceCommit = null;
             }
@@ -108,16 +140,89 @@ public final class FragmentIntake {
     }
 
     /**
-     * Drops NAME's staged halves once its pair is queued or rejected, at once, so a later half never pairs with them.
-     * That is safe while each staged half's claimed original is still kept (claimed since the last commit): a crash
-     * reads those again. A half staged before the last commit has no other copy: the batch is committed first.
+     * Makes the batch durable (every write fsynced together), then drops what it was made from: the claimed
+     * originals and the staged halves it completed.
+     *
+     * <p>The drop needs no fsync of its own. It is a sequence of metadata operations (deletes, one empty marker), which
+     * a journaling file system (ext4, xfs) commits in order, so a crash leaves a prefix of it, and start-up handles
+     * each prefix: first the originals of halves this batch staged go (their content is durable in staging/); then the
+     * marker ({@link FragmentStore#markTaken}) says every entry left in the claim directory is done with, with the
+     * staged halves of its name; then those go, and the marker last. Without the marker a crash between two deletes
+     * could leave one half of a queued pair to be taken in again, and the next version's other half would pair with
+     * it, a mix of two versions.
      */
-    private void clearStaged(String name) throws IOException {
-        if (!claimedSinceCommit.containsAll(List.of(name + ".cfg", name + ".map"))
-                && (store.staged(name + ".cfg").isPresent() || store.staged(name + ".map").isPresent())) {
-            commit();
+    private void commit() throws IOException {
+        unsynced.commit();
+        if (claimed.isEmpty() && doneStaged.isEmpty()) {
+            return;
         }
-        store.clearStaged(name);
+        for (String file : stagedHere) {
+            Claim claim = claimed.remove(file);
+            if (claim != null) {
+                Files.deleteIfExists(claim.entry().path());
+            }
+        }
+        stagedHere.clear();
+        store.markTaken();
+        marked = true;
+        dropTaken();
+    }
+
+    private void dropTaken() throws IOException {
+        store.dropStaged(doneStaged);
+        for (Claim claim : claimed.values()) {
+            Files.deleteIfExists(claim.entry().path());
+        }
+        claimed.clear();
+        doneStaged.clear();
+        store.unmarkTaken();
+        marked = false;
+    }
+
+    /**
+     * This file could not be taken in (a full disk): its entry goes back to the inbox, where Camel takes it again at a
+     * later poll. The batch's other entries stay claimed until a commit makes what they said durable.
+     */
+    private void giveBack(String fileName) {
+        Claim claim = marked ? null : claimed.remove(fileName);
+        if (claim == null) {
+            return;
+        }
+        try {
+            if (Files.exists(claim.from(), LinkOption.NOFOLLOW_LINKS)) {
+                claim.entry().discard(); // a newer entry of that name was sent meanwhile: it wins
+            } else {
+                claim.entry().putBack(claim.from());
+            }
+        } catch (IOException e) {
+            LOG.error("Could not give {} back to the inbox ({}); it goes back at the next start", claim.from(),
+                    e.toString());
+        }
+    }
+
+    /**
+     * Start-up after a crash while a batch was dropped (see {@link #commit}): every entry still claimed is done with,
+     * and so are the staged halves of its name.
+     */
+    private void finishInterruptedBatch() throws IOException {
+        if (!store.isTaken()) {
+            return;
+        }
+        if (Files.isDirectory(claimDir, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> files = Files.list(claimDir)) {
+                for (Path p : files.toList()) {
+                    String file = p.getFileName().toString();
+                    String name = file.contains(".") ? file.substring(0, file.lastIndexOf('.')) : file;
+                    if (FragmentName.isValid(name)) {
+                        store.dropStaged(List.of(name));
+                    }
+                    Files.delete(p);
+                }
+            }
+            AtomicFiles.syncDirectory(claimDir);
+        }
+        store.unmarkTaken();
+        LOG.info("Dropped the inbox entries and staged halves of a batch taken in before the crash");
     }
 
     private void receiveDeferred(File file) throws IOException {
@@ -131,8 +236,7 @@ public final class FragmentIntake {
             LOG.warn("Rejected {}", error);
             try {
                 // Not read, whatever it is; removed so a bad name does not sit in the inbox for ever.
-                InboxEntry.claim(file.toPath(), claimDir, "inbox/" + FragmentName.printable(fileName))
-                        .ifPresent(this::discardQuietly);
+                claim(file, "inbox/" + FragmentName.printable(fileName));
             } catch (InboxEntry.Refused alsoNotAFile) {
                 LOG.warn("Rejected {}", alsoNotAFile.getMessage());
             }
@@ -142,76 +246,80 @@ public final class FragmentIntake {
         }
         switch (kind) {
             case "remove" -> queueRemoval(name, file);
-            case "cfg", "map" -> stage(name, fileName, file);
+            case "cfg", "map" -> takeHalf(name, fileName, file);
             default -> throw new IllegalArgumentException("intake route must only pass .cfg, .map and .remove files");
         }
     }
 
+    /** Claims the entry into this batch; empty if it is gone (a sender replaced it, or it was consumed already). */
+    private Optional<InboxEntry> claim(File file, String shown) throws IOException, InboxEntry.Refused {
+        Optional<InboxEntry> entry = InboxEntry.claim(file.toPath(), claimDir, shown);
+        entry.ifPresent(e -> claimed.put(file.getName(), new Claim(e, file.toPath())));
+        return entry;
+    }
+
     private void queueRemoval(String name, File file) throws IOException {
-        Optional<InboxEntry> entry;
         try {
-            entry = InboxEntry.claim(file.toPath(), claimDir, "inbox/" + file.getName());
+            if (claim(file, "inbox/" + file.getName()).isEmpty()) {
+                return;
+            }
         } catch (InboxEntry.Refused refused) {
-            store.clearStaged(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
             return;
         }
-        if (entry.isEmpty()) {
-            return;
-        }
-        store.clearStaged(name);
+        forgetHalves(name);
         PendingChange removal = PendingChange.removal(name, clock.millis());
         store.putPending(removal);
-        unsynced.afterSync(entry.get()::discard);
         status.pending(name, removal.id());
         LOG.info("Fragment '{}': removal queued for assembly", name);
     }
 
-    /**
-     * The entry is claimed (out of the inbox) before it is read, and discarded once its content is durable in
-     * staging/: a crash in between finds it in the claim directory, which goes back to the inbox at start-up.
-     */
-    private void stage(String name, String fileName, File file) throws IOException {
+    /** One half: paired with its partner from staging/, or staged to wait for it. */
+    private void takeHalf(String name, String fileName, File file) throws IOException {
         String shown = "inbox/" + fileName;
+        byte[] content;
         try {
-            Optional<InboxEntry> claimed = InboxEntry.claim(file.toPath(), claimDir, shown);
-            if (claimed.isEmpty()) {
+            Optional<InboxEntry> claimedEntry = claim(file, shown);
+            if (claimedEntry.isEmpty()) {
                 return;
             }
-            InboxEntry entry = claimed.get();
-            claimedSinceCommit.add(fileName);
+            InboxEntry entry = claimedEntry.get();
             try {
                 store.reader().checkSize(name, fileName, entry.size());
             } catch (FragmentProblem tooBig) {
                 // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
-                unsynced.afterSync(entry::discard);
-                store.clearStaged(name);
                 rejectAtIntake(name, null, null, tooBig);
                 return;
             }
-            byte[] content;
-            Optional<byte[]> partner;
-            try {
-                content = entry.read(store.reader().maxBytes(), shown);
-                partner = store.staged(partnerOf(name, fileName));
-                if (partner.isEmpty()) {
-                    store.stage(fileName, content);
-                }
-            } catch (IOException e) {
-                entry.putBack(file.toPath()); // as before claiming: Camel retries the inbox file
-                throw e;
-            }
-            unsynced.afterSync(entry::discard);
-            if (partner.isPresent()) {
-                // The second half completes the pair from memory: it is never staged (half the writes of a storm).
-                boolean cfgFirst = fileName.endsWith(".map");
-                queue(name, cfgFirst ? partner.get() : content, cfgFirst ? content : partner.get());
-            } else {
-                LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
-            }
+            content = entry.read(store.reader().maxBytes(), shown);
         } catch (InboxEntry.Refused refused) {
-            store.clearStaged(name);
             rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
+            return;
+        }
+        String partnerName = partnerOf(name, fileName);
+        byte[] partner = store.staged(partnerName).orElse(null);
+        if (partner == null) {
+            store.stage(fileName, content);
+            stagedHere.add(fileName);
+            LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerName);
+            return;
+        }
+        boolean cfgFirst = fileName.endsWith(".map");
+        queue(name, cfgFirst ? partner : content, cfgFirst ? content : partner);
+        forgetHalves(name);
+    }
+
+    /** NAME's staged halves are done with: a later half must never pair with them. */
+    private void forgetHalves(String name) throws IOException {
+        stagedHere.remove(name + ".cfg");
+        stagedHere.remove(name + ".map");
+        if (!store.hasStaged(name)) {
+            return;
+        }
+        if (claimed.keySet().stream().anyMatch(file -> file.startsWith(name + "."))) {
+            doneStaged.add(name); // dropped with the batch's entries of that name (commit)
+        } else {
+            store.clearStaged(name); // an entry refused unread: nothing of it is claimed to be read again
         }
     }
 
@@ -219,33 +327,26 @@ public final class FragmentIntake {
         return fileName.endsWith(".cfg") ? name + ".map" : name + ".cfg";
     }
 
-    private boolean alreadyStaged(Path claimed) {
+    private boolean alreadyStaged(Path claimedEntry) {
         try {
-            Optional<byte[]> staged = store.staged(claimed.getFileName().toString());
-            return staged.isPresent() && Arrays.equals(staged.get(), Files.readAllBytes(claimed));
+            Optional<byte[]> staged = store.staged(claimedEntry.getFileName().toString());
+            return staged.isPresent() && Arrays.equals(staged.get(), Files.readAllBytes(claimedEntry));
         } catch (IOException e) {
             return false;
         }
     }
 
-    private void discardQuietly(InboxEntry entry) {
-        unsynced.afterSync(entry::discard);
-    }
-
     private void pairUp(String name, String fileName) throws IOException {
         Optional<byte[][]> pair = store.stagedPair(name);
         if (pair.isEmpty()) {
-            LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName,
-                    fileName.endsWith(".cfg") ? name + ".map" : name + ".cfg");
+            LOG.info("Fragment '{}': {} received, waiting for {}", name, fileName, partnerOf(name, fileName));
             return;
         }
         queue(name, pair.get()[0], pair.get()[1]);
+        store.clearStaged(name);
     }
 
-    /**
-     * A complete pair: checked and queued (or rejected). The staged half goes once that is durable: a crash before
-     * finds it still staged, and the other half's claimed entry back in the inbox.
-     */
+    /** A complete pair: checked and queued (or rejected). */
     private void queue(String name, byte[] cfg, byte[] map) throws IOException {
         try {
             Fragment fragment = store.reader().read(name, cfg, map);
@@ -256,10 +357,10 @@ public final class FragmentIntake {
         } catch (FragmentProblem problem) {
             rejectAtIntake(name, cfg, map, problem);
         }
-        clearStaged(name);
     }
 
     private void rejectAtIntake(String name, byte[] cfg, byte[] map, FragmentProblem problem) throws IOException {
+        forgetHalves(name);
         String error = "Fragment '" + name + "' was rejected: " + Excerpt.controlsEscaped(problem.getMessage()) + "\n"
                 + "Nothing live was changed. Fix the file and send both " + name + ".cfg and " + name
                 + ".map again.";

@@ -11,10 +11,13 @@ import haproxylb.storage.Storage;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -49,6 +52,8 @@ public final class FragmentStore {
 
     /** Hidden (the intake and listings skip dot files), and not a temp file: start-up must find it. */
     private static final String CLEAR_MARKER_PREFIX = ".cleared-";
+    /** The intake's mark that a durable batch's inbox entries and completed staged halves are being dropped. */
+    private static final String TAKEN_MARKER = ".taken";
 
     private final Path staging;
     private final Path pending;
@@ -172,6 +177,41 @@ public final class FragmentStore {
             }
         }
         AtomicFiles.syncDirectory(staging);
+    }
+
+    /** Whether either half of NAME is staged. */
+    public synchronized boolean hasStaged(String name) {
+        return Files.exists(staging.resolve(name + ".cfg"), LinkOption.NOFOLLOW_LINKS)
+                || Files.exists(staging.resolve(name + ".map"), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * The intake's mark that its claimed entries, and the staged halves of their names, are done with (see
+     * FragmentIntake's commit): an empty file, made and removed without an fsync, in order with the deletes it covers.
+     */
+    public synchronized void markTaken() throws IOException {
+        try {
+            Files.createFile(staging.resolve(TAKEN_MARKER), PosixFilePermissions.asFileAttribute(AtomicFiles.SHARED));
+        } catch (FileAlreadyExistsException alreadyMarked) {
+            // a drop that failed half-way is being finished
+        }
+    }
+
+    /** Whether a batch was marked taken and not unmarked (a crash came in between). */
+    public synchronized boolean isTaken() {
+        return Files.exists(staging.resolve(TAKEN_MARKER), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Drops the staged halves of names the intake is done with, under its marker ({@link #markTaken}). */
+    public synchronized void dropStaged(Collection<String> names) throws IOException {
+        for (String name : names) {
+            Files.deleteIfExists(staging.resolve(name + ".cfg"));
+            Files.deleteIfExists(staging.resolve(name + ".map"));
+        }
+    }
+
+    public synchronized void unmarkTaken() throws IOException {
+        Files.deleteIfExists(staging.resolve(TAKEN_MARKER));
     }
 
     public synchronized List<String> stagedFiles() throws IOException {

@@ -7,12 +7,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The intake bean on a real file system, one inbox poll at a time as the intake route calls it. */
@@ -45,7 +47,7 @@ class FragmentIntakeTest {
         assertEquals("app", pending.get(0).name());
         assertEquals(clock.millis(), pending.get(0).receivedAtMillis());
         assertFalse(cfg.exists() || map.exists(), "both halves are durable in pending/, so they left the inbox");
-        assertTrue(store.stagedFiles().isEmpty(), "the pair was completed from memory");
+        assertTrue(store.stagedFiles().isEmpty(), "the staged half went once the pair was durable");
     }
 
     @Test
@@ -87,5 +89,78 @@ class FragmentIntakeTest {
                 state.resolve("claimed"), state.resolve("inbox"));
         assertEquals("app", store.pendingChanges().get(0).name());
         assertTrue(store.stagedFiles().isEmpty());
+    }
+
+    @Test
+    void a_pair_split_over_two_polls_is_queued_and_its_staged_half_dropped() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), state.resolve("inbox"));
+        intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), true);
+        assertEquals(List.of("app.cfg"), store.stagedFiles(), "alone at the poll's end: staged");
+        intake.take(drop("app.map", "app.example.test be_app\n"), true);
+        assertEquals("app", store.pendingChanges().get(0).name());
+        assertTrue(store.stagedFiles().isEmpty());
+        assertFalse(store.isTaken(), "the batch's marker is gone once its deletes are done");
+        try (var claimed = Files.list(state.resolve("claimed"))) {
+            assertEquals(0, claimed.count());
+        }
+    }
+
+    @Test
+    void a_file_that_cannot_be_written_goes_back_to_the_inbox_and_is_taken_again_later() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), state.resolve("inbox"));
+        // Writes the disk refuses (as a full disk would): pending/ is not a directory for a moment.
+        Files.delete(state.resolve("pending"));
+        Files.writeString(state.resolve("pending"), "in the way");
+        File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
+        File map = drop("app.map", "app.example.test be_app\n");
+        intake.take(cfg, false);
+        assertThrows(IOException.class, () -> intake.take(map, true));
+        assertTrue(map.exists(), "the file whose pair could not be queued is back in the inbox");
+        assertEquals(List.of("app.cfg"), store.stagedFiles(), "its partner waits staged");
+        assertTrue(Files.exists(state.resolve("claimed/app.cfg")), "the staged half's original is kept until a commit");
+
+        Files.delete(state.resolve("pending"));
+        Files.createDirectory(state.resolve("pending"));
+        intake.take(map, true);
+        assertEquals("app", store.pendingChanges().get(0).name());
+        assertTrue(store.stagedFiles().isEmpty());
+        try (var claimed = Files.list(state.resolve("claimed"))) {
+            assertEquals(0, claimed.count(), "both originals dropped once the pair is durable");
+        }
+        assertFalse(cfg.exists() || map.exists());
+    }
+
+    @Test
+    void a_batch_marked_taken_before_a_crash_is_dropped_at_start_up_not_taken_again() throws Exception {
+        FragmentStore store = store();
+        store.stage("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n".getBytes());
+        store.stage("new.cfg", "backend be_new\n    server s1 127.0.0.1:8080\n".getBytes());
+        // The crash came after the batch was durable and marked, before its deletes: app.map paired with the staged
+        // app.cfg (queued); new.cfg was staged by the batch (its original went before the marker).
+        Path claimed = Files.createDirectories(state.resolve("claimed"));
+        Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
+        store.markTaken();
+        new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
+                Files.createDirectories(state.resolve("inbox")));
+        assertEquals(List.of("new.cfg"), store.stagedFiles(), "the completed pair's staged half is dropped");
+        try (var left = Files.list(claimed); var inbox = Files.list(state.resolve("inbox"))) {
+            assertEquals(0, left.count());
+            assertEquals(0, inbox.count(), "nothing given back");
+        }
+        assertFalse(store.isTaken());
+    }
+
+    @Test
+    void entries_claimed_before_a_crash_without_a_marker_go_back_to_the_inbox() throws Exception {
+        FragmentStore store = store();
+        Path claimed = Files.createDirectories(state.resolve("claimed"));
+        Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
+        new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
+                Files.createDirectories(state.resolve("inbox")));
+        assertTrue(Files.exists(state.resolve("inbox/app.map")), "not durable anywhere yet: read again");
     }
 }
