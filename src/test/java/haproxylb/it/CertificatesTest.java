@@ -7,7 +7,7 @@ import haproxylb.support.EdgeClient;
 import haproxylb.support.PebbleServer;
 import haproxylb.support.TestCertificates;
 
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayNameGeneration;
 import org.junit.jupiter.api.DisplayNameGenerator;
 import org.junit.jupiter.api.Test;
@@ -39,22 +39,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * alike (lb.acme.dns-resolver points at it), so both agree on where every test name points: everything is 127.0.0.1
  * unless a test gives a name another address.
  *
- * <p>One daemon and one Pebble for the class: each test orders names of its own and counts orders from where it
- * started. Renewal and the CA going away are {@link AcmeOverTimeTest}'s, ACME off is
- * {@link CertificateInboxTest}'s.
+ * <p>A daemon and a Pebble per test, not per class: with an ACME account already registered, an order can be done
+ * within the reload its fragment started, and a certificate hot-installed then is missing from the new haproxy worker
+ * (reported; until the installer and the reload agree on that, a shared daemon would make these tests flaky).
+ * Renewal and the CA going away are {@link AcmeOverTimeTest}'s, ACME off is {@link CertificateInboxTest}'s.
  */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class CertificatesTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
 
     @RegisterExtension
-    static final DaemonFixture fixture = new DaemonFixture();
-    private static DaemonHarness daemon;
-    private static PebbleServer pebble;
-    private static EdgeCertificates edge;
+    final DaemonFixture fixture = new DaemonFixture();
+    private DaemonHarness daemon;
+    private PebbleServer pebble;
+    private EdgeCertificates edge;
 
-    @BeforeAll
-    static void start() throws Exception {
+    @BeforeEach
+    void start() throws Exception {
         pebble = fixture.pebble();
         daemon = fixture.orderingFrom(pebble).with("lb.acme.email", "ops@cert.test").start();
         edge = new EdgeCertificates(daemon);
