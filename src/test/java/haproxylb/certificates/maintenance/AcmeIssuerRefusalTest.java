@@ -84,7 +84,7 @@ class AcmeIssuerRefusalTest {
                 () -> issuer.issue(OrderRequest.of(List.of("paused.refusal.test"))));
         assertEquals(IssuanceException.Kind.CA_REJECTED, refused.kind());
         assertEquals("paused", refused.errorType());
-        assertTrue(CertificateMaintenance.otherCaMayHelp(refused), "another CA may issue a paused name");
+        assertTrue(OrderRunner.otherCaMayHelp(refused), "another CA may issue a paused name");
         assertEquals(orders + 1, ca.proxy().newOrders().size(), "a pause is not a lost account: no second lookup and order");
 
         ca.proxy().refuseOrders(429, "rateLimited", String.format(UNPAUSE, "paused.refusal.test"));
@@ -92,7 +92,7 @@ class AcmeIssuerRefusalTest {
                 () -> issuer.issue(OrderRequest.of(List.of("paused.refusal.test"))));
         assertTrue(limited.paused());
         assertEquals("paused", limited.errorType());
-        assertTrue(CertificateMaintenance.otherCaMayHelp(limited));
+        assertTrue(OrderRunner.otherCaMayHelp(limited));
     }
 
     @Test
