@@ -2,7 +2,10 @@
 // certificates in haproxy's crt directory, and how many times one check writes status.json.
 //
 // Run with the project's classpath by bench/coverage.sh:
-//   java -cp BUILD/classes:$(cat BUILD/classpath.txt) bench/CoverageBench.java WORKDIR CACHEDIR
+//   java -cp BUILD/classes:$(cat BUILD/classpath.txt) bench/CoverageBench.java WORKDIR CACHEDIR LABEL PHASE
+// LABEL names the build in the output (and its state dirs under WORKDIR); PHASE is "start" (a fresh state dir per
+// size, as on the first start ever) or "restart" (the state dirs the start phase left, in a new JVM: the first check
+// after a restart, with whatever the build saved at its last run).
 // Environment: SIZES (default "1000:250 1000:1000 10000:2500 10000:10000"), each DOMAINS:CERTIFICATES;
 // CHECKS (default 3) checks per size after the first; CHECK_TIMEOUT (default 120) seconds one check may take before
 // it is stopped and reported as "> CHECK_TIMEOUT s".
@@ -23,7 +26,6 @@ import haproxylb.certificates.store.CertificateStore;
 import haproxylb.certificates.policy.CoverageDecision;
 import haproxylb.certificates.issuer.DisabledIssuer;
 import haproxylb.certificates.store.HaproxyCertificates;
-import haproxylb.certificates.maintenance.LiveDomains;
 import haproxylb.certificates.policy.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.RuntimeApi;
@@ -59,6 +61,9 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -90,10 +95,10 @@ public class CoverageBench {
     public static void main(String[] args) throws Exception {
         Path work = Path.of(args[0]);
         Path cache = Path.of(args[1]);
+        String label = args[2];
+        boolean restart = args[3].equals("restart");
         Security.addProvider(new BouncyCastleProvider());
         String sizes = System.getenv().getOrDefault("SIZES", "1000:250 1000:1000 10000:2500 10000:10000");
-        System.out.printf("%-8s %-6s %-6s %-22s %-11s %-36s %s%n", "domains", "certs", "names",
-                "start+1st ms (cpu ms)", "1st writes", "next checks ms (cpu ms)", "next writes");
         for (String size : sizes.trim().split("\\s+")) {
             String[] parts = size.split(":");
             int domains = Integer.parseInt(parts[0]);
@@ -101,11 +106,16 @@ public class CoverageBench {
             if (domains % certs != 0) {
                 throw new IllegalArgumentException(size + ": DOMAINS must be a multiple of CERTIFICATES");
             }
-            runSize(work.resolve("run-" + domains + "-" + certs), certificates(cache, domains, certs), domains, certs);
+            Path state = work.resolve(label + "-run-" + domains + "-" + certs);
+            if (!restart) {
+                copyCertificates(certificates(cache, domains, certs), state);
+            }
+            runSize(label + " " + args[3], state, domains, certs);
         }
     }
 
-    static void runSize(Path state, Path madeCerts, int domains, int certs) throws Exception {
+    /** The certificate files and issued.json made for this size, into a fresh state dir. */
+    static void copyCertificates(Path madeCerts, Path state) throws Exception {
         Path certDir = Files.createDirectories(state.resolve("certs"));
         try (Stream<Path> files = Files.list(madeCerts)) {
             for (Path f : (Iterable<Path>) files::iterator) {
@@ -118,11 +128,18 @@ public class CoverageBench {
                 }
             }
         }
+    }
+
+    static void runSize(String label, Path state, int domains, int certs) throws Exception {
+        Path certDir = state.resolve("certs");
         Path liveMap = state.resolve("backend.map");
         StringBuilder map = new StringBuilder();
+        // in memory, as the daemon hands the check its live set (LiveSet.domains(), built once per change)
+        SortedMap<String, String> live = new TreeMap<>();
         int perCert = domains / certs;
         for (int i = 0; i < domains; i++) {
             map.append(domain(i)).append(' ').append(backend(i / perCert)).append('\n');
+            live.put(domain(i), backend(i / perCert));
         }
         Files.writeString(liveMap, map);
         Path inbox = Files.createDirectories(state.resolve("cert-inbox"));
@@ -137,7 +154,7 @@ public class CoverageBench {
                     new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
                     certDir.toString(), () -> { });
             CertificateMaintenance check = new CertificateMaintenance(
-                    new CertificateMaintenance.Locations(LiveDomains.file(liveMap), inbox, new LocalStorage(state),
+                    new CertificateMaintenance.Locations(() -> Optional.of(live), inbox, new LocalStorage(state),
                             "certificates/backoff.json", "certificates/rate-limits.json"),
                     store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(), new Backoff(clock, RandomGenerator.getDefault()),
                     new RateLimitLedger(clock), haproxy, status, clock, false);
@@ -150,7 +167,7 @@ public class CoverageBench {
                 nextWrites.add(writes.settled() - before);
             }
             long firstWrites = writes.firstCheckWrites;
-            System.out.printf("%-8d %-6d %-6d %-22s %-11s %-36s %s%n", domains, certs, perCert, first,
+            System.out.printf("%-14s %-8d %-6d %-6d %-22s %-11s %-36s %s%n", label, domains, certs, perCert, first,
                     (writes.overflowed ? ">= " : "") + firstWrites, String.join(" / ", next),
                     nextWrites.stream().map(String::valueOf).reduce((a, b) -> a + " / " + b).orElse("-"));
         }

@@ -7,6 +7,9 @@
 #
 # Environment (all optional):
 #   BUILD_DIR=target     build whose classes/ to use (classpath as in bench/certificates.sh)
+#   BEFORE_BUILD_DIR     a build of an earlier commit (its classes/; classpath.txt or lib/, else this build's), e.g.
+#                        git archive COMMIT | tar -x -C DIR && (cd DIR && mvn -q -B -o -DskipTests compile), DIR/target:
+#                        run first with the same sizes, its lines labelled "before"
 #   SIZES="1000:250 1000:1000 10000:2500 10000:10000"   DOMAINS:CERTIFICATES per run
 #   CHECKS=3             checks with nothing changed after the first, per size
 #   CHECK_TIMEOUT=120    seconds one check may take before it is stopped ("> 120 s")
@@ -57,12 +60,33 @@ else
     classpath="$BUILD_DIR/classes:$BUILD_DIR/lib/*"
 fi
 
+classpath_of() {
+    local dir=$1
+    if [[ -s $dir/classpath.txt ]]; then
+        echo "$dir/classes:$(cat "$dir/classpath.txt")"
+    elif [[ -d $dir/lib ]]; then
+        echo "$dir/classes:$dir/lib/*"
+    else
+        # same dependencies as this build's
+        echo "$dir/classes:${classpath#*:}"
+    fi
+}
+builds=()
+[[ -z ${BEFORE_BUILD_DIR:-} ]] || builds+=("before=$(classpath_of "$BEFORE_BUILD_DIR")")
+builds+=("after=$classpath")
+
 bench_log "load average before: $(cat /proc/loadavg)"
-# In the background so that the watchdog's SIGTERM is handled at once (a trap waits for a foreground child).
-# shellcheck disable=SC2086
-java ${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.logFile="$WORK/bench.log" -cp "$classpath" \
-    bench/CoverageBench.java "$WORK" "$CERT_CACHE" &
-JAVA_PID=$!
-wait "$JAVA_PID"
-JAVA_PID=
+printf "%-14s %-8s %-6s %-6s %-22s %-11s %-36s %s\n" "build phase" "domains" "certs" "names" \
+    "start+1st ms (cpu ms)" "1st writes" "next checks ms (cpu ms)" "next writes"
+for build in "${builds[@]}"; do
+    for phase in start restart; do
+        # In the background so that the watchdog's SIGTERM is handled at once (a trap waits for a foreground child).
+        # shellcheck disable=SC2086
+        java ${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.logFile="$WORK/bench-${build%%=*}-$phase.log" \
+            -cp "${build#*=}" bench/CoverageBench.java "$WORK" "$CERT_CACHE" "${build%%=*}" "$phase" &
+        JAVA_PID=$!
+        wait "$JAVA_PID"
+        JAVA_PID=
+    done
+done
 bench_log "load average after: $(cat /proc/loadavg)"

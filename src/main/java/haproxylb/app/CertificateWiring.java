@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Builds the certificate beans (coverage check, installer, challenge responder) and binds them for
  * routes/certificates.camel.yaml. State under the state directory: {@code cert-inbox/} (what the installer takes),
- * {@code rejected-certs/}, {@code certificates/} (issued.json, archive/, backoff.json, rate-limits.json) and
+ * {@code rejected-certs/}, {@code certificates/} (issued.json, certificate-index.txt, archive/, backoff.json, rate-limits.json) and
  * {@code acme/} (the ACME account key and location, one per directory URL).
  *
  * <p>With {@code lb.acme.directory-url} empty, ACME is off: nothing is ordered and no challenge responder runs, but

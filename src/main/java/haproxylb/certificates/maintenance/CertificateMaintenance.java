@@ -338,23 +338,24 @@ public final class CertificateMaintenance {
 
     /** ARI questions go to the CA that issued the certificate, while its gate is open. */
     private RenewalSchedule.Ari ariOfIssuingCa(List<InstalledCertificate> installed) {
-        Map<java.security.cert.X509Certificate, CertificateAuthority> byLeaf = new HashMap<>();
+        Map<String, CertificateAuthority> byFingerprint = new HashMap<>();
         for (InstalledCertificate c : installed) {
             if (c.issuedHere() && !c.isFallback()) {
                 String name = runner.issuingCa(c);
                 cas.stream().filter(ca -> ca.name().equals(name)).findFirst()
-                        .ifPresent(ca -> byLeaf.put(c.bundle().leaf(), ca));
+                        .ifPresent(ca -> byFingerprint.put(c.fingerprint(), ca));
             }
         }
-        return leaf -> Optional.ofNullable(byLeaf.get(leaf)).filter(ca -> !ca.gate().isClosed())
-                .flatMap(ca -> ca.issuer().renewalInfo(leaf));
+        // the leaf is read from its file only here, for the certificates whose CA is asked
+        return c -> Optional.ofNullable(byFingerprint.get(c.fingerprint())).filter(ca -> !ca.gate().isClosed())
+                .flatMap(ca -> c.leaf().flatMap(leaf -> ca.issuer().renewalInfo(leaf)));
     }
 
     private boolean installedSinceListed(CertificateGroup group, String certName, CoverageDecision.Inputs in)
             throws IOException {
         Optional<InstalledCertificate> now = store.reread(certName);
         InstalledCertificate listed = installedByName.get(certName);
-        if (now.isEmpty() || listed != null && listed.bundle().fingerprint().equals(now.get().bundle().fingerprint())) {
+        if (now.isEmpty() || listed != null && listed.fingerprint().equals(now.get().fingerprint())) {
             return false;
         }
         CoverageDecision again = CoverageDecision.decide(group, in.withInstalled(now.get()));

@@ -211,7 +211,7 @@ final class OrderRunner {
 
     /** The CA that issued a certificate, by the name kept in issued.json; the first CA when unknown. */
     String issuingCa(InstalledCertificate c) {
-        return store.details(c.bundle().fingerprint()).map(IssuedDetails::ca).filter(n -> !n.isEmpty())
+        return store.details(c.fingerprint()).map(IssuedDetails::ca).filter(n -> !n.isEmpty())
                 .orElse(cas.isEmpty() ? "" : cas.get(0).name());
     }
 
@@ -228,7 +228,7 @@ final class OrderRunner {
         try {
             // 'replaces' names a certificate of this CA's: another CA does not know it
             Optional<X509Certificate> replaces = replacing
-                    .filter(c -> issuingCa(c).equals(ca.name())).map(c -> c.bundle().leaf());
+                    .filter(c -> issuingCa(c).equals(ca.name())).flatMap(InstalledCertificate::leaf);
             IssuedCertificate issued = issuer.issue(new OrderRequest(names, replaces,
                     profiles.forNames(group.domains())));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);

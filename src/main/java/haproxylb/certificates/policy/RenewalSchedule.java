@@ -3,7 +3,6 @@ package haproxylb.certificates.policy;
 import haproxylb.certificates.issuer.RenewalInfoWindow;
 import haproxylb.certificates.store.InstalledCertificate;
 import haproxylb.certificates.store.RenewalWindow;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -38,7 +37,7 @@ public final class RenewalSchedule {
     /** Asks the CA for its suggested window of one certificate; empty when it offers none or cannot be asked. */
     @FunctionalInterface
     public interface Ari {
-        Optional<RenewalInfoWindow> fetch(X509Certificate certificate);
+        Optional<RenewalInfoWindow> fetch(InstalledCertificate certificate);
     }
 
     private record Entry(RenewalWindow window, Instant ariStart, Instant ariEnd, Instant askAgainAt,
@@ -62,13 +61,13 @@ public final class RenewalSchedule {
      */
     public void refresh(List<InstalledCertificate> installed, Ari ari) {
         Instant now = clock.instant();
-        Set<String> present = installed.stream().map(c -> c.bundle().fingerprint()).collect(Collectors.toSet());
+        Set<String> present = installed.stream().map(InstalledCertificate::fingerprint).collect(Collectors.toSet());
         entries.keySet().retainAll(present);
         for (InstalledCertificate c : installed) {
             if (!c.issuedHere() || c.isFallback() || !c.isValidAt(now)) {
                 continue;
             }
-            String fingerprint = c.bundle().fingerprint();
+            String fingerprint = c.fingerprint();
             Entry old = entries.get(fingerprint);
             if (old != null && now.isBefore(old.askAgainAt())) {
                 continue;
@@ -77,7 +76,7 @@ public final class RenewalSchedule {
             if (base.isDue(now)) {
                 continue;
             }
-            Optional<RenewalInfoWindow> suggested = ari.fetch(c.bundle().leaf());
+            Optional<RenewalInfoWindow> suggested = ari.fetch(c);
             Instant askAgain = now.plus(DEFAULT_ASK_INTERVAL);
             if (suggested.isEmpty()) {
                 entries.put(fingerprint, new Entry(base, old == null ? null : old.ariStart(),
@@ -100,14 +99,14 @@ public final class RenewalSchedule {
 
     /** The CA's last suggested window for the certificate, if it offers ARI and was asked. */
     public Optional<Suggestion> suggestion(InstalledCertificate certificate) {
-        Entry e = entries.get(certificate.bundle().fingerprint());
+        Entry e = entries.get(certificate.fingerprint());
         return e == null || e.ariStart() == null ? Optional.empty()
                 : Optional.of(new Suggestion(e.ariStart(), e.ariEnd(), e.explanation()));
     }
 
     /** The window to decide by: the one with the CA's suggestion applied, or the one-third rule. */
     public RenewalWindow window(InstalledCertificate certificate) {
-        Entry e = entries.get(certificate.bundle().fingerprint());
+        Entry e = entries.get(certificate.fingerprint());
         return e != null ? e.window() : certificate.renewalWindow();
     }
 

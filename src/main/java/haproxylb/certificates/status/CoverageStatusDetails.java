@@ -76,7 +76,7 @@ public final class CoverageStatusDetails {
         if (c == null || !c.issuedHere()) {
             return s;
         }
-        Origin o = origins.computeIfAbsent(c.bundle().fingerprint(), f -> origin(c));
+        Origin o = origins.computeIfAbsent(c.fingerprint(), f -> origin(c));
         return s.withOrigin(o.ca(), o.profile(), o.ariWindow(), o.ariExplanation(), o.note());
     }
 
@@ -84,7 +84,7 @@ public final class CoverageStatusDetails {
     private record Origin(String ca, String profile, String ariWindow, String ariExplanation, String note) {}
 
     private Origin origin(InstalledCertificate c) {
-        Optional<IssuedDetails> details = store.details(c.bundle().fingerprint());
+        Optional<IssuedDetails> details = store.details(c.fingerprint());
         Optional<RenewalSchedule.Suggestion> ari = schedule.suggestion(c);
         return new Origin(details.map(IssuedDetails::ca).filter(ca -> !ca.isEmpty()).orElse(null),
                 details.flatMap(IssuedDetails::profile).orElse(null),

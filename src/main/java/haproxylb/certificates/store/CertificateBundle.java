@@ -7,13 +7,11 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -21,7 +19,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -326,33 +323,19 @@ public final class CertificateBundle {
         return RenewalWindow.of(notBefore(), notAfter());
     }
 
-    /**
-     * True when the certificate is valid for {@code domain}: one of its names is {@code domain} (case-insensitive), or
-     * is a wildcard {@code *.rest} where {@code domain} is one more label in front of {@code rest} (RFC 6125 section
-     * 6.4.3: the wildcard stands for exactly one whole label, so {@code *.example.com} covers {@code www.example.com},
-     * not {@code example.com} nor {@code a.b.example.com}).
-     */
+    /** True when the certificate is valid for {@code domain} ({@link CertificateSummary#covers}). */
     public boolean covers(String domain) {
-        DomainName d = DomainName.of(domain);
-        return dnsNames.contains(d.value()) || d.wildcardAbove().map(w -> dnsNames.contains(w.value())).orElse(false);
+        return CertificateSummary.covers(dnsNames, domain);
     }
 
     /** SHA-256 of the leaf certificate (DER), lower-case hex: the certificate's identity. */
     public String fingerprint() {
         String f = fingerprint;
         if (f == null) {
-            f = computeFingerprint();
+            f = CertificateSummary.fingerprintOf(leaf());
             fingerprint = f;
         }
         return f;
-    }
-
-    private String computeFingerprint() {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(leaf().getEncoded()));
-        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
-            throw new IllegalStateException("cannot fingerprint a parsed certificate", e);
-        }
     }
 
     /** The file haproxy loads: the leaf, the chain in order, then the private key (PKCS#8). */

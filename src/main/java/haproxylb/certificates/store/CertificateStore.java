@@ -48,16 +48,21 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Archiving moves a file to {@code <archiveDir>/<name>-<UTC timestamp>.pem} (same file system, atomic rename).
  *
- * <p><b>Parsed once.</b> The store keeps every file it parsed in memory with the identity, size and modification time
- * it had; {@link #list} lists the directory and re-parses only a file that is new or changed on disk (an operator may
- * put one there by hand), and {@link #install} and {@link #archive} update the index themselves. Parsing checks that
- * the key matches the certificate (a signature), so re-parsing every file on each coverage check cost seconds at
- * 10,000 certificates.
+ * <p><b>Parsed once.</b> The store keeps what every file it parsed holds ({@link CertificateSummary}) with the identity,
+ * size and modification time the file had; {@link #list} lists the directory and re-parses only a file that is new or
+ * changed on disk (an operator may put one there by hand), and {@link #install} and {@link #archive} update the index
+ * themselves. Parsing checks that the key matches the certificate (a signature), so re-parsing every file on each
+ * coverage check cost seconds at 10,000 certificates. The index is saved ({@link CertificateIndexFile}) when it
+ * changes, so the first listing after a start parses only what changed while the daemon was down, not every file
+ * (about 30 s of CPU at 10,000 files). Listed certificates carry no parsed bundle: the leaf is read from its file when
+ * an ARI question or a renewal needs it ({@link InstalledCertificate#leaf}).
  */
 public final class CertificateStore {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateStore.class);
 
     public static final String ISSUED_FILE = "issued.json";
+    /** Beside issued.json: what each certificate file held when it was last parsed ({@link CertificateIndexFile}). */
+    public static final String INDEX_FILE = "certificate-index.txt";
     private static final String PEM = ".pem";
     /**
      * A safe file name: no leading dot (hidden and temporary files), no path separators, and short enough that
@@ -71,11 +76,15 @@ public final class CertificateStore {
     private final Path certDir;
     private final Path archiveDir;
     private final Path issuedFile;
+    private final Path indexFile;
     private final Clock clock;
     /** Unreadable files already warned about, with the modification time seen, so each is reported once per change. */
     private final Map<Path, FileTime> reportedUnreadable = new HashMap<>();
-    /** Every readable file by file name, as parsed when it last changed on disk. */
-    private final Map<String, Parsed> parsed = new HashMap<>();
+    /** Every readable file by file name, as parsed when it last changed on disk; loaded from the index file first. */
+    private final Map<String, CertificateIndexFile.Entry> parsed = new HashMap<>();
+    private boolean indexLoaded;
+    /** {@link #parsed} differs from the index file. */
+    private boolean indexChanged;
     /** issued.json as last read or written, and its modification time then: re-read only when it changes. */
     private Map<String, JsonNode> issuedCache;
     private FileTime issuedCacheTime;
@@ -85,6 +94,7 @@ public final class CertificateStore {
         this.archiveDir = Objects.requireNonNull(archiveDir, "archiveDir");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.issuedFile = archiveDir.toAbsolutePath().resolveSibling(ISSUED_FILE);
+        this.indexFile = archiveDir.toAbsolutePath().resolveSibling(INDEX_FILE);
     }
 
     public Path certDir() {
@@ -112,7 +122,8 @@ public final class CertificateStore {
         }
         Path target = pathOf(name);
         AtomicFiles.writePrivate(target, bundle.toHaproxyPem().getBytes(StandardCharsets.US_ASCII));
-        parsed.put(target.getFileName().toString(), new Parsed(attributes(target), bundle));
+        remember(target.getFileName().toString(), new CertificateIndexFile.Entry(attributes(target),
+                CertificateSummary.of(bundle)));
         return target;
     }
 
@@ -164,8 +175,10 @@ public final class CertificateStore {
      * cannot be read is skipped and logged (once, until it changes); expired certificates are listed.
      */
     public synchronized List<InstalledCertificate> list() throws IOException {
+        loadIndex();
         if (!Files.isDirectory(certDir)) {
-            parsed.clear();
+            forgetAllBut(Set.of());
+            saveIndex();
             return List.of();
         }
         Map<Path, BasicFileAttributes> files = new TreeMap<>();
@@ -192,9 +205,9 @@ public final class CertificateStore {
             String name = fileName.substring(0, fileName.length() - PEM.length());
             Object outcome = fresh.get(file);
             if (outcome instanceof CertificateBundle bundle) {
-                parsed.put(fileName, new Parsed(e.getValue(), bundle));
+                remember(fileName, new CertificateIndexFile.Entry(e.getValue(), CertificateSummary.of(bundle)));
             } else if (outcome instanceof Exception problem) {
-                parsed.remove(fileName);
+                forget(fileName);
                 FileTime modified = lastModified(file);
                 if (!modified.equals(reportedUnreadable.get(file))) {
                     LOG.warn("skipping unreadable certificate file {}: {}", file, problem.getMessage());
@@ -202,18 +215,53 @@ public final class CertificateStore {
                 stillUnreadable.put(file, modified);
                 continue;
             }
-            CertificateBundle bundle = parsed.get(fileName).bundle();
-            result.add(new InstalledCertificate(name, file, bundle, issued.contains(bundle.fingerprint())));
+            CertificateSummary summary = parsed.get(fileName).summary();
+            result.add(new InstalledCertificate(name, file, summary, issued.contains(summary.fingerprint())));
         }
-        parsed.keySet().retainAll(files.keySet().stream().map(f -> f.getFileName().toString())
-                .collect(Collectors.toSet()));
+        forgetAllBut(files.keySet().stream().map(f -> f.getFileName().toString()).collect(Collectors.toSet()));
         reportedUnreadable.clear();
         reportedUnreadable.putAll(stillUnreadable);
+        saveIndex();
         return result;
     }
 
+    /** The index file once, at the first listing after start: its entries stand for files that have not changed. */
+    private void loadIndex() {
+        if (!indexLoaded) {
+            CertificateIndexFile.load(indexFile).forEach(parsed::putIfAbsent);
+            indexLoaded = true;
+        }
+    }
+
+    private void remember(String fileName, CertificateIndexFile.Entry entry) {
+        parsed.put(fileName, entry);
+        indexChanged = true;
+    }
+
+    private void forget(String fileName) {
+        indexChanged |= parsed.remove(fileName) != null;
+    }
+
+    private void forgetAllBut(Set<String> fileNames) {
+        indexChanged |= parsed.keySet().retainAll(fileNames);
+    }
+
+    /** Writes the index file when it no longer matches; a failed write costs the next start parsing time only. */
+    private void saveIndex() {
+        if (!indexChanged) {
+            return;
+        }
+        try {
+            CertificateIndexFile.save(indexFile, parsed);
+            indexChanged = false;
+        } catch (IOException e) {
+            LOG.warn("certificate index {} could not be written ({}): the next start parses the changed files again",
+                    indexFile, e.getMessage());
+        }
+    }
+
     private boolean isKnown(Path file, BasicFileAttributes now) {
-        Parsed known = parsed.get(file.getFileName().toString());
+        CertificateIndexFile.Entry known = parsed.get(file.getFileName().toString());
         return known != null && known.isUnchanged(now);
     }
 
@@ -292,7 +340,7 @@ public final class CertificateStore {
             target = archiveDir.resolve(name + "-" + stamp + "-" + n + PEM);
         }
         AtomicFiles.move(source, target);
-        parsed.remove(source.getFileName().toString());
+        forget(source.getFileName().toString());
         issued.remove(bundle.fingerprint());
         writeIssued(issued);
         return target;
@@ -308,7 +356,7 @@ public final class CertificateStore {
     }
 
     private Set<String> installedFingerprints() throws IOException {
-        return list().stream().map(c -> c.bundle().fingerprint()).collect(Collectors.toSet());
+        return list().stream().map(InstalledCertificate::fingerprint).collect(Collectors.toSet());
     }
 
     private static boolean expiredEntry(JsonNode entry, Instant now) {
@@ -349,22 +397,6 @@ public final class CertificateStore {
         JsonState.save(issuedFile, root);
         issuedCache = new TreeMap<>(issued);
         issuedCacheTime = lastModified(issuedFile);
-    }
-
-    /** A file as parsed, with what identified its version on disk then (inode, size, modification time). */
-    private record Parsed(Object fileKey, long size, FileTime modified, CertificateBundle bundle) {
-        Parsed(BasicFileAttributes attributes, CertificateBundle bundle) {
-            this(attributes.fileKey(), attributes.size(), attributes.lastModifiedTime(), bundle);
-        }
-
-        boolean isUnchanged(BasicFileAttributes now) {
-            return Objects.equals(fileKey, now.fileKey()) && size == now.size()
-                    && modified.equals(now.lastModifiedTime());
-        }
-
-        String fingerprint() {
-            return bundle.fingerprint();
-        }
     }
 
     private static BasicFileAttributes attributes(Path file) throws IOException {

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import haproxylb.support.MutableClock;
 import haproxylb.support.TestCertificates;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,10 +25,10 @@ class RenewalScheduleTest {
 
     private final MutableClock clock = new MutableClock(ISSUED.plus(Duration.ofDays(10)));
     private final RenewalSchedule schedule = new RenewalSchedule(clock, new FixedRandom.AlwaysMin());
-    private final List<X509Certificate> asked = new ArrayList<>();
+    private final List<InstalledCertificate> asked = new ArrayList<>();
     private Optional<RenewalInfoWindow> answer = Optional.empty();
 
-    private Optional<RenewalInfoWindow> ari(X509Certificate c) {
+    private Optional<RenewalInfoWindow> ari(InstalledCertificate c) {
         asked.add(c);
         return answer;
     }
