@@ -1,110 +1,215 @@
 #!/usr/bin/env bash
-# Host routing rules of the HTTPS frontend (lb.routing.match = exact), before and now, on haproxy alone (no
-# daemon): the cost of one host against HOSTS hosts, split into the map lookup (HOSTS hosts -> one backend) and
-# the backends' cold state (HOSTS hosts -> HOSTS backends). Prints wrk's req/s and haproxy's own CPU time per
-# request (utime+stime of the process over the requests wrk counted), which holds up better than req/s when other
-# work shares the cores. HOSTS (5000), ROUNDS (3), DURATION (8 s a cell), CONNS (32).
+# Where the routing spread over many hosts costs, on haproxy alone (no daemon), with the edge's own haproxy.cfg:
+# conf/haproxy.cfg.template rendered as the daemon renders it (supervise mode, access log to stdout, which a reader
+# drains as the daemon would), the host routing rules of lb.routing.match = exact, and HOSTS hosts over BACKENDS
+# backends answering by themselves (http-request return). haproxy runs on CPU HP_CPU with nbthread 1 and the client
+# (wrk -t1, and the log reader) on CLIENT_CPU, so the two do not take each other's core. Cells, in one haproxy:
+#   one      1 host                                  the baseline
+#   paths    1 host, HOSTS distinct paths            the client's (and haproxy's) working set of distinct requests
+#   spread1  HOSTS hosts -> 1 backend                plus the map lookup with a different key each time
+#   spreadN  HOSTS hosts -> BACKENDS backends        plus the backends' cold state
+#   one/tcp, spreadN/tcp: the same over plain HTTP on the same frontend (the TLS layer's share)
+# For each cell: req/s, haproxy's CPU per request (utime+stime from /proc/PID/stat over the requests wrk counted) and
+# the client's CPU as % of its core (near 100 % = the client is the limit, and req/s says little). VARIANTS are
+# changes of the generated config, each measured against "assembled" in the same round (see variant_* below).
+# ROUNDS rounds, variants interleaved in each; medians at the end.
+#   HOSTS (10000) BACKENDS (HOSTS/2) ROUNDS (3) DURATION (10 s a cell) CONNS (16) HP_CPU (1) CLIENT_CPU (0)
+#   VARIANTS ("assembled nolog minimal") CELLS ("one paths spread1 spreadN one/tcp spreadN/tcp")
+#   PERF=1: instead of the rounds, a perf profile of haproxy in the cells one and spreadN of each variant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-HOSTS=${HOSTS:-5000} ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-8} CONNS=${CONNS:-32}
-for tool in haproxy wrk curl openssl; do command -v $tool >/dev/null || bench_die "$tool is not installed (make bench-deps)"; done
+HOSTS=${HOSTS:-10000} ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} CONNS=${CONNS:-16}
+BACKENDS=${BACKENDS:-$((HOSTS / 2))} HP_CPU=${HP_CPU:-1} CLIENT_CPU=${CLIENT_CPU:-0}
+VARIANTS=${VARIANTS:-assembled nolog minimal}
+CELLS=${CELLS:-one paths spread1 spreadN one/tcp spreadN/tcp}
+for tool in haproxy wrk curl openssl taskset; do command -v $tool >/dev/null || bench_die "$tool is not installed (make bench-deps)"; done
+[[ -z ${PERF:-} ]] || command -v perf >/dev/null || bench_die "perf is not installed"
 scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/routing-rules.XXXXXX")
-hp=
-cleanup() { stop_watchdog; [[ -z $hp ]] || kill "$hp" 2>/dev/null || true; [[ -n ${KEEP:-} ]] || rm -rf "$scratch"; }
+hp= reader=
+cleanup() {
+    stop_watchdog
+    [[ -z $hp ]] || kill "$hp" 2>/dev/null || true
+    [[ -z $reader ]] || kill "$reader" 2>/dev/null || true
+    [[ -n ${KEEP:-} ]] || rm -rf "$scratch"
+}
 trap cleanup EXIT
 trap 'exit 124' TERM INT
-start_watchdog 1800
-port=$(free_port)
+start_watchdog 7200
+port=$(free_port) tcp_port=$(free_port) http_port=$(free_port)
+mkdir -p "$scratch/certs"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=routing.test \
     -keyout "$scratch/k.pem" -out "$scratch/c.pem" 2>/dev/null
-cat "$scratch/c.pem" "$scratch/k.pem" > "$scratch/edge.pem"
+cat "$scratch/c.pem" "$scratch/k.pem" > "$scratch/certs/fallback.pem"
 
-# hosts hI.routing.test; "many" maps each to its own backend, "one" maps all to be_1; h1 is the one-host cell.
-: > "$scratch/many.map"; : > "$scratch/one.map"; : > "$scratch/hosts.txt"; : > "$scratch/backends.cfg"
-for i in $(seq 1 "$HOSTS"); do
-    echo "h$i.routing.test be_$i" >> "$scratch/many.map"
-    echo "h$i.routing.test be_1" >> "$scratch/one.map"
-    echo "h$i.routing.test" >> "$scratch/hosts.txt"
-    printf 'backend be_%d\n    http-request return status 200 content-type text/plain string %d\n' "$i" "$i" >> "$scratch/backends.cfg"
-done
-echo h1.routing.test > "$scratch/host1.txt"
+# Map: hI -> be_ceil(I*BACKENDS/HOSTS) (the spread), oI -> be_1 (the spread over one backend). Request lists: "host path".
+awk -v h="$HOSTS" -v b="$BACKENDS" -v d="$scratch" 'BEGIN {
+    for (i = 1; i <= h; i++) {
+        be = int((i - 1) * b / h) + 1
+        printf "h%d.routing.test be_%d\no%d.routing.test be_1\n", i, be, i > d "/backend.map"
+        printf "h%d.routing.test /\n", i > d "/spreadN.txt"
+        printf "o%d.routing.test /\n", i > d "/spread1.txt"
+        printf "h1.routing.test /p%d\n", i > d "/paths.txt"
+    }
+    for (i = 1; i <= b; i++)
+        printf "backend be_%d\n    http-request return status 200 content-type text/plain string %d\n", i, i > d "/backends.cfg"
+    print "h1.routing.test /" > d "/one.txt"
+}'
+sed 's/ be_\([0-9]*\)$/ #\1000/' "$scratch/backend.map" > "$scratch/backend-id.map"
 
-rules_before() { # map: what HostRouting generated before (two lookups of each key, the regex on every request)
-    cat <<R
-    http-request set-var(txn.lb_host) req.hdr(host),lower,word(1,:)
-    http-request set-var(txn.lb_wildcard) var(txn.lb_host),regsub(^[^.]*,*)
-    use_backend %[var(txn.lb_host),map($1)] if { var(txn.lb_host),map($1) -m found }
-    use_backend %[var(txn.lb_wildcard),map($1)] if { var(txn.lb_wildcard),map($1) -m found }
-R
+# The host routing rules HostRouting writes for lb.routing.match = exact, with the map's path.
+routing_rules() {
+    sed -n '/case "exact"/,/use_backend/p' src/main/java/haproxylb/assembly/HostRouting.java \
+        | grep -o '"    [^"]*"' | tr -d '"' | sed "s|{{backend-map}}|$scratch/backend.map|g"
+    # A plain HTTP listener on the same frontend, for the cells over TCP (bench only).
+    echo "    bind 127.0.0.1:$tcp_port"
 }
-rules_now() { # map: HostRouting now (one lookup for a mapped host; the regex and the wildcard lookup on a miss)
-    cat <<R
-    http-request set-var(txn.lb_host) req.hdr(host),lower,word(1,:)
-    http-request set-var(txn.lb_backend) var(txn.lb_host),map($1)
-    http-request set-var(txn.lb_backend) var(txn.lb_host),regsub(^[^.]*,*),map($1) unless { var(txn.lb_backend) -m found }
-    use_backend %[var(txn.lb_backend)] if { var(txn.lb_backend) -m found }
-R
-}
-config() { # rules map
-    cat <<C
-global
-    maxconn 4096
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 50s
-    timeout server 50s
-frontend https
-    bind 127.0.0.1:$port ssl crt $scratch/edge.pem
-$("rules_$1" "$2")
-    default_backend lb_unknown_host
-backend lb_unknown_host
-    http-request return status 404
-C
+# conf/haproxy.cfg.template as the daemon renders it in supervise mode with the default settings.
+render() {
+    local rules
+    rules=$(routing_rules)
+    [[ $(grep -c set-var <<<"$rules") -ge 2 ]] || bench_die "could not read the exact rules from HostRouting.java"
+    awk -v rules="$rules" -v s="$scratch" -v p="$port" -v hp="$http_port" '
+        /^[ \t]*#/ { print; next }
+        {
+            gsub(/\{\{stats-socket\}\}/, s "/admin.sock"); gsub(/\{\{stats-socket-options\}\}/, "mode 600")
+            gsub(/\{\{maxconn\}\}/, "4096"); gsub(/\{\{hard-stop-after\}\}/, "5m"); gsub(/\{\{max-old-reloads\}\}/, "10")
+            gsub(/\{\{timeout-connect\}\}/, "5s"); gsub(/\{\{timeout-client\}\}/, "50s"); gsub(/\{\{timeout-server\}\}/, "2m")
+            gsub(/\{\{http-bind\}\}/, "127.0.0.1:" hp); gsub(/\{\{https-bind\}\}/, "127.0.0.1:" p)
+            gsub(/\{\{https-port-suffix\}\}/, ":" p); gsub(/\{\{cert-dir\}\}/, s "/certs")
+            gsub(/\{\{https-alpn\}\}/, " alpn h2,http/1.1"); gsub(/\{\{acme-responder\}\}/, "127.0.0.1:9")
+            gsub(/\{\{process-user\}\}/, "    # workers keep the user haproxy was started as")
+            gsub(/\{\{log-target\}\}/, "    log stdout format raw local0")
+            gsub(/\{\{host-routing\}\}/, rules)
+            print
+        }' conf/haproxy.cfg.template
     cat "$scratch/backends.cfg"
 }
 
-cat > "$scratch/hosts.lua" <<'LUA'
+# Variants: each a filter of the rendered config, one change at a time.
+variant_assembled() { cat; }
+variant_nolog() { sed 's|^    log stdout format raw local0|    # no log|'; }
+# Only what routing needs: no log, no captures or set-header, defaults with mode and timeouts only.
+variant_minimal() {
+    sed -e '/^    log /d' -e '/^    option /d' -e '/^    retries /d' -e '/capture req.hdr/d' -e '/set-header X-Forwarded/d' \
+        -e '/timeout client-fin/d'
+}
+# Map values "#ID" instead of backend names, each backend with a fixed id: haproxy finds "#ID" in its tree of ids
+# (integer keys in the node) instead of its tree of names (each level a pointer to the name, one more cache line).
+variant_byid() {
+    sed -e "s|$scratch/backend.map|$scratch/backend-id.map|g" -e 's/^backend be_\([0-9]*\)$/&\n    id \1000/'
+}
+# The same config, haproxy started with glibc's malloc asking for transparent huge pages (THP "madvise", Debian's
+# default): the proxies and map entries a lookup walks through then sit on fewer pages (fewer TLB misses).
+variant_thp() { cat; }
+variant_env() { [[ $1 != thp ]] || echo GLIBC_TUNABLES=glibc.malloc.hugetlb=1; }
+variant_noforwardfor() { sed '/^    option forwardfor/d'; }
+variant_nocapture() { sed '/^frontend https/,/^backend/{/capture req.hdr/d}'; }
+
+start_haproxy() { # variant
+    declare -F "variant_$1" >/dev/null || bench_die "unknown variant $1"
+    { render | "variant_$1"; } > "$scratch/haproxy.cfg"
+    sed -i '/^global/a\    nbthread 1' "$scratch/haproxy.cfg"
+    grep -v '^ *#' "$scratch/haproxy.cfg" | grep -q '{{' && bench_die "unfilled placeholder: $(grep -v '^ *#' "$scratch/haproxy.cfg" | grep -m1 '{{')"
+    haproxy -c -q -f "$scratch/haproxy.cfg" || bench_die "haproxy -c refused the $1 config"
+    rm -f "$scratch/out"; mkfifo "$scratch/out"
+    taskset -c "$CLIENT_CPU" cat "$scratch/out" > /dev/null &
+    reader=$!
+    env $(variant_env "$1") taskset -c "$HP_CPU" haproxy -db -f "$scratch/haproxy.cfg" > "$scratch/out" 2> "$scratch/haproxy.log" &
+    hp=$!
+    until [[ $(curl -sk --max-time 1 --resolve "h$HOSTS.routing.test:$port:127.0.0.1" "https://h$HOSTS.routing.test:$port/" 2>/dev/null) =~ ^[0-9]+$ ]]; do
+        kill -0 "$hp" 2>/dev/null || bench_die "haproxy exited: $(tail -n 3 "$scratch/haproxy.log")"
+        sleep 0.05
+    done
+    huge_kb=$(awk '/AnonHugePages/ { print $2 }' "/proc/$hp/smaps_rollup")
+}
+stop_haproxy() { kill "$hp"; wait "$hp" 2>/dev/null || true; hp=; wait "$reader" 2>/dev/null || true; reader=; }
+
+cat > "$scratch/requests.lua" <<'LUA'
 local reqs = {}
-for l in io.lines(os.getenv("HOSTS")) do reqs[#reqs + 1] = wrk.format("GET", "/", { Host = l }) end
+for l in io.lines(os.getenv("REQUESTS")) do
+    local host, path = l:match("^(%S+) (%S+)$")
+    reqs[#reqs + 1] = wrk.format("GET", path, { Host = host })
+end
 local n = #reqs
 math.randomseed(os.time())
 request = function() return reqs[math.random(n)] end
 LUA
 tck=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-cell() { # hosts-file -> "req/s us-cpu/req"
+wrk_run() { # cell seconds -> wrk's output, then a line "CLIENT user sys"
+    local list=${1%/tcp} url="https://127.0.0.1:$port/"
+    [[ $1 == */tcp ]] && url="http://127.0.0.1:$tcp_port/"
+    REQUESTS=$scratch/$list.txt /usr/bin/time -f 'CLIENT %U %S' taskset -c "$CLIENT_CPU" \
+        wrk -t1 -c"$CONNS" -d"$2s" -s "$scratch/requests.lua" "$url" 2>&1
+}
+cell() { # cell -> "req/s us-cpu/req client%"
     local c0 c1 out
     c0=$(cpu_ticks "$hp")
-    out=$(HOSTS=$1 wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$scratch/hosts.lua" "https://127.0.0.1:$port/" 2>&1)
+    out=$(wrk_run "$1" "$DURATION")
     c1=$(cpu_ticks "$hp")
-    grep -q 'Non-2xx' <<<"$out" && bench_die "non-2xx answers: $out"
-    awk -v c=$((c1 - c0)) -v t="$tck" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
-        END { printf "%.0f %.1f", r, 1e6 * c / t / n }' <<<"$out"
+    grep -q 'Non-2xx' <<<"$out" && bench_die "non-2xx answers in cell $1: $out"
+    awk -v c=$((c1 - c0)) -v t="$tck" -v d="$DURATION" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
+        /^CLIENT/ { u = $2 + $3 } END { printf "%.0f %.2f %.0f", r, 1e6 * c / t / n, 100 * u / d }' <<<"$out"
 }
-run() { # rules map -> starts haproxy on that config
-    config "$1" "$2" > "$scratch/haproxy.cfg"
-    haproxy -c -q -f "$scratch/haproxy.cfg" || bench_die "haproxy -c refused the $1 config"
-    haproxy -db -f "$scratch/haproxy.cfg" > "$scratch/haproxy.log" 2>&1 &
-    hp=$!
-    until [[ $(curl -sk --max-time 1 --resolve "h$HOSTS.routing.test:$port:127.0.0.1" "https://h$HOSTS.routing.test:$port/" 2>/dev/null) =~ ^[0-9]+$ ]]; do
-        kill -0 "$hp" 2>/dev/null || bench_die "haproxy exited: $(tail -n 3 "$scratch/haproxy.log")"
-        sleep 0.05
-    done
-}
-stop() { kill "$hp"; wait "$hp" 2>/dev/null || true; hp=; }
 
-printf 'haproxy %s, %s hosts, %s s a cell, wrk -c%s; req/s and haproxy CPU us per request\n' \
-    "$(haproxy -v | awk 'NR==1 { print $3 }')" "$HOSTS" "$DURATION" "$CONNS"
-printf '%-5s %-6s %-6s %22s %22s %22s\n' round rules load "1 host" "$HOSTS hosts -> 1 be" "$HOSTS hosts -> $HOSTS be"
+if [[ -n ${PERF:-} ]]; then
+    for variant in $VARIANTS; do
+        start_haproxy "$variant"
+        printf '\n%s: haproxy has %s kB on huge pages\n' "$variant" "$huge_kb"
+        for c in one spreadN; do
+            wrk_run "$c" 2 > /dev/null
+            wrk_run "$c" $((DURATION + 2)) > /dev/null &
+            client=$!
+            sleep 1
+            perf record -q -e cpu-clock -F 2000 -g -p "$hp" -o "$scratch/perf.$c" -- sleep "$DURATION" 2>/dev/null
+            wait "$client"
+            printf '\n== %s, cell %s: haproxy self time by shared object, then by symbol (top %s)\n' "$variant" "$c" "${TOP:-40}"
+            perf report -i "$scratch/perf.$c" --no-children --sort dso --stdio 2>/dev/null > "$scratch/report"
+            grep -E '^ +[0-9.]+%' "$scratch/report" | head -n 6
+            perf report -i "$scratch/perf.$c" --no-children --sort dso,sym --stdio 2>/dev/null > "$scratch/report"
+            grep -E '^ +[0-9.]+%' "$scratch/report" | head -n "${TOP:-40}"
+        done
+        stop_haproxy
+    done
+    exit 0
+fi
+
+rows=$scratch/rows.tsv
+printf 'haproxy %s (nbthread 1, CPU %s), wrk -t1 -c%s (CPU %s), %s hosts over %s backends, %s s a cell, commit %s\n' \
+    "$(haproxy -v | awk 'NR==1 { print $3 }')" "$HP_CPU" "$CONNS" "$CLIENT_CPU" "$HOSTS" "$BACKENDS" "$DURATION" \
+    "$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+printf 'each cell: req/s · haproxy CPU us/request · client CPU %% of its core\n'
 for round in $(seq 1 "$ROUNDS"); do
-    for rules in before now; do
+    for variant in $VARIANTS; do
+        start_haproxy "$variant"
+        wrk_run spreadN 2 > /dev/null # warm-up: every backend and map entry touched once
         load=$(cut -d' ' -f1 /proc/loadavg)
-        run "$rules" "$scratch/one.map"; one=$(cell "$scratch/host1.txt"); spread_one=$(cell "$scratch/hosts.txt"); stop
-        run "$rules" "$scratch/many.map"; spread_many=$(cell "$scratch/hosts.txt"); stop
-        pct() { awk -v a="${one%% *}" -v b="${1%% *}" 'BEGIN { printf "%3.0f%%", 100 * b / a }'; }
-        printf '%-5s %-6s %-6s %22s %22s %22s\n' "$round" "$rules" "$load" "$one" \
-            "$spread_one ($(pct "$spread_one"))" "$spread_many ($(pct "$spread_many"))"
+        line=$(printf 'r%s %-12s load %-5s' "$round" "$variant" "$load")
+        for c in $CELLS; do
+            r=$(cell "$c")
+            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$variant" "$load" "$c" "$r" >> "$rows"
+            line+=$(printf ' | %s %s' "$c" "$r")
+        done
+        stop_haproxy
+        printf '%s\n' "$line"
     done
 done
+
+# Medians over the rounds: req/s ratio to "one" of the same round and variant, haproxy us/request, client CPU.
+printf '\nmedians over %s rounds (ratio: of "one" with the same variant in the same round; tcp cells: of "one/tcp")\n' "$ROUNDS"
+awk -F'\t' '
+    { split($5, f, " "); key = $2 SUBSEP $4; rps[$1, key] = f[1]; us[key] = us[key] " " f[2]; cl[key] = cl[key] " " f[3]
+      if (!(($2) in seenv)) { seenv[$2] = 1; vs[++nv] = $2 } if (!(($4) in seenc)) { seenc[$4] = 1; cs[++nc] = $4 }
+      rounds[$1] = 1 }
+    function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    END {
+        printf "%-12s %-12s %9s %8s %10s %8s\n", "variant", "cell", "req/s", "ratio", "us/req", "client%"
+        for (v = 1; v <= nv; v++) for (c = 1; c <= nc; c++) {
+            key = vs[v] SUBSEP cs[c]; base = (cs[c] ~ /\/tcp$/) ? "one/tcp" : "one"; r = ""; q = ""
+            for (k in rounds) { r = r " " rps[k, key]; if (rps[k, vs[v] SUBSEP base] > 0) q = q " " rps[k, key] / rps[k, vs[v] SUBSEP base] }
+            printf "%-12s %-12s %9.0f %7.0f%% %10.2f %7.0f%%\n", vs[v], cs[c], median(r), 100 * median(q), median(us[key]), median(cl[key])
+        }
+    }' "$rows"
