@@ -11,17 +11,21 @@
 #   one/tcp, spreadN/tcp: the same over plain HTTP on the same frontend (the TLS layer's share)
 # For each cell: req/s, haproxy's CPU per request (utime+stime from /proc/PID/stat over the requests wrk counted) and
 # the client's CPU as % of its core (near 100 % = the client is the limit, and req/s says little). VARIANTS are
-# changes of the generated config, each measured against "assembled" in the same round (see variant_* below).
-# ROUNDS rounds, variants interleaved in each; medians at the end.
+# changes of the generated config (or of how haproxy is started), each measured against "assembled" in the same
+# round: assembled, nolog, minimal, byid, thp, noforwardfor, nocapture (see variant_* below). ROUNDS rounds,
+# variants interleaved in each; medians at the end.
 #   HOSTS (10000) BACKENDS (HOSTS/2) ROUNDS (3) DURATION (10 s a cell) CONNS (16) HP_CPU (1) CLIENT_CPU (0)
-#   VARIANTS ("assembled nolog minimal") CELLS ("one paths spread1 spreadN one/tcp spreadN/tcp")
-#   PERF=1: instead of the rounds, a perf profile of haproxy in the cells one and spreadN of each variant.
+#   VARIANTS ("assembled byid thp nolog minimal") CELLS ("one paths spread1 spreadN one/tcp spreadN/tcp")
+# Two other modes, each instead of the rounds:
+#   PERF=1       a perf profile (cpu-clock) of haproxy in the cells one and spreadN of each variant (TOP symbols).
+#   CALLGRIND=1  haproxy under valgrind's callgrind: instructions and simulated cache misses per request in each of
+#                CALLGRIND_CELLS, by function. It does not depend on the machine's load, which the other two do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 HOSTS=${HOSTS:-10000} ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} CONNS=${CONNS:-16}
 BACKENDS=${BACKENDS:-$((HOSTS / 2))} HP_CPU=${HP_CPU:-1} CLIENT_CPU=${CLIENT_CPU:-0}
-VARIANTS=${VARIANTS:-assembled nolog minimal}
+VARIANTS=${VARIANTS:-assembled byid thp nolog minimal}
 CELLS=${CELLS:-one paths spread1 spreadN one/tcp spreadN/tcp}
 for tool in haproxy wrk curl openssl taskset; do command -v $tool >/dev/null || bench_die "$tool is not installed (make bench-deps)"; done
 [[ -z ${PERF:-} ]] || command -v perf >/dev/null || bench_die "perf is not installed"
@@ -106,6 +110,7 @@ variant_env() { [[ $1 != thp ]] || echo GLIBC_TUNABLES=glibc.malloc.hugetlb=1; }
 variant_noforwardfor() { sed '/^    option forwardfor/d'; }
 variant_nocapture() { sed '/^frontend https/,/^backend/{/capture req.hdr/d}'; }
 
+launcher=() # what haproxy runs under (callgrind in CALLGRIND mode)
 start_haproxy() { # variant
     declare -F "variant_$1" >/dev/null || bench_die "unknown variant $1"
     { render | "variant_$1"; } > "$scratch/haproxy.cfg"
@@ -115,9 +120,9 @@ start_haproxy() { # variant
     rm -f "$scratch/out"; mkfifo "$scratch/out"
     taskset -c "$CLIENT_CPU" cat "$scratch/out" > /dev/null &
     reader=$!
-    env $(variant_env "$1") taskset -c "$HP_CPU" haproxy -db -f "$scratch/haproxy.cfg" > "$scratch/out" 2> "$scratch/haproxy.log" &
+    env $(variant_env "$1") taskset -c "$HP_CPU" "${launcher[@]}" haproxy -db -f "$scratch/haproxy.cfg" > "$scratch/out" 2> "$scratch/haproxy.log" &
     hp=$!
-    until [[ $(curl -sk --max-time 1 --resolve "h$HOSTS.routing.test:$port:127.0.0.1" "https://h$HOSTS.routing.test:$port/" 2>/dev/null) =~ ^[0-9]+$ ]]; do
+    until [[ $(curl -sk --max-time 5 --resolve "h$HOSTS.routing.test:$port:127.0.0.1" "https://h$HOSTS.routing.test:$port/" 2>/dev/null) =~ ^[0-9]+$ ]]; do
         kill -0 "$hp" 2>/dev/null || bench_die "haproxy exited: $(tail -n 3 "$scratch/haproxy.log")"
         sleep 0.05
     done
@@ -152,6 +157,56 @@ cell() { # cell -> "req/s us-cpu/req client%"
     awk -v c=$((c1 - c0)) -v t="$tck" -v d="$DURATION" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 }
         /^CLIENT/ { u = $2 + $3 } END { printf "%.0f %.2f %.0f", r, 1e6 * c / t / n, 100 * u / d }' <<<"$out"
 }
+
+if [[ -n ${CALLGRIND:-} ]]; then
+    # Load-independent: haproxy under callgrind (instructions, and cache misses in valgrind's simulated caches, with
+    # the last level set to one core's L2, 2 MB), counted only while the cell's requests run (after a warm-up).
+    for tool in valgrind callgrind_control callgrind_annotate; do command -v $tool >/dev/null || bench_die "$tool is not installed"; done
+    launcher=(valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --LL=2097152,16,64
+        --callgrind-out-file="$scratch/cg.out")
+    printf 'callgrind, per request (counted from the 3rd second of a cell, after the connections and their TLS\n'
+    printf 'handshakes; requests from haproxy'"'"'s CumReq): Ir instructions, D1 data misses (L1), LL data misses (last\n'
+    printf 'level, set to one core'"'"'s 2 MB L2), est = Ir + 10 D1 + 100 LL; then the functions with the highest est per request\n'
+    cum_req() { echo "show info" | socat -t 10 - "UNIX-CONNECT:$scratch/admin.sock" | awk -F': ' '$1 == "CumReq" { print $2 }'; }
+    for variant in $VARIANTS; do
+        start_haproxy "$variant"
+        for c in ${CALLGRIND_CELLS:-one paths spread1 spreadN one/tcp spreadN/tcp}; do
+            wrk_run "$c" $((DURATION + 6)) > /dev/null &
+            client=$!
+            sleep 3
+            callgrind_control -z "$hp" > /dev/null
+            n0=$(cum_req)
+            callgrind_control -i on "$hp" > /dev/null
+            sleep "$DURATION"
+            callgrind_control -i off "$hp" > /dev/null
+            n=$(( $(cum_req) - n0 ))
+            callgrind_control --dump="$c" "$hp" > /dev/null
+            wait "$client"
+            file=$(ls -t "$scratch"/cg.out.* | head -n 1)
+            callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null > "$scratch/annotate" || true
+            awk -v n="$n" -v v="$variant" -v c="$c" -v top="${TOP:-12}" '
+                { line = $0; gsub(/\( *[0-9.]+%\)/, "", line); k = split(line, f, " ") }
+                k >= 10 && f[1] ~ /^[0-9,]+$/ {
+                    for (i = 1; i <= 9; i++) { x = f[i]; gsub(",", "", x); e[i] = (x == ".") ? 0 : x + 0 }
+                    name = f[10]; for (i = 11; i <= k; i++) name = name " " f[i]
+                    sub(/^[^:]*:/, "", name); sub(/ \[.*\/([^\/]*)\]$/, "", name)
+                    est = e[1] + 10 * (e[5] + e[6]) + 100 * (e[8] + e[9])
+                    if (name ~ /PROGRAM TOTALS/) { tot_ir = e[1]; tot_d1 = e[5] + e[6]; tot_ll = e[8] + e[9]; tot = est; next }
+                    fn[++m] = name; ir[m] = e[1]; d1[m] = e[5] + e[6]; ll[m] = e[8] + e[9]; es[m] = est
+                }
+                END {
+                    printf "\n%-10s %-8s %5d requests: Ir %7.0f  D1 %5.0f  LL %4.1f  est %7.0f\n", v, c, n,
+                        tot_ir / n, tot_d1 / n, tot_ll / n, tot / n
+                    for (j = 1; j <= top && j <= m; j++) { b = 0
+                        for (i = 1; i <= m; i++) if (!(i in done) && (b == 0 || es[i] > es[b])) b = i
+                        done[b] = 1
+                        printf "    est %6.0f  Ir %6.0f  D1 %4.0f  LL %4.1f  %s\n", es[b] / n, ir[b] / n, d1[b] / n, ll[b] / n, substr(fn[b], 1, 60) }
+                }' "$scratch/annotate"
+        done
+        stop_haproxy
+    done
+    exit 0
+fi
 
 if [[ -n ${PERF:-} ]]; then
     for variant in $VARIANTS; do
