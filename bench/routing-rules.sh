@@ -233,7 +233,7 @@ fi
 rows=$scratch/rows.tsv
 printf 'haproxy %s (nbthread 1, CPU %s), wrk -t1 -c%s (CPU %s), %s hosts over %s backends, %s s a cell, commit %s\n' \
     "$(haproxy -v | awk 'NR==1 { print $3 }')" "$HP_CPU" "$CONNS" "$CLIENT_CPU" "$HOSTS" "$BACKENDS" "$DURATION" \
-    "$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    "${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "?")}"
 printf 'each cell: req/s · haproxy CPU us/request · client CPU %% of its core\n'
 for round in $(seq 1 "$ROUNDS"); do
     for variant in $VARIANTS; do
