@@ -158,6 +158,33 @@ cell() { # cell -> "req/s us-cpu/req client%"
         /^CLIENT/ { u = $2 + $3 } END { printf "%.0f %.2f %.0f", r, 1e6 * c / t / n, 100 * u / d }' <<<"$out"
 }
 
+# What the spread adds, by function: est per request in cell $3 minus est per request in cell $2 (callgrind files).
+spread_by_function() { # variant base-cell cell
+    local a=$scratch/annotate.$1.$2 b=$scratch/annotate.$1.$3
+    [[ -s $a && -s $b ]] || return 0
+    printf '\n%s: %s minus %s, per request, by function (est; LL misses)\n' "$1" "$3" "$2"
+    awk -v na="$(cat "$a.requests")" -v nb="$(cat "$b.requests")" -v top="${TOP:-12}" '
+        FNR == 1 { side++ }
+        { line = $0; gsub(/\( *[0-9.]+%\)/, "", line); k = split(line, f, " ") }
+        k >= 10 && f[1] ~ /^[0-9,]+$/ {
+            for (i = 1; i <= 9; i++) { x = f[i]; gsub(",", "", x); e[i] = (x == ".") ? 0 : x + 0 }
+            name = f[10]; for (i = 11; i <= k; i++) name = name " " f[i]
+            sub(/^[^:]*:/, "", name); sub(/ \[.*\/([^\/]*)\]$/, "", name)
+            est = e[1] + 10 * (e[5] + e[6]) + 100 * (e[8] + e[9]); ll = e[8] + e[9]
+            n = side == 1 ? na : nb; sign = side == 1 ? -1 : 1
+            d[name] += sign * est / n; dl[name] += sign * ll / n
+        }
+        END {
+            for (name in d) if (name !~ /PROGRAM TOTALS/) { rest += d[name]; restl += dl[name] }
+            printf "    %+7.0f  LL %+5.1f  all functions\n", rest, restl
+            for (j = 1; j <= top; j++) { b = ""
+                for (name in d) if (!(name in done) && name !~ /PROGRAM TOTALS/ && (b == "" || d[name] > d[b])) b = name
+                if (b == "") break
+                done[b] = 1
+                printf "    %+7.0f  LL %+5.1f  %s\n", d[b], dl[b], substr(b, 1, 60) }
+        }' "$a" "$b"
+}
+
 if [[ -n ${CALLGRIND:-} ]]; then
     # Load-independent: haproxy under callgrind (instructions, and cache misses in valgrind's simulated caches, with
     # the last level set to one core's L2, 2 MB), counted only while the cell's requests run (after a warm-up).
@@ -183,7 +210,9 @@ if [[ -n ${CALLGRIND:-} ]]; then
             callgrind_control --dump="$c" "$hp" > /dev/null
             wait "$client"
             file=$(ls -t "$scratch"/cg.out.* | head -n 1)
-            callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null > "$scratch/annotate" || true
+            annotated=$scratch/annotate.$variant.${c//\//-}
+            callgrind_annotate --inclusive=no --threshold=100 "$file" 2>/dev/null > "$annotated" || true
+            echo "$n" > "$annotated.requests"
             awk -v n="$n" -v v="$variant" -v c="$c" -v top="${TOP:-12}" '
                 { line = $0; gsub(/\( *[0-9.]+%\)/, "", line); k = split(line, f, " ") }
                 k >= 10 && f[1] ~ /^[0-9,]+$/ {
@@ -201,8 +230,9 @@ if [[ -n ${CALLGRIND:-} ]]; then
                         for (i = 1; i <= m; i++) if (!(i in done) && (b == 0 || es[i] > es[b])) b = i
                         done[b] = 1
                         printf "    est %6.0f  Ir %6.0f  D1 %4.0f  LL %4.1f  %s\n", es[b] / n, ir[b] / n, d1[b] / n, ll[b] / n, substr(fn[b], 1, 60) }
-                }' "$scratch/annotate"
+                }' "$annotated"
         done
+        spread_by_function "$variant" one spreadN
         stop_haproxy
     done
     exit 0
