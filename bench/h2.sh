@@ -13,8 +13,13 @@
 # The spread costs in the map lookup if "10,000 hosts -> one backend" falls as far as "→ 5,000 backends"; in the
 # backends' cold state if it stays with "one host".
 #
+# Each cell also prints haproxy's CPU per request (utime+stime of its processes over the cell, divided by the
+# requests served), which holds up better than req/s when other work shares the cores. PIN=1 pins haproxy (all its
+# threads) to CPU HP_CPU and the clients to CPU CLIENT_CPU (the daemon's JVM is left to the scheduler).
+#
 # Environment: BUILD_DIR (default target), FRAGMENTS (5000), DURATION (10 s), ROUNDS (2), H1_CONNS (32),
-# H2_CONNS (4), H2_STREAMS (8), KEEP=1, BENCH_TIMEOUT (1200 s). Extra LB_* settings are passed to the daemon.
+# H2_CONNS (4), H2_STREAMS (8), PIN, HP_CPU (1), CLIENT_CPU (0), KEEP=1, BENCH_TIMEOUT (1200 s). Extra LB_* settings
+# are passed to the daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -26,6 +31,8 @@ H1_CONNS=${H1_CONNS:-32}
 H2_CONNS=${H2_CONNS:-4}
 H2_STREAMS=${H2_STREAMS:-8}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1200}
+HP_CPU=${HP_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
 for tool in wrk h2load go curl haproxy java; do
     command -v "$tool" >/dev/null || bench_die "$tool is not installed (make bench-deps installs the bench tools)"
 done
@@ -72,6 +79,18 @@ alpn=$(curl -sk --http2 -o /dev/null -w '%{http_version}' --resolve "a1.scale.te
     "https://a1.scale.test:$https/")
 [[ $alpn == 2 ]] || bench_die "the HTTPS edge did not negotiate HTTP/2 (curl got HTTP/$alpn): is lb.edge.alpn set?"
 
+# haproxy's processes (master and worker) are the ones started on this state dir's config.
+haproxy_pids() { pgrep -f -- "$state/haproxy/haproxy.cfg" || true; }
+[[ -n $(haproxy_pids) ]] || bench_die "no haproxy process found for $state/haproxy/haproxy.cfg"
+client=()
+if [[ -n ${PIN:-} ]]; then
+    command -v taskset >/dev/null || bench_die "taskset is not installed"
+    for pid in $(haproxy_pids); do taskset -a -p -c "$HP_CPU" "$pid" > /dev/null; done
+    client=(taskset -c "$CLIENT_CPU")
+fi
+tck=$(getconf CLK_TCK)
+haproxy_ticks() { local pid t=0; for pid in $(haproxy_pids); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+
 cat > "$scratch/hosts.lua" <<'LUA'
 local hosts, paths, reqs = {}, {}, {}
 for l in io.lines(os.getenv("HOSTS")) do hosts[#hosts + 1] = l end
@@ -86,25 +105,25 @@ LUA
 
 # Each runner prints: req/s, latency, non-2xx + errors.
 run_wrk() { # hosts-file paths-file
-    HOSTS=$1 PATHS=$2 wrk -t1 -c"$H1_CONNS" -d"${DURATION}s" --latency -s "$scratch/hosts.lua" "https://127.0.0.1:$https/" 2>&1 \
+    HOSTS=$1 PATHS=$2 "${client[@]}" wrk -t1 -c"$H1_CONNS" -d"${DURATION}s" --latency -s "$scratch/hosts.lua" "https://127.0.0.1:$https/" 2>&1 \
         | awk '/Requests\/sec/ { rps = $2 } / 50%/ { p50 = $2 } / 99%/ { p99 = $2 } /Non-2xx/ { bad = $4 }
                /Socket errors/ { err = $4 + $6 + $8 + $10 }
                END { printf "%.0f|p50 %s p99 %s|%d|%d\n", rps, p50, p99, bad, err }'
 }
 run_h2hosts() { # hosts-file paths-file
-    "$scratch/h2hosts" -url "https://127.0.0.1:$https" -hosts "$1" -paths "$2" -d "${DURATION}s" -c "$H2_CONNS" \
+    "${client[@]}" "$scratch/h2hosts" -url "https://127.0.0.1:$https" -hosts "$1" -paths "$2" -d "${DURATION}s" -c "$H2_CONNS" \
         -m "$H2_STREAMS" 2>&1 | awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
             printf "%s|p50 %.2fms p99 %.2fms|%d|%d\n", v["rps"], v["p50_us"] / 1000, v["p99_us"] / 1000, v["non2xx"], v["errors"] }
             !/^RESULT/ { print "error: " $0 > "/dev/stderr" }'
 }
 run_h2load() { # extra h2load options...
-    h2load -t1 -D "$DURATION" -H ":authority: a1.scale.test" "$@" "https://127.0.0.1:$https/" 2>&1 \
+    "${client[@]}" h2load -t1 -D "$DURATION" -H ":authority: a1.scale.test" "$@" "https://127.0.0.1:$https/" 2>&1 \
         | awk '/^finished in/ { rps = $4 } /^status codes:/ { ok = $3 } /^requests:/ { total = $2; failed = $10; errored = $12 }
                /^time for request:/ { mean = $5 }
                END { printf "%.0f|mean %s|%d|%d\n", rps, mean, total - ok - failed, failed }'
 }
 
-declare -A RESULT
+declare -A RESULT US
 cells=(h2load-h2 h2load-h1 wrk-one wrk-spread wrk-spread-one-be wrk-paths h2-one h2-spread h2-spread-one-be h2-paths)
 describe() {
     case $1 in
@@ -139,16 +158,21 @@ echo "h2: HTTPS edge, $FRAGMENTS fragments + 1, $domains hosts over $FRAGMENTS b
     "$(nproc) CPU(s), $(haproxy -v | head -n 1 | awk '{ print $1, $3 }'), $DIST (bench/h2.sh)"
 echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults, lb.reload.min-interval=1000${extra[*]:+, ${extra[*]}};" \
     "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
-echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop)"
+echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop);" \
+    "${PIN:+haproxy pinned to CPU $HP_CPU, clients to CPU $CLIENT_CPU; }µs: haproxy CPU per request"
 for round in $(seq 1 "$ROUNDS"); do
     echo
     echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    printf '  %-60s %9s  %-24s %s\n' cell "req/s" latency "non-2xx errors"
+    printf '  %-60s %9s %7s  %-24s %s\n' cell "req/s" "µs" latency "non-2xx errors"
     for c in "${cells[@]}"; do
+        t0=$(haproxy_ticks)
         r=$(run_cell "$c")
+        t1=$(haproxy_ticks)
         IFS='|' read -r rps lat bad err <<<"$r"
+        us=$(awk -v c=$((t1 - t0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
         RESULT[$c]+=" $rps"
-        printf '  %-60s %9s  %-24s %s %s\n' "$(describe "$c")" "$rps" "$lat" "$bad" "$err"
+        US[$c]+=" $us"
+        printf '  %-60s %9s %7s  %-24s %s %s\n' "$(describe "$c")" "$rps" "$us" "$lat" "$bad" "$err"
     done
 done
 
@@ -174,3 +198,21 @@ for c in "${cells[@]}"; do
     printf '  %-60s %s\n' "$(describe "$c")" "$line"
 done
 echo "  (h2load --h1's ratio is to h2load HTTP/2, one host)"
+echo
+echo "haproxy CPU µs per request per round, and the ratio '1 host' / this cell of the same client (in CPU terms)"
+for c in "${cells[@]}"; do
+    base=
+    case $c in
+        wrk-*) base=wrk-one ;;
+        h2-*) base=h2-one ;;
+    esac
+    read -r -a mine <<<"${US[$c]}"
+    line=
+    if [[ -n $base && $base != "$c" ]]; then
+        read -r -a theirs <<<"${US[$base]}"
+        for i in "${!mine[@]}"; do line+="${mine[$i]} ($(ratio "${theirs[$i]}" "${mine[$i]}"))  "; done
+    else
+        line="${mine[*]}"
+    fi
+    printf '  %-60s %s\n' "$(describe "$c")" "$line"
+done
