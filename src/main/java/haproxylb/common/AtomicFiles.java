@@ -66,6 +66,11 @@ public final class AtomicFiles {
         private final Set<Path> files = new LinkedHashSet<>();
         private final Set<Path> dirs = new LinkedHashSet<>();
 
+        /** A file written in the batch that goes once the batch is durable: not forced. */
+        public void skip(Path file) {
+            files.remove(file.toAbsolutePath());
+        }
+
         /** Forces every file and directory written in the batch, all at once. */
         public void commit() throws IOException {
             forceAll(List.copyOf(files), List.copyOf(dirs));

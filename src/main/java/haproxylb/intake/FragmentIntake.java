@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,6 +151,7 @@ public final class FragmentIntake {
      * it, a mix of two versions.
      */
     private void commit() throws IOException {
+        store.skipSync(unsynced, doneStaged);
         unsynced.commit();
         if (claimed.isEmpty() && doneStaged.isEmpty()) {
             return;
@@ -329,8 +329,7 @@ public final class FragmentIntake {
 
     private boolean alreadyStaged(Path claimedEntry) {
         try {
-            Optional<byte[]> staged = store.staged(claimedEntry.getFileName().toString());
-            return staged.isPresent() && Arrays.equals(staged.get(), Files.readAllBytes(claimedEntry));
+            return store.keepStagedIfSame(claimedEntry);
         } catch (IOException e) {
             return false;
         }

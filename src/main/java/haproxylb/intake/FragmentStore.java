@@ -10,13 +10,16 @@ import haproxylb.storage.LocalStorage;
 import haproxylb.storage.Storage;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -121,6 +124,40 @@ public final class FragmentStore {
 
     public synchronized void stage(String fileName, byte[] bytes) throws IOException {
         AtomicFiles.write(staging.resolve(fileName), bytes);
+    }
+
+    /**
+     * The staged halves of {@code names} go once the batch is durable (their pair is queued, removed or rejected), so
+     * they are not worth an fsync: a crash before they go finds their claimed originals, which replace them
+     * ({@link #keepStagedIfSame}).
+     */
+    public synchronized void skipSync(AtomicFiles.SyncBatch batch, Collection<String> names) {
+        for (String name : names) {
+            batch.skip(staging.resolve(name + ".cfg"));
+            batch.skip(staging.resolve(name + ".map"));
+        }
+    }
+
+    /**
+     * Start-up, for an inbox entry claimed before a crash: true if the staged half of its name holds exactly its
+     * content (made durable now; the entry can go). Otherwise a staged half of that name is dropped, being older or a
+     * copy that was never fsynced, and the entry goes back to the inbox to be taken again in its place.
+     */
+    public synchronized boolean keepStagedIfSame(Path claimedEntry) throws IOException {
+        Path p = staging.resolve(claimedEntry.getFileName().toString());
+        if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        if (Files.size(p) == Files.size(claimedEntry)
+                && Arrays.equals(Files.readAllBytes(p), Files.readAllBytes(claimedEntry))) {
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+            return true;
+        }
+        Files.delete(p);
+        AtomicFiles.syncDirectory(staging);
+        return false;
     }
 
     /** One staged half (NAME.cfg or NAME.map), if it is staged. */

@@ -155,12 +155,21 @@ class FragmentIntakeTest {
     }
 
     @Test
-    void entries_claimed_before_a_crash_without_a_marker_go_back_to_the_inbox() throws Exception {
+    void entries_claimed_before_a_crash_without_a_marker_go_back_to_the_inbox_in_place_of_their_staged_copies()
+            throws Exception {
         FragmentStore store = store();
+        // The crash came before the batch was dropped: app.map's staged copy was never fsynced (its pair was queued in
+        // the batch), and came back empty; new.cfg was staged whole (a lone half, durable).
+        Files.writeString(state.resolve("staging/app.map"), "");
+        store.stage("new.cfg", "backend be_new\n    server s1 127.0.0.1:8080\n".getBytes());
         Path claimed = Files.createDirectories(state.resolve("claimed"));
         Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
+        Files.writeString(claimed.resolve("new.cfg"), "backend be_new\n    server s1 127.0.0.1:8080\n");
         new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
                 Files.createDirectories(state.resolve("inbox")));
-        assertTrue(Files.exists(state.resolve("inbox/app.map")), "not durable anywhere yet: read again");
+        assertEquals("app.example.test be_app\n", Files.readString(state.resolve("inbox/app.map")),
+                "not durable anywhere: read again");
+        assertEquals(List.of("new.cfg"), store.stagedFiles(), "the broken copy is gone, the whole one kept");
+        assertFalse(Files.exists(state.resolve("inbox/new.cfg")), "already staged: not taken twice");
     }
 }
