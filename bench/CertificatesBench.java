@@ -28,6 +28,7 @@ import haproxylb.certificates.store.HaproxyCertificates;
 import haproxylb.common.AtomicFiles;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.HaproxySupervisor;
+import haproxylb.haproxy.ReloadWindow;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.status.StatusBoard;
 
@@ -216,7 +217,7 @@ public class CertificatesBench {
         Path certDir = state.resolve("certs");
         Path statsSocket = state.resolve("run/admin.sock");
         HaproxyCertificates haproxy = new HaproxyCertificates(new RuntimeApi(new HaproxySocket(statsSocket,
-                Duration.ofSeconds(5))), certDir.toString(), () -> {
+                Duration.ofSeconds(5))), certDir.toString(), new ReloadWindow(), () -> {
                     throw new IllegalStateException("the runtime API failed: no reload fallback in this bench");
                 });
         HaproxySupervisor supervisor = bean("haproxySupervisor", HaproxySupervisor.class);

@@ -28,6 +28,7 @@ import haproxylb.certificates.issuer.DisabledIssuer;
 import haproxylb.certificates.store.HaproxyCertificates;
 import haproxylb.certificates.policy.RateLimitLedger;
 import haproxylb.haproxy.HaproxySocket;
+import haproxylb.haproxy.ReloadWindow;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.status.StatusBoard;
 import haproxylb.storage.LocalStorage;
@@ -152,7 +153,7 @@ public class CoverageBench {
             CertificateStore store = new CertificateStore(certDir, state.resolve("certificates/archive"), clock);
             HaproxyCertificates haproxy = new HaproxyCertificates(
                     new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
-                    certDir.toString(), () -> { });
+                    certDir.toString(), new ReloadWindow(), () -> { });
             CertificateMaintenance check = new CertificateMaintenance(
                     new CertificateMaintenance.Locations(() -> Optional.of(live), inbox, new LocalStorage(state),
                             "certificates/backoff.json", "certificates/rate-limits.json"),

@@ -108,7 +108,7 @@ final class CertificateWiring {
         RuntimeApi runtime = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), SOCKET_TIMEOUT));
         // With 'ssl crt <dir>' haproxy names the directory's crt-list by the path exactly as the config writes it.
         HaproxyCertificates haproxy = new HaproxyCertificates(runtime, core.certDir().toString(),
-                core.reloader()::request);
+                core.reloader().window(), core.reloader()::request);
         CertificateInstaller installer = new CertificateInstaller(store, haproxy, inbox, core.layout().rejectedCerts(),
                 core.clock());
 

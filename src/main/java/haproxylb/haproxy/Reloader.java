@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Optional;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.component.exec.ExecBinding;
@@ -39,11 +38,12 @@ public final class Reloader {
     private final HaproxySupervisor supervisor;
     private final MasterCli master;
     /**
-     * A reload is between claim and record. Two routes call claim (a new config, and the trailing-reload timer): when
-     * a reload takes longer than the rate limit, a second SIGUSR2 would reach the master while it re-executes itself
-     * and both reloads would count the same "show proc" increment (bench/hitless-reload.sh under load).
+     * Open while a reload is between claim and record. Two routes call claim (a new config, and the trailing-reload
+     * timer): when a reload takes longer than the rate limit, a second SIGUSR2 would reach the master while it
+     * re-executes itself and both reloads would count the same "show proc" increment (bench/hitless-reload.sh under
+     * load). Runtime API changes wait outside it ({@link ReloadWindow}).
      */
-    private final AtomicBoolean inFlight = new AtomicBoolean();
+    private final ReloadWindow window = new ReloadWindow();
 
     /**
      * @param supervisor null in systemd mode
@@ -64,6 +64,11 @@ public final class Reloader {
         return gate;
     }
 
+    /** What a runtime API change goes through, so that it never lands in a worker a reload is replacing. */
+    public ReloadWindow window() {
+        return window;
+    }
+
     public void request() {
         gate.request();
         status.reload(gate.facts());
@@ -78,13 +83,13 @@ public final class Reloader {
         if (supervisor != null && !supervisor.isRunning()) {
             return false; // the watchdog starts haproxy with the newest config, which needs no reload
         }
-        if (!inFlight.compareAndSet(false, true)) {
-            return false; // the gate stays pending: the trailing-reload timer claims it once this one is done
+        if (!window.open()) {
+            return false; // the gate stays pending: the trailing-reload timer claims it once the window is free
         }
         if (gate.claim()) {
             return true;
         }
-        inFlight.set(false);
+        window.close();
         return false;
     }
 
@@ -93,7 +98,7 @@ public final class Reloader {
             prepareCommand(exchange);
         } catch (RuntimeException e) {
             gate.reloaded(gate.configGeneration(), false, e.getMessage());
-            inFlight.set(false);
+            window.close();
             status.reload(gate.facts());
             throw e;
         }
@@ -121,7 +126,7 @@ public final class Reloader {
         try {
             recordOutcome(exchange);
         } finally {
-            inFlight.set(false);
+            window.close();
         }
     }
 
@@ -148,7 +153,7 @@ public final class Reloader {
 
     /** The reload command could not even run (missing executable, timeout): retry like a failed reload. */
     public void recordError(Exchange exchange) {
-        inFlight.set(false);
+        window.close();
         Exception e = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
         long generation = exchange.getIn().getHeader(GENERATION, 0L, Long.class);
         String message = "the reload command could not run: " + (e == null ? "unknown error" : e.getMessage());

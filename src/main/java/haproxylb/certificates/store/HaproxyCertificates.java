@@ -1,5 +1,6 @@
 package haproxylb.certificates.store;
 
+import haproxylb.haproxy.ReloadWindow;
 import haproxylb.haproxy.RuntimeApi;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,6 +13,8 @@ import org.slf4j.LoggerFactory;
  * ({@code new/set/commit ssl cert}, {@code add/del ssl crt-list}), so that new and renewed certificates are served at
  * once without a reload. The file on disk is the truth for the next reload; when the runtime API fails (haproxy not
  * running, socket missing, a refusal), a rate-limited reload is requested instead, which reads the directory again.
+ * Each change waits outside a reload's window ({@link ReloadWindow}): made during a reload, it could reach the old
+ * worker only, after the new one had read the directory.
  */
 public final class HaproxyCertificates {
     private static final Logger LOG = LoggerFactory.getLogger(HaproxyCertificates.class);
@@ -21,24 +24,34 @@ public final class HaproxyCertificates {
 
     private final RuntimeApi runtime;
     private final String crtList;
+    private final ReloadWindow reloads;
     private final Runnable requestReload;
 
     /**
      * @param crtList       the crt-list haproxy knows the directory's certificates by: with {@code ssl crt <dir>}, the
      *                      directory path exactly as written in the config
+     * @param reloads       the reload stage's window, which runtime changes keep out of
      * @param requestReload asks for a (rate-limited) reload
      */
-    public HaproxyCertificates(RuntimeApi runtime, String crtList, Runnable requestReload) {
+    public HaproxyCertificates(RuntimeApi runtime, String crtList, ReloadWindow reloads, Runnable requestReload) {
         this.runtime = Objects.requireNonNull(runtime, "runtime");
         this.crtList = Objects.requireNonNull(crtList, "crtList");
+        this.reloads = Objects.requireNonNull(reloads, "reloads");
         this.requestReload = Objects.requireNonNull(requestReload, "requestReload");
     }
 
     /** {@code file} (in the crt directory, already written) now holds {@code bundle}: serve it. */
     public Via install(Path file, CertificateBundle bundle) {
         try {
-            runtime.installCertificate(crtList, file.toString(), bundle.toHaproxyPem());
+            reloads.outside(() -> {
+                runtime.installCertificate(crtList, file.toString(), bundle.toHaproxyPem());
+                return null;
+            });
             return Via.RUNTIME_API;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            requestReload.run();
+            return Via.RELOAD;
         } catch (IOException | RuntimeException e) {
             LOG.warn("haproxy's runtime API could not take certificate {} ({}); asking for a reload instead, which "
                     + "reads it from disk", file, e.getMessage());
@@ -50,8 +63,15 @@ public final class HaproxyCertificates {
     /** {@code file} left the crt directory: stop serving it. */
     public Via remove(Path file) {
         try {
-            runtime.removeCertificate(crtList, file.toString());
+            reloads.outside(() -> {
+                runtime.removeCertificate(crtList, file.toString());
+                return null;
+            });
             return Via.RUNTIME_API;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            requestReload.run();
+            return Via.RELOAD;
         } catch (IOException | RuntimeException e) {
             LOG.warn("haproxy's runtime API could not drop certificate {} ({}); asking for a reload instead", file,
                     e.getMessage());

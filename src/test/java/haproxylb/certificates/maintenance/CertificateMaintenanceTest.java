@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import haproxylb.haproxy.HaproxySocket;
+import haproxylb.haproxy.ReloadWindow;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.status.CertificateStatus;
 import haproxylb.status.StatusBoard;
@@ -62,7 +63,7 @@ class CertificateMaintenanceTest {
         // no haproxy listens on this socket: dropping a certificate falls back to asking for a reload
         HaproxyCertificates haproxy = new HaproxyCertificates(
                 new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
-                state.resolve("certs").toString(), reloadsRequested::incrementAndGet);
+                state.resolve("certs").toString(), new ReloadWindow(), reloadsRequested::incrementAndGet);
         check = new CertificateMaintenance(
                 new CertificateMaintenance.Locations(LiveDomains.file(liveMap), state.resolve("cert-inbox"), new LocalStorage(state),
                         "certificates/backoff.json", "certificates/rate-limits.json"),
