@@ -144,8 +144,9 @@ class StormTest {
             }
             drop(e);
         }
+        // How long sending took is a figure (printed below), not an assertion: on a loaded machine the intake falls
+        // behind and second versions wait for their first, which is the behaviour under test, not a failure.
         Duration stormTook = Duration.between(start, Instant.now());
-        assertTrue(stormTook.compareTo(STORM.plusSeconds(3)) < 0, "the storm took " + stormTook);
 
         awaitSlowly("every name to be live or rejected", Duration.ofSeconds(150), () -> allSettled(last));
         Duration toAllSettled = Duration.between(start, Instant.now());
