@@ -116,7 +116,12 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public void awaitServing() {
-        await(name + " to serve on " + address + ":" + httpPort, Duration.ofSeconds(60), this::answers);
+        awaitServing(Duration.ofSeconds(60));
+    }
+
+    /** Waits up to {@code limit} for the daemon to serve HTTP (nodes booting side by side share the cores). */
+    public void awaitServing(Duration limit) {
+        await(name + " to serve on " + address + ":" + httpPort, limit, this::answers);
     }
 
     private boolean answers() {

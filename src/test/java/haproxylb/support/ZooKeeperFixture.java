@@ -61,17 +61,21 @@ public final class ZooKeeperFixture implements BeforeAllCallback, AfterAllCallba
 
     @Override
     public void afterEach(ExtensionContext context) {
-        context.getExecutionException().ifPresent(failure -> {
-            failed = true;
-            for (ClusterNode n : nodes) {
-                System.err.println("last " + LOG_TAIL + " lines of " + n.log() + " for failed test "
-                        + context.getDisplayName() + ":\n" + tail(n.log()));
-            }
-        });
+        context.getExecutionException().ifPresent(failure -> printLogs(context));
+    }
+
+    private void printLogs(ExtensionContext context) {
+        failed = true;
+        for (ClusterNode n : nodes) {
+            System.err.println("last " + LOG_TAIL + " lines of " + n.log() + " for failed " + context.getDisplayName()
+                    + ":\n" + tail(n.log()));
+        }
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
+        // A failure outside the tests (the cluster did not come up in @BeforeAll, say) needs the logs as well.
+        context.getExecutionException().ifPresent(failure -> printLogs(context));
         Exception first = null;
         try {
             inParallel(nodes, ClusterNode::stop);
@@ -165,8 +169,10 @@ public final class ZooKeeperFixture implements BeforeAllCallback, AfterAllCallba
         for (ClusterNode n : started) {
             n.launch();
         }
+        // The 60 s a node has to boot alone, for each of them: booting side by side, they share the cores.
+        long deadline = System.nanoTime() + Duration.ofSeconds(60L * count).toNanos();
         for (ClusterNode n : started) {
-            n.awaitServing();
+            n.awaitServing(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         }
         return List.copyOf(started);
     }
