@@ -12,7 +12,7 @@
 # For each cell: req/s, haproxy's CPU per request (utime+stime from /proc/PID/stat over the requests wrk counted) and
 # the client's CPU as % of its core (near 100 % = the client is the limit, and req/s says little). VARIANTS are
 # changes of the generated config (or of how haproxy is started), each measured against "assembled" in the same
-# round: assembled, nolog, minimal, byid, thp, bufsize, noforwardfor, nocapture (see variant_* below). ROUNDS rounds,
+# round: assembled, nolog, minimal, byid, thp, noforwardfor, nocapture (see variant_* below). ROUNDS rounds,
 # variants interleaved in each; medians at the end.
 #   HOSTS (10000) BACKENDS (HOSTS/2) ROUNDS (3) DURATION (10 s a cell) CONNS (16) HP_CPU (1) CLIENT_CPU (0)
 #   VARIANTS ("assembled byid thp nolog minimal") CELLS ("one paths spread1 spreadN one/tcp spreadN/tcp")
@@ -107,8 +107,6 @@ variant_byid() {
 # default): the proxies and map entries a lookup walks through then sit on fewer pages (fewer TLB misses).
 variant_thp() { cat; }
 variant_env() { [[ $1 != thp ]] || echo GLIBC_TUNABLES=glibc.malloc.hugetlb=1; }
-# Half of haproxy's default buffer (16 kB): fewer cache lines per request, and a lower limit on a request's headers.
-variant_bufsize() { sed '/^global/a\    tune.bufsize 8192'; }
 variant_noforwardfor() { sed '/^    option forwardfor/d'; }
 variant_nocapture() { sed '/^frontend https/,/^backend/{/capture req.hdr/d}'; }
 
