@@ -60,10 +60,10 @@ final class DaemonMetrics {
     private final StatusTally tally;
     private final List<Meter> meters = new ArrayList<>();
     private MeterRegistry registry;
-    private MultiGauge certificateDays;
-    private MultiGauge lastErrors;
-    private MultiGauge ariStart;
-    private MultiGauge ariEnd;
+    private SteadyRows<Instant> certificateDays;
+    private SteadyRows<Integer> lastErrors;
+    private SteadyRows<Long> ariStart;
+    private SteadyRows<Long> ariEnd;
     private final java.util.Set<String> errorSeries = new java.util.HashSet<>();
     private Timer assembly;
 
@@ -114,8 +114,9 @@ final class DaemonMetrics {
             meters.add(FunctionCounter.builder("haproxylb.haproxy.starts", daemon.supervisor(), s -> s.starts())
                     .description("haproxy starts by the supervisor").register(registry));
         }
-        certificateDays = MultiGauge.builder("haproxylb.certificate.days.left")
-                .description("days until the domain's certificate expires").register(registry);
+        certificateDays = new SteadyRows<>(MultiGauge.builder("haproxylb.certificate.days.left")
+                .description("days until the domain's certificate expires"), registry,
+                expiry -> Duration.between(daemon.clock().instant(), expiry).toSeconds() / 86400.0);
         gauge("haproxylb.certificates.failing", "domains whose last ACME attempt failed (backing off)",
                 t -> CertificateView.of(t.last().certificates()).values().stream()
                         .filter(d -> d.backoffStep() > 0).count());
@@ -126,13 +127,15 @@ final class DaemonMetrics {
             counter("haproxylb.acme.orders", "ACME orders started", StatusTally::acmeOrders);
         }
         counter("haproxylb.acme.failures", "failed ACME attempts", StatusTally::acmeFailures);
-        lastErrors = MultiGauge.builder("haproxylb.acme.last.error")
-                .description("1 per domain backing off after a failed ACME attempt, labelled with the error's type")
-                .register(registry);
-        ariStart = MultiGauge.builder("haproxylb.certificate.ari.window.start.timestamp").baseUnit("seconds")
-                .description("start of the CA's suggested renewal window (ARI) for the certificate").register(registry);
-        ariEnd = MultiGauge.builder("haproxylb.certificate.ari.window.end.timestamp").baseUnit("seconds")
-                .description("end of the CA's suggested renewal window (ARI) for the certificate").register(registry);
+        lastErrors = new SteadyRows<>(MultiGauge.builder("haproxylb.acme.last.error")
+                .description("1 per domain backing off after a failed ACME attempt, labelled with the error's type"),
+                registry, Integer::doubleValue);
+        ariStart = new SteadyRows<>(MultiGauge.builder("haproxylb.certificate.ari.window.start.timestamp")
+                .baseUnit("seconds").description("start of the CA's suggested renewal window (ARI) for the certificate"),
+                registry, Long::doubleValue);
+        ariEnd = new SteadyRows<>(MultiGauge.builder("haproxylb.certificate.ari.window.end.timestamp")
+                .baseUnit("seconds").description("end of the CA's suggested renewal window (ARI) for the certificate"),
+                registry, Long::doubleValue);
         bindAcme();
         refresh(tally.last());
     }
@@ -199,23 +202,24 @@ final class DaemonMetrics {
         if (certificateDays == null) {
             return;
         }
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        List<MultiGauge.Row<?>> errors = new ArrayList<>();
-        java.util.Map<String, CertificateView.Window> windows = new java.util.TreeMap<>();
+        java.util.Map<Tags, Instant> expiries = new java.util.HashMap<>();
+        java.util.Map<Tags, Integer> errors = new java.util.HashMap<>();
+        java.util.Map<Tags, Long> starts = new java.util.HashMap<>();
+        java.util.Map<Tags, Long> ends = new java.util.HashMap<>();
         CertificateView.of(status.certificates()).forEach((domain, cert) -> {
-            cert.expires().ifPresent(at -> rows.add(MultiGauge.Row.of(Tags.of("domain", domain), at,
-                    expiry -> Duration.between(daemon.clock().instant(), expiry).toSeconds() / 86400.0)));
+            cert.expires().ifPresent(at -> expiries.put(Tags.of("domain", domain), at));
             if (cert.backoffStep() > 0 && !cert.lastErrorType().isEmpty()) {
-                errors.add(MultiGauge.Row.of(Tags.of("domain", domain, "type", cert.lastErrorType()), 1));
+                errors.put(Tags.of("domain", domain, "type", cert.lastErrorType()), 1);
             }
-            cert.certificate().ifPresent(name -> cert.ariWindow().ifPresent(w -> windows.put(name, w)));
+            cert.certificate().ifPresent(name -> cert.ariWindow().ifPresent(w -> {
+                starts.put(Tags.of("certificate", name), w.start().getEpochSecond());
+                ends.put(Tags.of("certificate", name), w.end().getEpochSecond());
+            }));
         });
-        certificateDays.register(rows, true);
-        lastErrors.register(errors, true);
-        ariStart.register(windows.entrySet().stream().<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(
-                Tags.of("certificate", e.getKey()), e.getValue().start().getEpochSecond())).toList(), true);
-        ariEnd.register(windows.entrySet().stream().<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(
-                Tags.of("certificate", e.getKey()), e.getValue().end().getEpochSecond())).toList(), true);
+        certificateDays.update(expiries);
+        lastErrors.update(errors);
+        ariStart.update(starts);
+        ariEnd.update(ends);
         registerErrorCounters();
     }
 
@@ -229,9 +233,9 @@ final class DaemonMetrics {
         if (registry == null) {
             return;
         }
-        for (MultiGauge g : new MultiGauge[] {certificateDays, lastErrors, ariStart, ariEnd}) {
-            if (g != null) {
-                g.register(List.of(), true);
+        for (SteadyRows<?> rows : java.util.Arrays.asList(certificateDays, lastErrors, ariStart, ariEnd)) {
+            if (rows != null) {
+                rows.clear();
             }
         }
         meters.forEach(registry::remove);
