@@ -13,6 +13,7 @@ import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.OldWorkerSampler;
 import haproxylb.haproxy.HaproxySocket;
 import haproxylb.haproxy.MasterCli;
+import haproxylb.common.InboxDeleteStrategy;
 import haproxylb.haproxy.RuntimeApi;
 import haproxylb.haproxy.RuntimeMapUpdater;
 import haproxylb.haproxy.MapUpdater;
@@ -95,8 +96,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("statusBoard", status);
         registry.bind("fragmentStore", store);
         registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, layout.claimed(), layout.inbox()));
-        bindReadLock(context, "inboxReadLock", layout.inbox(), s, clock);
-        bindReadLock(context, "certInboxReadLock", layout.certInbox(), s, clock);
+        bindInbox(context, "inboxDelete", layout.inbox(), s, clock);
+        bindInbox(context, "certInboxDelete", layout.certInbox(), s, clock);
         registry.bind("assembly", assembly);
         registry.bind("reloader", reloader);
         // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
@@ -137,13 +138,13 @@ public final class DaemonConfiguration implements CamelConfiguration {
         return early != null && early.config().equals(liveConfig.toAbsolutePath()) ? early : HaproxySupervisor.forSettings(s);
     }
 
-    /** The inbox consumers' read lock (routes/*.camel.yaml), closed with the context. */
-    private static void bindReadLock(CamelContext context, String name, Path inbox, Settings s, Clock clock)
+    /** An inbox consumer's process strategy (routes/*.camel.yaml) around its read lock, closed with the context. */
+    private static void bindInbox(CamelContext context, String processStrategy, Path inbox, Settings s, Clock clock)
             throws Exception {
         Files.createDirectories(inbox);
         CompleteFileReadLock readLock = new CompleteFileReadLock(InboxEvents.watch(inbox), s.number("lb.intake.settle"),
                 clock);
-        context.getRegistry().bind(name, readLock);
+        context.getRegistry().bind(processStrategy, new InboxDeleteStrategy(readLock));
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
