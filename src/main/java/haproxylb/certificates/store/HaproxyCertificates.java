@@ -42,29 +42,25 @@ public final class HaproxyCertificates {
 
     /** {@code file} (in the crt directory, already written) now holds {@code bundle}: serve it. */
     public Via install(Path file, CertificateBundle bundle) {
-        try {
-            reloads.outside(() -> {
-                runtime.installCertificate(crtList, file.toString(), bundle.toHaproxyPem());
-                return null;
-            });
-            return Via.RUNTIME_API;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            requestReload.run();
-            return Via.RELOAD;
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("haproxy's runtime API could not take certificate {} ({}); asking for a reload instead, which "
-                    + "reads it from disk", file, e.getMessage());
-            requestReload.run();
-            return Via.RELOAD;
-        }
+        return change("take certificate " + file + ", asking for a reload instead, which reads it from disk",
+                () -> runtime.installCertificate(crtList, file.toString(), bundle.toHaproxyPem()));
     }
 
     /** {@code file} left the crt directory: stop serving it. */
     public Via remove(Path file) {
+        return change("drop certificate " + file + ", asking for a reload instead",
+                () -> runtime.removeCertificate(crtList, file.toString()));
+    }
+
+    private interface SocketCall {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code call} outside a reload's window; if the runtime API fails, the next reload reads the directory. */
+    private Via change(String fallback, SocketCall call) {
         try {
             reloads.outside(() -> {
-                runtime.removeCertificate(crtList, file.toString());
+                call.run();
                 return null;
             });
             return Via.RUNTIME_API;
@@ -73,8 +69,7 @@ public final class HaproxyCertificates {
             requestReload.run();
             return Via.RELOAD;
         } catch (IOException | RuntimeException e) {
-            LOG.warn("haproxy's runtime API could not drop certificate {} ({}); asking for a reload instead", file,
-                    e.getMessage());
+            LOG.warn("haproxy's runtime API could not {} ({})", fallback, e.getMessage());
             requestReload.run();
             return Via.RELOAD;
         }
