@@ -70,6 +70,7 @@ public final class ClusterMembers implements AutoCloseable {
         MemberState mine = state();
         List<MemberState> members = new ArrayList<>();
         String problem = fragments.lastProblem().orElse(null);
+        String leaderNow = null;
         try {
             if (!client.getZookeeperClient().isConnected()) {
                 throw new IOException("not connected");
@@ -86,6 +87,9 @@ public final class ClusterMembers implements AutoCloseable {
                     // left between the list and the read
                 }
             }
+            // Asked only while ZooKeeper answers: the lookup is a ZooKeeper query with its own timeout and retries,
+            // and during an outage it held each heartbeat (and the out-of-sync report) for seconds.
+            leaderNow = leader.get().orElse(null);
         } catch (Exception e) {
             problem = "ZooKeeper unreachable: " + e.getMessage();
             members = new ArrayList<>(view.members().stream().map(m -> m.node().equals(mine.node()) ? mine : m).toList());
@@ -94,7 +98,7 @@ public final class ClusterMembers implements AutoCloseable {
             members.add(mine);
         }
         members.sort(java.util.Comparator.comparing(MemberState::node));
-        view = new ClusterView(settings.nodeName(), settings.zookeeper(), leader.get().orElse(null),
+        view = new ClusterView(settings.nodeName(), settings.zookeeper(), leaderNow,
                 mine.inSync(), List.copyOf(members), fragments.skew(), problem);
         write();
         return view;
