@@ -39,9 +39,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * alike (lb.acme.dns-resolver points at it), so both agree on where every test name points: everything is 127.0.0.1
  * unless a test gives a name another address.
  *
- * <p>A daemon and a Pebble per test, not per class: with an ACME account already registered, an order can be done
- * within the reload its fragment started, and a certificate hot-installed then is missing from the new haproxy worker
- * (reported; until the installer and the reload agree on that, a shared daemon would make these tests flaky).
+ * <p>A daemon and a Pebble per test, not per class. Sharing one first showed a race, since closed: with an ACME
+ * account already registered, an order can be done within the reload its fragment started, and a certificate
+ * hot-installed then went to the old haproxy worker only (runtime changes now wait outside a reload,
+ * {@code haproxy.ReloadWindow}).
  * Renewal and the CA going away are {@link AcmeOverTimeTest}'s, ACME off is {@link CertificateInboxTest}'s.
  */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
