@@ -88,13 +88,13 @@ public final class AtomicFiles {
                 List<Future<?>> forced = new ArrayList<>();
                 for (Path p : written) {
                     forced.add(pool.submit(() -> {
-                        force(p, false);
+                        force(p);
                         return null;
                     }));
                 }
                 for (Path p : directories) {
                     forced.add(pool.submit(() -> {
-                        force(p, true);
+                        forceDirectory(p);
                         return null;
                     }));
                 }
@@ -111,16 +111,11 @@ public final class AtomicFiles {
             }
         }
 
-        private static void force(Path p, boolean dir) throws IOException {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+        private static void force(Path file) throws IOException {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 ch.force(true);
             } catch (NoSuchFileException replacedOrDeleted) {
                 // a later write of the batch replaced or removed it: that one is forced instead
-            } catch (IOException e) {
-                if (!dir) {
-                    throw e;
-                }
-                // Some file systems refuse fsync on a directory; the rename itself is still atomic there.
             }
         }
     }
@@ -207,10 +202,14 @@ public final class AtomicFiles {
             batch.dirs.add(dir.toAbsolutePath());
             return;
         }
+        forceDirectory(dir);
+    }
+
+    private static void forceDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException ignored) {
-            // Some file systems refuse fsync on a directory; the rename itself is still atomic there.
+            // Gone, or a file system that refuses fsync on a directory; the rename itself is still atomic there.
         }
     }
 

@@ -193,10 +193,14 @@ public final class FragmentStore {
         }
         Path marker = clearMarker(name);
         AtomicFiles.write(marker, new byte[0]);
-        Files.deleteIfExists(cfg);
-        Files.deleteIfExists(map);
+        deleteStagedHalves(name);
         Files.deleteIfExists(marker);
         AtomicFiles.syncDirectory(staging);
+    }
+
+    private void deleteStagedHalves(String name) throws IOException {
+        Files.deleteIfExists(staging.resolve(name + ".cfg"));
+        Files.deleteIfExists(staging.resolve(name + ".map"));
     }
 
     private Path clearMarker(String name) {
@@ -207,8 +211,7 @@ public final class FragmentStore {
         try (Stream<Path> files = Files.list(staging)) {
             for (Path marker : files.filter(p -> p.getFileName().toString().startsWith(CLEAR_MARKER_PREFIX)).toList()) {
                 String name = marker.getFileName().toString().substring(CLEAR_MARKER_PREFIX.length());
-                Files.deleteIfExists(staging.resolve(name + ".cfg"));
-                Files.deleteIfExists(staging.resolve(name + ".map"));
+                deleteStagedHalves(name);
                 Files.delete(marker);
                 LOG.info("Fragment '{}': dropped the staged files of a pair queued before the crash", name);
             }
@@ -242,8 +245,7 @@ public final class FragmentStore {
     /** Drops the staged halves of names the intake is done with, under its marker ({@link #markTaken}). */
     public synchronized void dropStaged(Collection<String> names) throws IOException {
         for (String name : names) {
-            Files.deleteIfExists(staging.resolve(name + ".cfg"));
-            Files.deleteIfExists(staging.resolve(name + ".map"));
+            deleteStagedHalves(name);
         }
     }
 
