@@ -13,20 +13,19 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.util.List;
 import java.util.Objects;
 
 /**
  * The inbox consumers' process strategy: Camel's {@code delete: true}, except that on commit it deletes only the
- * entry the exchange was made of, never a newer file of the same name. The intake beans claim (move out) what they
- * take at once, but the exchange completes later (the seda queue to the assembly hands its completion over), and by
- * then an operator may have sent the next version under that name: Camel's own strategy deleted it unread
+ * entry the exchange was made of (the same {@link FileVersion}), never a newer file of the same name. The intake
+ * beans claim (move out) what they take at once, but the exchange completes later (the seda queue to the assembly
+ * hands its completion over), and by then an operator may have sent the next version under that name: Camel's own
+ * strategy deleted it unread
  * (SameNameRedropTest). What is still there and is the same file (an entry the bean refused: a link, a FIFO, a bad
  * name) is deleted as before, so it does not sit in the inbox for ever.
  */
 public final class InboxDeleteStrategy extends GenericFileProcessStrategySupport<File> {
-    private static final String FILE_KEY = "LbInboxFileKey";
+    private static final String TAKEN = "LbInboxFileVersion";
 
     public InboxDeleteStrategy(GenericFileExclusiveReadLockStrategy<File> readLock) {
         setExclusiveReadLockStrategy(Objects.requireNonNull(readLock, "readLock"));
@@ -37,9 +36,9 @@ public final class InboxDeleteStrategy extends GenericFileProcessStrategySupport
                          GenericFile<File> file) throws Exception {
         boolean locked = super.begin(operations, endpoint, exchange, file);
         if (locked) {
-            Object key = fileKey(Path.of(file.getAbsoluteFilePath()));
-            if (key != null) {
-                exchange.setProperty(FILE_KEY, key);
+            FileVersion taken = versionOf(Path.of(file.getAbsoluteFilePath()));
+            if (taken != null) {
+                exchange.setProperty(TAKEN, taken);
             }
         }
         return locked;
@@ -50,22 +49,16 @@ public final class InboxDeleteStrategy extends GenericFileProcessStrategySupport
                        GenericFile<File> file) throws Exception {
         super.commit(operations, endpoint, exchange, file); // releases the read lock
         Path path = Path.of(file.getAbsoluteFilePath());
-        Object taken = exchange.getProperty(FILE_KEY);
-        Object now = fileKey(path);
-        if (now != null && now.equals(taken)) {
+        FileVersion now = versionOf(path);
+        if (now != null && now.equals(exchange.getProperty(TAKEN, FileVersion.class))) {
             Files.deleteIfExists(path);
         }
     }
 
-    /**
-     * The file's identity: device and inode, and since a freed inode is soon handed to the next new file, also its
-     * change time (set by the rename into the inbox, in nanoseconds), modification time and size; null when it is gone.
-     */
-    private static Object fileKey(Path path) throws IOException {
+    /** The version of the file at {@code path} (of a link itself); null when it is gone. */
+    private static FileVersion versionOf(Path path) throws IOException {
         try {
-            BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            return List.of(String.valueOf(a.fileKey()), Files.getAttribute(path, "unix:ctime", LinkOption.NOFOLLOW_LINKS),
-                    a.lastModifiedTime(), a.size());
+            return FileVersion.of(path, LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException gone) {
             return null;
         }

@@ -1,12 +1,12 @@
 package haproxylb.certificates.store;
 
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.FileVersion;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,7 +15,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -25,21 +24,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The store's index saved beside {@code issued.json}: for every certificate file, the version of the file that was
- * parsed (identity, size, modification time) and its {@link CertificateSummary}. A start reads it and parses only the
- * files that are new or changed since, instead of every file (parsing checks the key with a signature: about 30 s at
- * 10,000 files).
+ * parsed ({@link FileVersion}: identity, size, modification and change time) and its {@link CertificateSummary}. A
+ * start reads it and parses only the files that are new or changed since, instead of every file (parsing checks the
+ * key with a signature: about 30 s at 10,000 files).
  *
- * <p>Never trusted beyond what it can prove: an entry counts only while the file on disk has exactly the identity,
- * size and modification time recorded (the test the in-memory index makes between checks); the whole file is ignored,
- * and every certificate parsed, when its header, its SHA-256 or any line is wrong. An entry stores no verdict, only
+ * <p>Never trusted beyond what it can prove: an entry counts only while the file on disk is exactly the version
+ * recorded (the test the in-memory index makes between checks); the whole file is ignored, and every certificate
+ * parsed, when its header (an older format's too), its SHA-256 or any line is wrong. An entry stores no verdict, only
  * the names and dates, so a certificate is judged valid or not against the clock each time. Written atomically.
  *
- * <p>One line per file: {@code name TAB size TAB mtime-ns TAB file-key TAB notBefore-ms TAB notAfter-ms TAB fingerprint TAB
- * names,comma-separated} (X.509 times have no finer precision than the millisecond a Date holds), sorted by name, after a header line and a {@code sha256} line over the lines that follow.
+ * <p>One line per file: {@code name TAB size TAB mtime-ns TAB ctime-ns TAB file-key TAB notBefore-ms TAB notAfter-ms
+ * TAB fingerprint TAB names,comma-separated} (X.509 times have no finer precision than the millisecond a Date holds),
+ * sorted by name, after a header line and a {@code sha256} line over the lines that follow.
  */
 final class CertificateIndexFile {
     private static final Logger LOG = LoggerFactory.getLogger(CertificateIndexFile.class);
-    static final String HEADER = "haproxy-lb certificate index 1";
+    static final String HEADER = "haproxy-lb certificate index 2";
     private static final String CHECKSUM = "sha256 ";
     private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{64}");
     /** Characters that would break a line or its list of names apart. */
@@ -48,19 +48,11 @@ final class CertificateIndexFile {
 
     private CertificateIndexFile() {}
 
-    /** A file as parsed, with what identified its version on disk then (inode, size, modification time). */
-    record Entry(String fileKey, long size, FileTime modified, CertificateSummary summary) {
-        Entry(BasicFileAttributes attributes, CertificateSummary summary) {
-            this(keyOf(attributes), attributes.size(), attributes.lastModifiedTime(), summary);
+    /** A file as parsed, with the version of it on disk that was parsed. */
+    record Entry(FileVersion version, CertificateSummary summary) {
+        boolean isUnchanged(FileVersion now) {
+            return version.equals(now);
         }
-
-        boolean isUnchanged(BasicFileAttributes now) {
-            return fileKey.equals(keyOf(now)) && size == now.size() && modified.equals(now.lastModifiedTime());
-        }
-    }
-
-    private static String keyOf(BasicFileAttributes attributes) {
-        return Objects.toString(attributes.fileKey(), "-");
     }
 
     /** File name → entry; empty when there is no index, and empty (logged) when it is not one this class wrote. */
@@ -100,14 +92,15 @@ final class CertificateIndexFile {
                 continue;
             }
             String[] f = line.split("\t", -1);
-            if (f.length != 8 || !FINGERPRINT.matcher(f[6]).matches() || f[0].isEmpty()) {
+            if (f.length != 9 || !FINGERPRINT.matcher(f[7]).matches() || f[0].isEmpty()) {
                 throw new IllegalArgumentException("malformed line: " + line);
             }
-            Set<String> names = Set.copyOf(Arrays.asList(f[7].split(",", -1)));
-            CertificateSummary summary = new CertificateSummary(names, Instant.ofEpochMilli(Long.parseLong(f[4])),
-                    Instant.ofEpochMilli(Long.parseLong(f[5])), f[6]);
-            entries.put(f[0], new Entry(f[3], Long.parseLong(f[1]),
-                    FileTime.from(Long.parseLong(f[2]), TimeUnit.NANOSECONDS), summary));
+            Set<String> names = Set.copyOf(Arrays.asList(f[8].split(",", -1)));
+            CertificateSummary summary = new CertificateSummary(names, Instant.ofEpochMilli(Long.parseLong(f[5])),
+                    Instant.ofEpochMilli(Long.parseLong(f[6])), f[7]);
+            FileVersion version = new FileVersion(f[4], Long.parseLong(f[1]),
+                    FileTime.from(Long.parseLong(f[2]), TimeUnit.NANOSECONDS), Long.parseLong(f[3]));
+            entries.put(f[0], new Entry(version, summary));
         }
         return entries;
     }
@@ -121,12 +114,14 @@ final class CertificateIndexFile {
             String names = String.join(",", s.dnsNames());
             // a file with no name, or a name that cannot be written on one line, is parsed at each start
             if (s.dnsNames().isEmpty() || LINE_BREAKING.matcher(e.getKey()).find()
-                    || LINE_BREAKING.matcher(entry.fileKey()).find()
+                    || LINE_BREAKING.matcher(entry.version().key()).find()
                     || s.dnsNames().stream().anyMatch(n -> NAME_BREAKING.matcher(n).find())) {
                 continue;
             }
-            body.append(e.getKey()).append('\t').append(entry.size()).append('\t')
-                    .append(entry.modified().to(TimeUnit.NANOSECONDS)).append('\t').append(entry.fileKey()).append('\t')
+            FileVersion v = entry.version();
+            body.append(e.getKey()).append('\t').append(v.size()).append('\t')
+                    .append(v.modified().to(TimeUnit.NANOSECONDS)).append('\t').append(v.changed()).append('\t')
+                    .append(v.key()).append('\t')
                     .append(s.notBefore().toEpochMilli()).append('\t').append(s.notAfter().toEpochMilli()).append('\t').append(s.fingerprint())
                     .append('\t').append(names).append('\n');
         }

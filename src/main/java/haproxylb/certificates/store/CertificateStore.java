@@ -5,12 +5,12 @@ import haproxylb.common.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.FileVersion;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
@@ -122,7 +122,7 @@ public final class CertificateStore {
         }
         Path target = pathOf(name);
         AtomicFiles.writePrivate(target, bundle.toHaproxyPem().getBytes(StandardCharsets.US_ASCII));
-        remember(target.getFileName().toString(), new CertificateIndexFile.Entry(attributes(target),
+        remember(target.getFileName().toString(), new CertificateIndexFile.Entry(FileVersion.of(target),
                 CertificateSummary.of(bundle)));
         return target;
     }
@@ -181,10 +181,10 @@ public final class CertificateStore {
             saveIndex();
             return List.of();
         }
-        Map<Path, BasicFileAttributes> files = new TreeMap<>();
+        Map<Path, FileVersion> files = new TreeMap<>();
         for (Path file : pemFiles()) {
             try {
-                files.put(file, attributes(file));
+                files.put(file, FileVersion.of(file));
             } catch (NoSuchFileException e) {
                 // archived or replaced since the listing
             }
@@ -199,7 +199,7 @@ public final class CertificateStore {
         Set<String> issued = issued().keySet();
         List<InstalledCertificate> result = new ArrayList<>();
         Map<Path, FileTime> stillUnreadable = new HashMap<>();
-        for (Map.Entry<Path, BasicFileAttributes> e : files.entrySet()) {
+        for (Map.Entry<Path, FileVersion> e : files.entrySet()) {
             Path file = e.getKey();
             String fileName = file.getFileName().toString();
             String name = fileName.substring(0, fileName.length() - PEM.length());
@@ -260,7 +260,7 @@ public final class CertificateStore {
         }
     }
 
-    private boolean isKnown(Path file, BasicFileAttributes now) {
+    private boolean isKnown(Path file, FileVersion now) {
         CertificateIndexFile.Entry known = parsed.get(file.getFileName().toString());
         return known != null && known.isUnchanged(now);
     }
@@ -397,10 +397,6 @@ public final class CertificateStore {
         JsonState.save(issuedFile, root);
         issuedCache = new TreeMap<>(issued);
         issuedCacheTime = lastModified(issuedFile);
-    }
-
-    private static BasicFileAttributes attributes(Path file) throws IOException {
-        return Files.readAttributes(file, BasicFileAttributes.class);
     }
 
     private static FileTime lastModified(Path file) {

@@ -66,7 +66,7 @@ class CertificateIndexFileTest {
         Map<String, CertificateIndexFile.Entry> entries = new HashMap<>(CertificateIndexFile.load(indexFile));
         CertificateIndexFile.Entry e = entries.get(file);
         CertificateSummary s = e.summary();
-        entries.put(file, new CertificateIndexFile.Entry(e.fileKey(), e.size(), e.modified(),
+        entries.put(file, new CertificateIndexFile.Entry(e.version(),
                 new CertificateSummary(Set.of(names), s.notBefore(), s.notAfter(), s.fingerprint())));
         CertificateIndexFile.save(indexFile, entries);
     }
@@ -115,6 +115,28 @@ class CertificateIndexFileTest {
         Files.setLastModifiedTime(file, before.lastModifiedTime());
 
         assertEquals(Map.of("web", Set.of("a-much-longer-name.example.com")), namesByCertificate(start()));
+    }
+
+    @Test
+    void a_file_rewritten_in_place_with_its_old_size_and_modification_time_is_parsed_again() throws Exception {
+        CertificateStore first = start();
+        first.install("web", bundle("a.example.com"));
+        first.list();
+        plant("web.pem", "planted.example.com");
+        Path file = certDir.resolve("web.pem");
+        BasicFileAttributes before = Files.readAttributes(file, BasicFileAttributes.class);
+
+        // Another certificate, padded with trailing newlines (which PEM ignores) to the old file's exact size, written
+        // into the same inode and given back its old modification time, as cp -p over it would.
+        String pem = bundle("b.example.com").toHaproxyPem();
+        int padding = (int) before.size() - pem.length();
+        assertTrue(padding >= 0 && padding < 64, "a replacement of about the same size: " + padding);
+        Files.writeString(file, pem + "\n".repeat(padding));
+        Files.setLastModifiedTime(file, before.lastModifiedTime());
+        assertEquals(before.size(), Files.size(file));
+        assertEquals(before.fileKey(), Files.readAttributes(file, BasicFileAttributes.class).fileKey());
+
+        assertEquals(Map.of("web", Set.of("b.example.com")), namesByCertificate(start()));
     }
 
     @Test
