@@ -36,7 +36,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.random.RandomGenerator;
@@ -272,7 +271,8 @@ public final class CertificateMaintenance {
             CoverageDecision.Inputs in = new CoverageDecision.Inputs(installed, backoff, ledger, accountId, memo,
                     schedule::window, decisionClock, dnsValidation);
 
-            Map<String, CertificateStatus> statuses = new TreeMap<>();
+            // hashed: the publisher asks it for every published domain
+            Map<String, CertificateStatus> statuses = new HashMap<>();
             for (CertificateGroup group : groups) {
                 if (stopping) {
                     return;

@@ -2,11 +2,12 @@ package haproxylb.certificates.status;
 
 import haproxylb.status.CertificateStatus;
 import haproxylb.status.StatusBoard;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * The certificate part of status.json as the coverage check last found it: states are staged as the check decides
@@ -17,7 +18,7 @@ import java.util.TreeMap;
 public final class CoverageStatusPublisher {
     private final StatusBoard status;
     /** What status.json says now, by domain. */
-    private final Map<String, CertificateStatus> published = new TreeMap<>();
+    private final Map<String, CertificateStatus> published = new HashMap<>();
     /** Changed states waiting for the next write (null: the domain left the map). */
     private final Map<String, CertificateStatus> unpublished = new LinkedHashMap<>();
 
@@ -35,9 +36,10 @@ public final class CoverageStatusPublisher {
 
     /** Clears the state of every published domain not in {@code current} (it left the map) at the next write. */
     public void dropAllBut(Set<String> current) {
-        for (String domain : Set.copyOf(published.keySet())) {
+        for (Iterator<String> it = published.keySet().iterator(); it.hasNext(); ) {
+            String domain = it.next();
             if (!current.contains(domain)) {
-                published.remove(domain);
+                it.remove();
                 unpublished.put(domain, null);
             }
         }

@@ -27,6 +27,9 @@ public final class InstalledCertificate {
     private final boolean issuedHere;
     /** The leaf when it was at hand; otherwise read from the file when first asked for. */
     private volatile X509Certificate leaf;
+    /** Worked out once: the coverage check asks for it, and hashes the certificate, several times per domain. */
+    private volatile RenewalWindow renewalWindow;
+    private int hash;
 
     /**
      * @param name       the file name without {@code .pem}
@@ -91,7 +94,12 @@ public final class InstalledCertificate {
     }
 
     public RenewalWindow renewalWindow() {
-        return summary.renewalWindow();
+        RenewalWindow known = renewalWindow;
+        if (known == null) {
+            known = summary.renewalWindow();
+            renewalWindow = known;
+        }
+        return known;
     }
 
     /**
@@ -132,7 +140,12 @@ public final class InstalledCertificate {
 
     @Override
     public int hashCode() {
-        return Objects.hash(name, path, summary, issuedHere);
+        int h = hash;
+        if (h == 0) {
+            h = Objects.hash(name, path, summary, issuedHere);
+            hash = h;
+        }
+        return h;
     }
 
     @Override
