@@ -101,7 +101,8 @@ public final class CertificateMaintenance {
     private final AttemptRecords records;
     private final OrderRunner runner;
     private final OrphanArchiver archiver;
-    private final Map<String, String> logged = new HashMap<>();
+    /** The decision last logged per group. */
+    private final Map<String, CoverageDecision> logged = new HashMap<>();
     private final AtomicLong checks = new AtomicLong();
     private volatile boolean stopping;
     private boolean reportedMissingMap;
@@ -364,10 +365,12 @@ public final class CertificateMaintenance {
 
     private void logOnce(CoverageDecision decision) {
         String group = decision.group().name();
-        String text = decision.describe();
-        if (text.equals(logged.put(group, text))) {
+        CoverageDecision last = logged.put(group, decision);
+        // an equal decision says the same, so its text (an instant or two formatted) is made only when it may differ
+        if (last != null && (last.equals(decision) || last.describe().equals(decision.describe()))) {
             return;
         }
+        String text = decision.describe();
         String names = String.join(", ", decision.group().domains());
         switch (decision.kind()) {
             case COVERED -> LOG.info("certificate {} ({}): {}", certificateName(decision.group()), names, text);

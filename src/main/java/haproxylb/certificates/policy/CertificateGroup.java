@@ -2,6 +2,7 @@ package haproxylb.certificates.policy;
 
 import haproxylb.common.DomainName;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -71,6 +72,8 @@ public record CertificateGroup(String name, List<String> domains) {
             throw new IllegalArgumentException("maxNamesPerCert must be at least 1, got " + maxNamesPerCert);
         }
         Map<String, TreeSet<String>> byName = new TreeMap<>();
+        // many domains share a backend: its file-safe name is worked out once
+        Map<String, String> safeNames = new HashMap<>();
         new TreeMap<>(domainToBackend).forEach((rawDomain, backend) -> {
             if (rawDomain.isBlank() || rawDomain.strip().equals(".")) {
                 return; // no name
@@ -82,7 +85,7 @@ public record CertificateGroup(String name, List<String> domains) {
             } else if (perDomain) {
                 name = domain;
             } else {
-                name = fileSafe(backend);
+                name = safeNames.computeIfAbsent(backend, CertificateGroup::fileSafe);
             }
             byName.computeIfAbsent(name, k -> new TreeSet<>()).add(domain);
         });
