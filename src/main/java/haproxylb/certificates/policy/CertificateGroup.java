@@ -110,11 +110,24 @@ public record CertificateGroup(String name, List<String> domains) {
     }
 
     private static String fileSafe(String backend) {
-        String safe = UNSAFE.matcher(backend.trim()).replaceAll("_");
+        String trimmed = backend.trim();
+        String safe = isSafe(trimmed) ? trimmed : UNSAFE.matcher(trimmed).replaceAll("_");
         if (safe.isEmpty() || safe.startsWith(".") || safe.startsWith("-")) {
             safe = "_" + safe;
         }
         return safe.length() > 150 ? safe.substring(0, 150) : safe;
+    }
+
+    /** No character {@link #UNSAFE} would replace: the usual backend name, checked without a regular expression. */
+    private static boolean isSafe(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_'
+                    || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

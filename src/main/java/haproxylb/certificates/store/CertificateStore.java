@@ -8,7 +8,6 @@ import haproxylb.common.AtomicFiles;
 import haproxylb.common.FileVersion;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -360,13 +359,15 @@ public final class CertificateStore {
 
     /** The names of the {@code .pem} files in the crt directory (temporary and hidden ones aside), sorted. */
     private List<String> pemFileNames() throws IOException {
-        List<String> names = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(certDir)) {
-            for (Path p : files) {
-                String n = p.getFileName().toString();
-                if (n.endsWith(PEM) && !n.startsWith(".")) {
-                    names.add(n);
-                }
+        // names only: a Path per entry made listing 10,000 files cost more than statting them
+        String[] all = certDir.toFile().list();
+        if (all == null) {
+            throw new IOException("cannot list the certificate directory " + certDir);
+        }
+        List<String> names = new ArrayList<>(all.length);
+        for (String n : all) {
+            if (n.endsWith(PEM) && !n.startsWith(".")) {
+                names.add(n);
             }
         }
         names.sort(null);

@@ -48,8 +48,13 @@ public final class RenewalWindow {
     }
 
     private static Instant oneThirdLeft(Instant notBefore, Instant notAfter) {
+        // Duration.dividedBy, exactly (rounded toward zero, to the nanosecond), without its BigDecimal: this runs
+        // for every certificate of a coverage check
         Duration lifetime = Duration.between(notBefore, notAfter);
-        return notAfter.minus(lifetime.dividedBy(RENEW_WHEN_ONE_OVER_THIS_OF_THE_LIFETIME_IS_LEFT));
+        long n = RENEW_WHEN_ONE_OVER_THIS_OF_THE_LIFETIME_IS_LEFT;
+        long seconds = lifetime.getSeconds();
+        Duration part = Duration.ofSeconds(seconds / n, ((seconds % n) * 1_000_000_000L + lifetime.getNano()) / n);
+        return notAfter.minus(part);
     }
 
     /**
