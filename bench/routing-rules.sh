@@ -31,10 +31,10 @@ for tool in haproxy wrk curl openssl taskset; do command -v $tool >/dev/null || 
 [[ -z ${PERF:-} ]] || command -v perf >/dev/null || bench_die "perf is not installed"
 scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/routing-rules.XXXXXX")
 hp= reader=
+declare -A hps=() readers=() ports=() tcp_ports=() http_ports=() # ALTERNATE mode: one haproxy per variant
 cleanup() {
     stop_watchdog
-    [[ -z $hp ]] || kill "$hp" 2>/dev/null || true
-    [[ -z $reader ]] || kill "$reader" 2>/dev/null || true
+    for pid in $hp $reader "${hps[@]}" "${readers[@]}"; do kill "$pid" 2>/dev/null || true; done
     [[ -n ${KEEP:-} ]] || rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -73,10 +73,10 @@ render() {
     local rules
     rules=$(routing_rules)
     [[ $(grep -c set-var <<<"$rules") -ge 2 ]] || bench_die "could not read the exact rules from HostRouting.java"
-    awk -v rules="$rules" -v s="$scratch" -v p="$port" -v hp="$http_port" '
+    awk -v rules="$rules" -v s="$scratch" -v sock="$scratch/admin.$tag.sock" -v p="$port" -v hp="$http_port" '
         /^[ \t]*#/ { print; next }
         {
-            gsub(/\{\{stats-socket\}\}/, s "/admin.sock"); gsub(/\{\{stats-socket-options\}\}/, "mode 600")
+            gsub(/\{\{stats-socket\}\}/, sock); gsub(/\{\{stats-socket-options\}\}/, "mode 600")
             gsub(/\{\{maxconn\}\}/, "4096"); gsub(/\{\{hard-stop-after\}\}/, "5m"); gsub(/\{\{max-old-reloads\}\}/, "10")
             gsub(/\{\{timeout-connect\}\}/, "5s"); gsub(/\{\{timeout-client\}\}/, "50s"); gsub(/\{\{timeout-server\}\}/, "2m")
             gsub(/\{\{http-bind\}\}/, "127.0.0.1:" hp); gsub(/\{\{https-bind\}\}/, "127.0.0.1:" p)
@@ -111,19 +111,21 @@ variant_noforwardfor() { sed '/^    option forwardfor/d'; }
 variant_nocapture() { sed '/^frontend https/,/^backend/{/capture req.hdr/d}'; }
 
 launcher=() # what haproxy runs under (callgrind in CALLGRIND mode)
-start_haproxy() { # variant
+start_haproxy() { # variant; its files (config, socket, log) are named after it, so that ALTERNATE can run them all
     declare -F "variant_$1" >/dev/null || bench_die "unknown variant $1"
-    { render | "variant_$1"; } > "$scratch/haproxy.cfg"
-    sed -i '/^global/a\    nbthread 1' "$scratch/haproxy.cfg"
-    grep -v '^ *#' "$scratch/haproxy.cfg" | grep -q '{{' && bench_die "unfilled placeholder: $(grep -v '^ *#' "$scratch/haproxy.cfg" | grep -m1 '{{')"
-    haproxy -c -q -f "$scratch/haproxy.cfg" || bench_die "haproxy -c refused the $1 config"
-    rm -f "$scratch/out"; mkfifo "$scratch/out"
-    taskset -c "$CLIENT_CPU" cat "$scratch/out" > /dev/null &
+    tag=$1
+    local cfg=$scratch/haproxy.$1.cfg out=$scratch/out.$1
+    { render | "variant_$1"; } > "$cfg"
+    sed -i '/^global/a\    nbthread 1' "$cfg"
+    grep -v '^ *#' "$cfg" | grep -q '{{' && bench_die "unfilled placeholder: $(grep -v '^ *#' "$cfg" | grep -m1 '{{')"
+    haproxy -c -q -f "$cfg" || bench_die "haproxy -c refused the $1 config"
+    rm -f "$out"; mkfifo "$out"
+    taskset -c "$CLIENT_CPU" cat "$out" > /dev/null &
     reader=$!
-    env $(variant_env "$1") taskset -c "$HP_CPU" "${launcher[@]}" haproxy -db -f "$scratch/haproxy.cfg" > "$scratch/out" 2> "$scratch/haproxy.log" &
+    env $(variant_env "$1") taskset -c "$HP_CPU" "${launcher[@]}" haproxy -db -f "$cfg" > "$out" 2> "$scratch/haproxy.$1.log" &
     hp=$!
     until [[ $(curl -sk --max-time 5 --resolve "h$HOSTS.routing.test:$port:127.0.0.1" "https://h$HOSTS.routing.test:$port/" 2>/dev/null) =~ ^[0-9]+$ ]]; do
-        kill -0 "$hp" 2>/dev/null || bench_die "haproxy exited: $(tail -n 3 "$scratch/haproxy.log")"
+        kill -0 "$hp" 2>/dev/null || bench_die "haproxy exited: $(tail -n 3 "$scratch/haproxy.$1.log")"
         sleep 0.05
     done
     huge_kb=$(awk '/AnonHugePages/ { print $2 }' "/proc/$hp/smaps_rollup")
@@ -194,7 +196,7 @@ if [[ -n ${CALLGRIND:-} ]]; then
     printf 'callgrind, per request (counted from the 3rd second of a cell, after the connections and their TLS\n'
     printf 'handshakes; requests from haproxy'"'"'s CumReq): Ir instructions, D1 data misses (L1), LL data misses (last\n'
     printf 'level, set to one core'"'"'s 2 MB L2), est = Ir + 10 D1 + 100 LL; then the functions with the highest est per request\n'
-    cum_req() { echo "show info" | socat -t 10 - "UNIX-CONNECT:$scratch/admin.sock" | awk -F': ' '$1 == "CumReq" { print $2 }'; }
+    cum_req() { echo "show info" | socat -t 10 - "UNIX-CONNECT:$scratch/admin.$tag.sock" | awk -F': ' '$1 == "CumReq" { print $2 }'; }
     for variant in $VARIANTS; do
         start_haproxy "$variant"
         for c in ${CALLGRIND_CELLS:-one paths spread1 spreadN one/tcp spreadN/tcp}; do
@@ -265,36 +267,71 @@ printf 'haproxy %s (nbthread 1, CPU %s), wrk -t1 -c%s (CPU %s), %s hosts over %s
     "$(haproxy -v | awk 'NR==1 { print $3 }')" "$HP_CPU" "$CONNS" "$CLIENT_CPU" "$HOSTS" "$BACKENDS" "$DURATION" \
     "${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "?")}"
 printf 'each cell: req/s · haproxy CPU us/request · client CPU %% of its core\n'
-for round in $(seq 1 "$ROUNDS"); do
+if [[ -n ${ALTERNATE:-} ]]; then
+    # Every variant's haproxy runs at once (all on HP_CPU; only the one under load works), and the cells alternate
+    # between them in short slices, the order rotated each slice: a change of the machine's load hits every variant
+    # alike, and each slice is a round of the medians below.
+    declare -A huge=()
     for variant in $VARIANTS; do
+        port=$(free_port) tcp_port=$(free_port) http_port=$(free_port)
         start_haproxy "$variant"
+        hps[$variant]=$hp readers[$variant]=$reader ports[$variant]=$port tcp_ports[$variant]=$tcp_port huge[$variant]=$huge_kb
+        hp= reader=
+    done
+    use_variant() { hp=${hps[$1]} port=${ports[$1]} tcp_port=${tcp_ports[$1]}; }
+    vs=($VARIANTS)
+    for variant in "${vs[@]}"; do
+        use_variant "$variant"
         wrk_run spreadN 2 > /dev/null # warm-up: every backend and map entry touched once
+        printf '%s: %s kB on huge pages\n' "$variant" "${huge[$variant]}"
+    done
+    for round in $(seq 1 "${SLICES:-15}"); do
         load=$(cut -d' ' -f1 /proc/loadavg)
-        line=$(printf 'r%s %-12s load %-5s' "$round" "$variant" "$load")
+        line=$(printf 's%s load %-5s' "$round" "$load")
         for c in $CELLS; do
-            r=$(cell "$c")
-            printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$variant" "$load" "$c" "$r" >> "$rows"
-            line+=$(printf ' | %s %s' "$c" "$r")
+            for k in "${!vs[@]}"; do
+                variant=${vs[$(( (k + round) % ${#vs[@]} ))]}
+                use_variant "$variant"
+                r=$(cell "$c")
+                printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$variant" "$load" "$c" "$r" >> "$rows"
+                line+=$(printf ' | %s %s %s' "$variant" "$c" "$r")
+            done
         done
-        stop_haproxy
         printf '%s\n' "$line"
     done
-done
+else
+    for round in $(seq 1 "$ROUNDS"); do
+        for variant in $VARIANTS; do
+            start_haproxy "$variant"
+            wrk_run spreadN 2 > /dev/null # warm-up: every backend and map entry touched once
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            line=$(printf 'r%s %-12s load %-5s huge %6s kB' "$round" "$variant" "$load" "$huge_kb")
+            for c in $CELLS; do
+                r=$(cell "$c")
+                printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$variant" "$load" "$c" "$r" >> "$rows"
+                line+=$(printf ' | %s %s' "$c" "$r")
+            done
+            stop_haproxy
+            printf '%s\n' "$line"
+        done
+    done
+fi
 
 # Medians over the rounds: req/s ratio to "one" of the same round and variant, haproxy us/request, client CPU.
-printf '\nmedians over %s rounds (ratio: of "one" with the same variant in the same round; tcp cells: of "one/tcp")\n' "$ROUNDS"
+printf '\nmedians over %s rounds (ratio, cpu ratio: req/s of the cell / of "one", us/req of "one" / of the cell, same variant, same round; tcp cells: of "one/tcp")\n' "$([[ -n ${ALTERNATE:-} ]] && echo "${SLICES:-15}" || echo "$ROUNDS")"
 awk -F'\t' '
-    { split($5, f, " "); key = $2 SUBSEP $4; rps[$1, key] = f[1]; us[key] = us[key] " " f[2]; cl[key] = cl[key] " " f[3]
+    { split($5, f, " "); key = $2 SUBSEP $4; rps[$1, key] = f[1]; usr[$1, key] = f[2]; us[key] = us[key] " " f[2]; cl[key] = cl[key] " " f[3]
       if (!(($2) in seenv)) { seenv[$2] = 1; vs[++nv] = $2 } if (!(($4) in seenc)) { seenc[$4] = 1; cs[++nc] = $4 }
       rounds[$1] = 1 }
     function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
         if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
     END {
-        printf "%-12s %-12s %9s %8s %10s %8s\n", "variant", "cell", "req/s", "ratio", "us/req", "client%"
+        printf "%-12s %-12s %9s %8s %10s %9s %8s\n", "variant", "cell", "req/s", "ratio", "us/req", "cpu ratio", "client%"
         for (v = 1; v <= nv; v++) for (c = 1; c <= nc; c++) {
-            key = vs[v] SUBSEP cs[c]; base = (cs[c] ~ /\/tcp$/) ? "one/tcp" : "one"; r = ""; q = ""
-            for (k in rounds) { r = r " " rps[k, key]; if (rps[k, vs[v] SUBSEP base] > 0) q = q " " rps[k, key] / rps[k, vs[v] SUBSEP base] }
-            printf "%-12s %-12s %9.0f %7.0f%% %10.2f %7.0f%%\n", vs[v], cs[c], median(r), 100 * median(q), median(us[key]), median(cl[key])
+            key = vs[v] SUBSEP cs[c]; base = (cs[c] ~ /\/tcp$/) ? "one/tcp" : "one"; r = ""; q = ""; u = ""
+            for (k in rounds) { r = r " " rps[k, key]; if (rps[k, vs[v] SUBSEP base] > 0) q = q " " rps[k, key] / rps[k, vs[v] SUBSEP base]
+                if (usr[k, key] > 0) u = u " " usr[k, vs[v] SUBSEP base] / usr[k, key] }
+            printf "%-12s %-12s %9.0f %7.0f%% %10.2f %8.0f%% %7.0f%%\n", vs[v], cs[c], median(r), 100 * median(q), median(us[key]), 100 * median(u), median(cl[key])
         }
     }' "$rows"
