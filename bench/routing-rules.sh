@@ -107,6 +107,8 @@ variant_byid() {
 # The same config, haproxy started with glibc's malloc asking for transparent huge pages (THP "madvise", Debian's
 # default): the proxies and map entries a lookup walks through then sit on fewer pages (fewer TLB misses).
 variant_thp() { cat; }
+# The same config as assembled in a haproxy of its own: with ALTERNATE, the spread of two identical processes (A/A).
+variant_control() { cat; }
 variant_env() { [[ $1 != thp ]] || echo GLIBC_TUNABLES=glibc.malloc.hugetlb=1; }
 # The map in byte order of its keys (sort, C locale), as haproxy's tree orders them: the nodes a lookup walks
 # through near its leaf belong to keys that sort near it, so loaded in that order they sit next to each other in
