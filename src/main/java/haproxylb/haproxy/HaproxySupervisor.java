@@ -28,13 +28,15 @@ public final class HaproxySupervisor {
     private final Path config;
     private final Path masterSocket;
     private final Path pidFile;
+    private final boolean hugePages;
     private Process process;
     private int starts;
 
     private final HaproxyOutput output;
 
-    public HaproxySupervisor(String binary, Path config, Path runDir, HaproxyOutput output) {
+    public HaproxySupervisor(String binary, Path config, Path runDir, HaproxyOutput output, boolean hugePages) {
         this.output = output;
+        this.hugePages = hugePages;
         this.binary = binary;
         this.config = config.toAbsolutePath();
         this.masterSocket = runDir.toAbsolutePath().resolve("master.sock");
@@ -47,7 +49,8 @@ public final class HaproxySupervisor {
         Path runDir = layout.run();
         return new HaproxySupervisor(s.string("lb.haproxy.binary"), s.path("lb.haproxy.config"), runDir,
                 new HaproxyOutput(runDir.resolve("haproxy.log"), layout.log(),
-                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")));
+                        (int) s.number("lb.haproxy.access-log-bytes"), (int) s.number("lb.haproxy.access-log-files")),
+                s.flag("lb.haproxy.huge-pages"));
     }
 
     public Path config() {
@@ -89,7 +92,11 @@ public final class HaproxySupervisor {
         List<String> cmd = new ArrayList<>(List.of(binary, "-W", "-db", "-f", config.toString(),
                 // The master CLI can stop, reload and inspect everything: only the daemon's user may connect.
                 "-S", masterSocket + ",mode,600", "-p", pidFile.toString()));
-        process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
+        if (hugePages) {
+            MallocHugePages.ask(builder.environment());
+        }
+        process = builder.start();
         output.pump(process.getInputStream(), process.pid());
         starts++;
         LOG.info("Started haproxy (master pid {}) with {}", process.pid(), config);
