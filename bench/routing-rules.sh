@@ -12,14 +12,16 @@
 # For each cell: req/s, haproxy's CPU per request (utime+stime from /proc/PID/stat over the requests wrk counted) and
 # the client's CPU as % of its core (near 100 % = the client is the limit, and req/s says little). VARIANTS are
 # changes of the generated config (or of how haproxy is started), each measured against "assembled" in the same
-# round: assembled, nolog, minimal, byid, thp, noforwardfor, nocapture (see variant_* below). ROUNDS rounds,
-# variants interleaved in each; medians at the end.
+# round: assembled, nolog, minimal, byid, thp, sortedmap, sorted, noforwardfor, nocapture, control (see variant_*
+# below). ROUNDS rounds, variants interleaved in each; medians at the end (req/s and CPU ratios to "one").
 #   HOSTS (10000) BACKENDS (HOSTS/2) ROUNDS (3) DURATION (10 s a cell) CONNS (16) HP_CPU (1) CLIENT_CPU (0)
 #   VARIANTS ("assembled byid thp nolog minimal") CELLS ("one paths spread1 spreadN one/tcp spreadN/tcp")
-# Two other modes, each instead of the rounds:
+# Three other modes, each instead of the rounds:
+#   ALTERNATE=1  every variant's haproxy started at once; SLICES (15) slices, each cell run once per variant in
+#                each slice, the variants' order rotated: on a loaded machine the variants see the same load.
 #   PERF=1       a perf profile (cpu-clock) of haproxy in the cells one and spreadN of each variant (TOP symbols).
 #   CALLGRIND=1  haproxy under valgrind's callgrind: instructions and simulated cache misses per request in each of
-#                CALLGRIND_CELLS, by function. It does not depend on the machine's load, which the other two do.
+#                CALLGRIND_CELLS, by function. It does not depend on the machine's load, which the others do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -346,5 +348,23 @@ awk -F'\t' '
             for (k in rounds) { r = r " " rps[k, key]; if (rps[k, vs[v] SUBSEP base] > 0) q = q " " rps[k, key] / rps[k, vs[v] SUBSEP base]
                 if (usr[k, key] > 0) u = u " " usr[k, vs[v] SUBSEP base] / usr[k, key] }
             printf "%-12s %-12s %9.0f %7.0f%% %10.2f %8.0f%% %7.0f%%\n", vs[v], cs[c], median(r), 100 * median(q), median(us[key]), 100 * median(u), median(cl[key])
+        }
+    }' "$rows"
+
+# Each variant against the first, paired by round: its haproxy CPU per request / the first's in the same round and cell.
+first=${VARIANTS%% *}
+printf '\nagainst %s, paired by round: median of (us/req of the variant / us/req of %s), rounds where the variant was cheaper\n' "$first" "$first"
+awk -F'\t' -v first="$first" '
+    { split($5, f, " "); us[$1, $2, $4] = f[2]; if (!(($2) in seenv)) { seenv[$2] = 1; vs[++nv] = $2 }
+      if (!(($4) in seenc)) { seenc[$4] = 1; cs[++nc] = $4 } rounds[$1] = 1 }
+    function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+        if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    END {
+        for (v = 1; v <= nv; v++) if (vs[v] != first) for (c = 1; c <= nc; c++) {
+            q = ""; w = 0; t = 0
+            for (k in rounds) if (us[k, vs[v], cs[c]] > 0 && us[k, first, cs[c]] > 0) {
+                q = q " " us[k, vs[v], cs[c]] / us[k, first, cs[c]]; t++; if (us[k, vs[v], cs[c]] < us[k, first, cs[c]]) w++ }
+            if (t) printf "%-12s %-12s %6.3f   cheaper in %d of %d\n", vs[v], cs[c], median(q), w, t
         }
     }' "$rows"
