@@ -126,18 +126,20 @@ variant_noforwardfor() { sed '/^    option forwardfor/d'; }
 variant_nocapture() { sed '/^frontend https/,/^backend/{/capture req.hdr/d}'; }
 
 launcher=() # what haproxy runs under (callgrind in CALLGRIND mode)
-start_haproxy() { # variant; its files (config, socket, log) are named after it, so that ALTERNATE can run them all
-    declare -F "variant_$1" >/dev/null || bench_die "unknown variant $1"
+start_haproxy() { # variant[.N] (thp.2: a second haproxy of variant thp); its files (config, socket, log) are named
+    # after it, so that ALTERNATE can run them all at once
+    local kind=${1%%.*}
+    declare -F "variant_$kind" >/dev/null || bench_die "unknown variant $kind"
     tag=$1
     local cfg=$scratch/haproxy.$1.cfg out=$scratch/out.$1
-    { render | "variant_$1"; } > "$cfg"
+    { render | "variant_$kind"; } > "$cfg"
     sed -i '/^global/a\    nbthread 1' "$cfg"
     grep -v '^ *#' "$cfg" | grep -q '{{' && bench_die "unfilled placeholder: $(grep -v '^ *#' "$cfg" | grep -m1 '{{')"
     haproxy -c -q -f "$cfg" || bench_die "haproxy -c refused the $1 config"
     rm -f "$out"; mkfifo "$out"
     taskset -c "$CLIENT_CPU" cat "$out" > /dev/null &
     reader=$!
-    env $(variant_env "$1") taskset -c "$HP_CPU" "${launcher[@]}" haproxy -db -f "$cfg" > "$out" 2> "$scratch/haproxy.$1.log" &
+    env $(variant_env "$kind") taskset -c "$HP_CPU" "${launcher[@]}" haproxy -db -f "$cfg" > "$out" 2> "$scratch/haproxy.$1.log" &
     hp=$!
     until [[ $(curl -sk --max-time 5 --resolve "h$HOSTS.routing.test:$port:127.0.0.1" "https://h$HOSTS.routing.test:$port/" 2>/dev/null) =~ ^[0-9]+$ ]]; do
         kill -0 "$hp" 2>/dev/null || bench_die "haproxy exited: $(tail -n 3 "$scratch/haproxy.$1.log")"
