@@ -194,18 +194,35 @@ public sealed interface CoverageDecision
         for (String domain : group.domains()) {
             in.certificates().best(domain, now).ifPresentOrElse(c -> cover.put(domain, c), () -> uncovered.add(domain));
         }
+        // Loops rather than streams: this runs for every group of every check, the first after a start on a cold JVM.
         Set<InstalledCertificate> covering = new LinkedHashSet<>(cover.values());
-        Optional<InstalledCertificate> due = covering.stream()
-                .filter(InstalledCertificate::issuedHere)
-                .filter(c -> in.windows().apply(c).isDue(now))
-                .min(Comparator.comparing(c -> in.windows().apply(c).renewAt()));
+        InstalledCertificate due = null;
+        Instant dueAt = null;
+        Instant until = null;
+        Instant renewAt = null;
+        for (InstalledCertificate c : covering) {
+            if (until == null || c.notAfter().isBefore(until)) {
+                until = c.notAfter();
+            }
+            if (!c.issuedHere()) {
+                continue;
+            }
+            RenewalWindow window = in.windows().apply(c);
+            if (renewAt == null || window.renewAt().isBefore(renewAt)) {
+                renewAt = window.renewAt();
+            }
+            // the earliest due, the first of equals
+            if (window.isDue(now) && (due == null || window.renewAt().isBefore(dueAt))) {
+                due = c;
+                dueAt = window.renewAt();
+            }
+        }
 
-        if (uncovered.isEmpty() && due.isEmpty()) {
-            Instant until = covering.stream().map(InstalledCertificate::notAfter).min(Comparator.naturalOrder())
-                    .orElseThrow(() -> new IllegalArgumentException("group " + group.name() + " has no domains"));
-            Optional<Instant> renewAt = covering.stream().filter(InstalledCertificate::issuedHere)
-                    .map(c -> in.windows().apply(c).renewAt()).min(Comparator.naturalOrder());
-            return new Covered(group, until, renewAt);
+        if (uncovered.isEmpty() && due == null) {
+            if (until == null) {
+                throw new IllegalArgumentException("group " + group.name() + " has no domains");
+            }
+            return new Covered(group, until, Optional.ofNullable(renewAt));
         }
         if (!uncovered.isEmpty() && group.isWildcard() && !in.dnsValidation()) {
             String wildcards = uncovered.stream().filter(d -> d.startsWith("*.")).collect(
@@ -228,7 +245,7 @@ public sealed interface CoverageDecision
         }
         List<String> names = group.domains().stream().filter(d -> !excluded.containsKey(d)).toList();
         boolean issuable = uncovered.stream().anyMatch(d -> !excluded.containsKey(d));
-        if (names.isEmpty() || (!issuable && due.isEmpty())) {
+        if (names.isEmpty() || (!issuable && due == null)) {
             Set<String> blocking = new HashSet<>(names.isEmpty() ? group.domains() : uncovered);
             StringJoiner reason = new StringJoiner("; ");
             excluded.forEach((d, why) -> {
@@ -243,14 +260,13 @@ public sealed interface CoverageDecision
             return new Skipped(group, backingOff(in.backoff(), group.name()), in.backoff().nextAttempt(group.name()));
         }
         boolean renewal = !issuable;
-        boolean sameNames = due.isPresent() && due.get().dnsNames().equals(new HashSet<>(names));
+        boolean sameNames = due != null && due.dnsNames().equals(new HashSet<>(names));
         Optional<RateLimitLedger.Refusal> refusal = in.ledger().check(in.accountId(), names, renewal && sameNames);
         if (refusal.isPresent()) {
             return new Skipped(group, "rate limit: " + refusal.get().message(), Optional.of(refusal.get().freesAt()));
         }
         if (renewal) {
-            InstalledCertificate replacing = due.get();
-            return new NeedsRenewal(group, in.windows().apply(replacing).renewAt(), names, excluded, replacing);
+            return new NeedsRenewal(group, dueAt, names, excluded, due);
         }
         return new NeedsIssue(group, names, excluded);
     }
