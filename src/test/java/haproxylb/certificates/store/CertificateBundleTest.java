@@ -10,9 +10,11 @@ import haproxylb.support.TestCertificates.Authority;
 import haproxylb.support.TestCertificates.KeyFormat;
 import haproxylb.support.TestCertificates.Leaf;
 import haproxylb.support.TestCertificates;
+import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.RSAPrivateKey;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -116,6 +118,18 @@ class CertificateBundleTest {
         Leaf leaf = leaf("foo.example.com");
         String pem = leaf.certificatesPem()
                 + TestCertificates.keyToPem(TestCertificates.rsaKey().getPrivate(), KeyFormat.PKCS8);
+
+        CertificateProblem p = assertThrows(CertificateProblem.class, () -> CertificateBundle.parse("f.pem", pem, clock));
+        assertTrue(p.getMessage().contains("does not match"), p.getMessage());
+    }
+
+    @Test
+    void rejects_an_ec_key_on_another_curve_beside_an_ec_certificate() throws Exception {
+        Leaf leaf = leaf("foo.example.com");
+        KeyPairGenerator p384 = KeyPairGenerator.getInstance("EC");
+        p384.initialize(new ECGenParameterSpec("secp384r1"));
+        String pem = leaf.certificatesPem() + TestCertificates.keyToPem(p384.generateKeyPair().getPrivate(),
+                KeyFormat.PKCS8);
 
         CertificateProblem p = assertThrows(CertificateProblem.class, () -> CertificateBundle.parse("f.pem", pem, clock));
         assertTrue(p.getMessage().contains("does not match"), p.getMessage());
