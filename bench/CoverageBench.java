@@ -168,7 +168,7 @@ public class CoverageBench {
                 nextWrites.add(writes.settled() - before);
             }
             long firstWrites = writes.firstCheckWrites;
-            System.out.printf("%-14s %-8d %-6d %-6d %-22s %-11s %-36s %s%n", label, domains, certs, perCert, first,
+            System.out.printf("%-14s %-8d %-6d %-6d %-26s %-11s %-50s %s%n", label, domains, certs, perCert, first,
                     (writes.overflowed ? ">= " : "") + firstWrites, String.join(" / ", next),
                     nextWrites.stream().map(String::valueOf).reduce((a, b) -> a + " / " + b).orElse("-"));
         }
@@ -176,20 +176,23 @@ public class CoverageBench {
 
     /**
      * One check, in ms of wall time (with what ran since {@code t0}) and, in brackets, ms of CPU time this process used
-     * meanwhile (all threads: on a loaded machine that is the steadier figure), or "> CHECK_TIMEOUT s" when it had to
-     * be stopped.
+     * meanwhile (all threads, the JIT compiler's and the parallel stats' included: on a loaded machine that is the
+     * steadier figure) / ms of CPU time of the thread that ran the check, or "> CHECK_TIMEOUT s" when it had to be
+     * stopped.
      */
     static String timed(CertificateMaintenance check, long t0, WriteCounter writes) throws Exception {
         long checksBefore = check.checks();
         long cpu0 = cpuNanos();
         ExecutorService one = Executors.newSingleThreadExecutor();
         try {
-            Future<?> run = one.submit(() -> {
+            Future<Long> run = one.submit(() -> {
+                long own = THREADS.getCurrentThreadCpuTime();
                 check.check();
-                return null;
+                return THREADS.getCurrentThreadCpuTime() - own;
             });
+            long checkThreadCpu;
             try {
-                run.get(CHECK_TIMEOUT, TimeUnit.SECONDS);
+                checkThreadCpu = run.get(CHECK_TIMEOUT, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
                 check.stop();
                 run.get();
@@ -201,11 +204,13 @@ public class CoverageBench {
             if (checksBefore == 0) {
                 writes.firstCheckWrites = writes.settled();
             }
-            return ms + " (" + cpuMs + ")";
+            return ms + " (" + cpuMs + "/" + TimeUnit.NANOSECONDS.toMillis(checkThreadCpu) + ")";
         } finally {
             one.shutdownNow();
         }
     }
+
+    static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory

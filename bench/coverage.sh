@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Certificates at scale (issue 11 item 4): the coverage check over 1,000 and 10,000 mapped domains with 250 to
 # 10,000 certificate files in the crt directory (self-signed, made once with BouncyCastle and cached), timed in
-# process, with the number of status.json writes per check. No haproxy, no CA: ACME off, so the check lists the
+# process, with the number of status.json writes per check. Times: wall ms (CPU ms of the whole process / of the
+# thread that ran the check). No haproxy, no CA: ACME off, so the check lists the
 # store, groups, decides, publishes and archives. Runs bench/CoverageBench.java with the project's classpath.
 # See bench/README.md ("Certificates at scale").
 #
@@ -76,7 +77,7 @@ builds=()
 builds+=("after=$classpath")
 
 bench_log "load average before: $(cat /proc/loadavg)"
-printf "%-14s %-8s %-6s %-6s %-22s %-11s %-36s %s\n" "build phase" "domains" "certs" "names" \
+printf "%-14s %-8s %-6s %-6s %-26s %-11s %-50s %s\n" "build phase" "domains" "certs" "names" \
     "start+1st ms (cpu ms)" "1st writes" "next checks ms (cpu ms)" "next writes"
 for build in "${builds[@]}"; do
     for phase in start restart; do
