@@ -16,8 +16,9 @@
 // certificates are made once with BouncyCastle (one EC P-256 key for all, they are only parsed) into CACHEDIR and
 // copied into a fresh state dir per size. The check is built as the daemon builds it with ACME off (no issuer: the
 // check lists the store, groups, decides, publishes and archives, and orders nothing), with a real StatusBoard
-// writing status.json atomically. Timed: building the check (the store's index, if any) plus the first check, which
-// publishes every domain; then CHECKS checks with nothing changed. Status writes are counted from inotify
+// writing status.json atomically. Timed: building the status board (which reads status.json), the store and the check
+// ("start ms"), plus the first check, which loads the store's saved index (if any) and publishes every domain
+// ("start+1st"); then CHECKS checks with nothing changed. Status writes are counted from inotify
 // (a rename of a new status.json into place is one write).
 
 import haproxylb.certificates.policy.Backoff;
@@ -159,6 +160,8 @@ public class CoverageBench {
                             "certificates/backoff.json", "certificates/rate-limits.json"),
                     store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(), new Backoff(clock, RandomGenerator.getDefault()),
                     new RateLimitLedger(clock), haproxy, status, clock, false);
+            // the daemon's start-up part: the status board (reading status.json), the store and the check built
+            long startMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             String first = timed(check, t0, writes);
             List<String> next = new ArrayList<>();
             List<Long> nextWrites = new ArrayList<>();
@@ -168,7 +171,8 @@ public class CoverageBench {
                 nextWrites.add(writes.settled() - before);
             }
             long firstWrites = writes.firstCheckWrites;
-            System.out.printf("%-14s %-8d %-6d %-6d %-26s %-11s %-50s %s%n", label, domains, certs, perCert, first,
+            System.out.printf("%-14s %-8d %-6d %-6d %-9s %-26s %-11s %-50s %s%n", label, domains, certs, perCert,
+                    startMs, first,
                     (writes.overflowed ? ">= " : "") + firstWrites, String.join(" / ", next),
                     nextWrites.stream().map(String::valueOf).reduce((a, b) -> a + " / " + b).orElse("-"));
         }

@@ -77,7 +77,7 @@ builds=()
 builds+=("after=$classpath")
 
 bench_log "load average before: $(cat /proc/loadavg)"
-printf "%-14s %-8s %-6s %-6s %-26s %-11s %-50s %s\n" "build phase" "domains" "certs" "names" \
+printf "%-14s %-8s %-6s %-6s %-9s %-26s %-11s %-50s %s\n" "build phase" "domains" "certs" "names" "start ms" \
     "start+1st ms (cpu ms)" "1st writes" "next checks ms (cpu ms)" "next writes"
 for build in "${builds[@]}"; do
     for phase in start restart; do
