@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -116,6 +117,22 @@ class CertificateStoreTest {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    @Test
+    void lists_a_link_to_a_certificate_and_skips_directories_and_dangling_links() throws Exception {
+        store.install("a-site", bundle("a.example.com"));
+        Path elsewhere = Files.createDirectories(certDir.resolveSibling("elsewhere"));
+        Path target = Files.writeString(elsewhere.resolve("own.pem"), bundle("own.example.com").toHaproxyPem());
+        Files.createSymbolicLink(certDir.resolve("linked.pem"), target);
+        Files.createDirectory(certDir.resolve("dir.pem"));
+        Files.createSymbolicLink(certDir.resolve("gone.pem"), elsewhere.resolve("missing.pem"));
+
+        StderrCapture.Result<List<InstalledCertificate>> listed = StderrCapture.capture(this::listQuietly);
+
+        assertEquals(List.of("a-site", "linked"), listed.value().stream().map(InstalledCertificate::name).toList());
+        assertEquals(Set.of("own.example.com"), listed.value().get(1).dnsNames());
+        assertFalse(listed.stderr().contains("dir.pem") || listed.stderr().contains("gone.pem"), listed.stderr());
     }
 
     @Test
