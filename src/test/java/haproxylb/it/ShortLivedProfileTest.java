@@ -111,8 +111,14 @@ class ShortLivedProfileTest {
                 return false;
             }
         });
+        Instant read = Instant.now();
         Map<String, Object> status = certificateStatus("api.short.test");
-        assertEquals("covered", status.get("state"), status.toString());
+        // From renewAt on the certificate is legitimately "renewing"; a slow machine can get there before this read.
+        if (read.isBefore(renewAt)) {
+            assertEquals("covered", status.get("state"), status.toString());
+        } else {
+            assertTrue(List.of("covered", "renewing").contains(status.get("state")), status.toString());
+        }
         assertEquals(renewAt.toString(), status.get("nextRenewal"), "a third of the real lifetime before expiry");
         assertEquals("shortlived", status.get("profile"));
         if (Instant.now().isBefore(renewAt)) {
