@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-2000}
+export WARMUP=${WARMUP:-0}
 MODES=${MODES:-both}
 ROUNDS=${ROUNDS:-3}
 POLL=${POLL:-500}

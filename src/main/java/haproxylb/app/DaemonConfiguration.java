@@ -95,8 +95,9 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("settings", s);
         registry.bind("statusBoard", status);
         registry.bind("fragmentStore", store);
-        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, layout.claimed(), layout.inbox()));
-        bindInbox(context, "inboxDelete", layout.inbox(), s, clock);
+        CompleteFileReadLock inboxLock = bindInbox(context, "inboxDelete", layout.inbox(), s, clock);
+        registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, layout.claimed(), layout.inbox(),
+                inboxLock::isCompletePlainFile));
         bindInbox(context, "certInboxDelete", layout.certInbox(), s, clock);
         registry.bind("assembly", assembly);
         registry.bind("reloader", reloader);
@@ -139,8 +140,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
     }
 
     /** An inbox consumer's process strategy (routes/*.camel.yaml) around its read lock, closed with the context. */
-    private static void bindInbox(CamelContext context, String processStrategy, Path inbox, Settings s, Clock clock)
-            throws Exception {
+    private static CompleteFileReadLock bindInbox(CamelContext context, String processStrategy, Path inbox, Settings s,
+                                                  Clock clock) throws Exception {
         Files.createDirectories(inbox);
         CompleteFileReadLock readLock = new CompleteFileReadLock(InboxEvents.watch(inbox), s.number("lb.intake.settle"),
                 clock);
@@ -151,6 +152,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
                 readLock.close();
             }
         }, true, true);
+        return readLock;
     }
 
     /** lb.fragments.history; optional, so a settings file from before it keeps working. */

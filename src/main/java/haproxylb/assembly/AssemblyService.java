@@ -1,6 +1,7 @@
 package haproxylb.assembly;
 
 import haproxylb.common.AtomicFiles;
+import haproxylb.common.Pacing;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.MapUpdater;
 import haproxylb.haproxy.ReloadGate;
@@ -35,6 +36,8 @@ public final class AssemblyService {
     private static final Logger LOG = LoggerFactory.getLogger(AssemblyService.class);
 
     private final FragmentStore store;
+    /** An assembly is O(fragments): in a storm each takes what came meanwhile, at most half a core's worth. */
+    private final Pacing pacing = new Pacing(1);
     private final ConfigAssembler assembler;
     private final CandidateValidator validator;
     private final Path liveConfig;
@@ -129,7 +132,11 @@ public final class AssemblyService {
      * @return true when a new haproxy.cfg or map was written and haproxy should reload. A fault of the state directory
      * or of haproxy -c does not throw: the changes wait (see {@link #fault()}) and the last good config keeps serving.
      */
-    public synchronized boolean assemble() throws IOException {
+    public boolean assemble() throws IOException {
+        return pacing.run(this::assembleNow);
+    }
+
+    private synchronized boolean assembleNow() throws IOException {
         try (StatusBoard.Publication batch = status.publication()) {
             return assembleChanges();
         } catch (HaproxyCheck.Unavailable e) {
@@ -163,7 +170,7 @@ public final class AssemblyService {
                 waiting.put(c.name(), c.id());
             }
             status.held(waiting, text);
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             LOG.warn("Could not list the pending changes to show why they wait: {}", e.getMessage());
         }
     }
@@ -227,9 +234,7 @@ public final class AssemblyService {
             written = Written.CONFIG;
         }
         unrecorded = written != Written.NOTHING;
-        for (PendingChange c : outcome.accepted()) {
-            store.promote(c);
-        }
+        store.promote(outcome.accepted());
         Map<String, String> mapBefore = mapOf(live);
         Map<String, String> mapAfter = mapOf(next);
         Outcome result = switch (written) {

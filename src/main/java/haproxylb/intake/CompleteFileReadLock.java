@@ -1,6 +1,7 @@
 package haproxylb.intake;
 
 import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -37,26 +38,46 @@ public final class CompleteFileReadLock implements GenericFileExclusiveReadLockS
     public boolean acquireExclusiveReadLock(GenericFileOperations<File> operations, GenericFile<File> file,
                                             Exchange exchange) throws Exception {
         Path path = file.getFile().toPath();
-        PosixFileAttributes entry;
-        try {
-            entry = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException gone) {
-            return false;
-        }
-        if (!entry.isRegularFile() || (Integer) Files.getAttribute(path, "unix:nlink", LinkOption.NOFOLLOW_LINKS) > 1) {
-            // A link, FIFO or device gets no close-write event, ever: taken at once, the intake refuses it unread.
+        PosixFileAttributes entry = attributes(path);
+        if (entry == null) {
+            // Gone since the poll listed it: most often the intake took it as the partner of a half it had, in the
+            // same batch. Its exchange still runs (the intake finds nothing to claim), because the poll's last file
+            // is where the intake commits its batch.
             return true;
         }
-        switch (events.state(path.getFileName().toString())) {
-            case COMPLETE -> {
-                return true;
-            }
-            case BEING_WRITTEN -> {
-                return false;
-            }
-            case UNKNOWN -> { }
+        // A link, FIFO or device gets no close-write event, ever: taken at once, the intake refuses it unread.
+        return !isPlainFile(path, entry) || isComplete(path, entry);
+    }
+
+    /**
+     * Whether {@code path} is a plain file known complete now. The intake asks this of a half's partner before taking
+     * the partner in the same batch; a link, FIFO or device is never taken that way, but by its own exchange, which
+     * refuses it.
+     */
+    public boolean isCompletePlainFile(Path path) throws IOException {
+        PosixFileAttributes entry = attributes(path);
+        return entry != null && isPlainFile(path, entry) && isComplete(path, entry);
+    }
+
+    /** The entry's own attributes (never a link's target); null when it is gone. */
+    private static PosixFileAttributes attributes(Path path) throws IOException {
+        try {
+            return Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+            return null;
         }
-        return clock.millis() - entry.lastModifiedTime().toMillis() >= settleMillis;
+    }
+
+    private static boolean isPlainFile(Path path, PosixFileAttributes entry) throws IOException {
+        return entry.isRegularFile() && (Integer) Files.getAttribute(path, "unix:nlink", LinkOption.NOFOLLOW_LINKS) == 1;
+    }
+
+    private boolean isComplete(Path path, PosixFileAttributes entry) {
+        return switch (events.state(path.getFileName().toString())) {
+            case COMPLETE -> true;
+            case BEING_WRITTEN -> false;
+            case UNKNOWN -> clock.millis() - entry.lastModifiedTime().toMillis() >= settleMillis;
+        };
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,22 +65,40 @@ public final class FragmentIntake {
     /** The batch's marker is made but not all its deletes are done (finished before the next batch claims). */
     private boolean marked;
 
+    /** Files this call to {@link #take} claimed: given back if it fails. */
+    private final List<String> claimedInCall = new ArrayList<>();
+    private final Path inbox;
+    private final PartnerCheck partnerReady;
+
     private record Claim(InboxEntry entry, Path from) {}
 
+    /** Whether a half's partner in the inbox may be taken now (complete, and a plain file). */
+    @FunctionalInterface
+    public interface PartnerCheck {
+        /** Partners wait for their own turn. */
+        PartnerCheck NEVER = entry -> false;
+
+        boolean ready(Path entry) throws IOException;
+    }
+
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
-        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null);
+        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null, PartnerCheck.NEVER);
     }
 
     /**
-     * @param claimDir where inbox entries are checked and read ({@link InboxEntry}); only the daemon writes it
-     * @param inbox    where entries claimed before a crash go back to at start-up; null: leave them
+     * @param claimDir     where inbox entries are checked and read ({@link InboxEntry}); only the daemon writes it
+     * @param inbox        where entries claimed before a crash go back to at start-up, and where a half's partner is
+     *                     looked for; null: neither
+     * @param partnerReady whether a partner found in the inbox is complete (the inbox route's read lock decides)
      */
-    public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock, Path claimDir, Path inbox)
-            throws IOException {
+    public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock, Path claimDir, Path inbox,
+                          PartnerCheck partnerReady) throws IOException {
         this.store = store;
         this.status = status;
         this.clock = clock;
         this.claimDir = claimDir;
+        this.inbox = inbox;
+        this.partnerReady = partnerReady;
         finishInterruptedBatch();
         if (inbox != null) {
             InboxEntry.giveBack(claimDir, inbox, this::alreadyStaged); // a crash came before the batch was durable
@@ -108,7 +127,7 @@ public final class FragmentIntake {
             statusSinceCommit = status.publication();
         }
         String fileName = file.getName();
-        Claim earlier = claimed.get(fileName);
+        claimedInCall.clear();
         boolean batchEnded = false;
         try {
             if (marked) {
@@ -125,9 +144,7 @@ public final class FragmentIntake {
                 batchEnded = true;
             }
         } catch (IOException | RuntimeException e) {
-            if (claimed.get(fileName) != earlier) {
-                giveBack(fileName); // claimed by this call
-            }
+            claimedInCall.forEach(this::giveBack);
             batchEnded = true;
             throw e;
         } finally {
@@ -254,7 +271,10 @@ public final class FragmentIntake {
     /** Claims the entry into this batch; empty if it is gone (a sender replaced it, or it was consumed already). */
     private Optional<InboxEntry> claim(File file, String shown) throws IOException, InboxEntry.Refused {
         Optional<InboxEntry> entry = InboxEntry.claim(file.toPath(), claimDir, shown);
-        entry.ifPresent(e -> claimed.put(file.getName(), new Claim(e, file.toPath())));
+        entry.ifPresent(e -> {
+            claimed.put(file.getName(), new Claim(e, file.toPath()));
+            claimedInCall.add(file.getName());
+        });
         return entry;
     }
 
@@ -298,6 +318,23 @@ public final class FragmentIntake {
         }
         String partnerName = partnerOf(name, fileName);
         byte[] partner = store.staged(partnerName).orElse(null);
+        if (partner == null && inbox != null && partnerReady.ready(inbox.resolve(partnerName))) {
+            // An inbox poll lists files in directory order, so a pair's halves often fall into different polls: the
+            // first would be staged (written and fsynced) only to wait for the second, which is here, complete.
+            try {
+                Optional<InboxEntry> pulled = claim(inbox.resolve(partnerName).toFile(), "inbox/" + partnerName);
+                if (pulled.isPresent()) {
+                    store.reader().checkSize(name, partnerName, pulled.get().size());
+                    partner = pulled.get().read(store.reader().maxBytes(), "inbox/" + partnerName);
+                }
+            } catch (FragmentProblem tooBig) {
+                rejectAtIntake(name, null, null, tooBig);
+                return;
+            } catch (InboxEntry.Refused refused) {
+                rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
+                return;
+            }
+        }
         if (partner == null) {
             store.stage(fileName, content);
             stagedHere.add(fileName);

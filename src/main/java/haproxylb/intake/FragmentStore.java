@@ -69,6 +69,16 @@ public final class FragmentStore {
     private final LiveSet liveSet = new LiveSet();
     /** Pending changes as the intake parsed them, by name: the assembly takes them from here, not from a new parse. */
     private final Map<String, Fragment> parsedPending = new HashMap<>();
+    /**
+     * What pending/ holds, by name: read once at start-up, then kept in step by the only code that writes pending/
+     * (this class), so an assembly does not read thousands of JSON files back in a storm.
+     */
+    private final TreeMap<String, PendingChange> pendingByName = new TreeMap<>();
+    /**
+     * staging/ is the intake's alone; its own lock keeps the intake from waiting while the assembly holds this
+     * store's lock for pending/ and fragments/ (in a storm the intake spent most of its time waiting: issue 11).
+     */
+    private final Object stagingLock = new Object();
 
     public FragmentStore(Path stateDir, FragmentReader reader) throws IOException {
         this(new StateLayout(stateDir), reader, new FragmentHistory(new StateLayout(stateDir).history(),
@@ -92,6 +102,7 @@ public final class FragmentStore {
         }
         finishInterruptedClears();
         liveSet.replaceAll(readLive());
+        readPending();
     }
 
     public Path liveDir() {
@@ -122,8 +133,10 @@ public final class FragmentStore {
 
     // ---- staging: the first half of a pair waits here for the second ----
 
-    public synchronized void stage(String fileName, byte[] bytes) throws IOException {
-        AtomicFiles.write(staging.resolve(fileName), bytes);
+    public void stage(String fileName, byte[] bytes) throws IOException {
+        synchronized (stagingLock) {
+            AtomicFiles.write(staging.resolve(fileName), bytes);
+        }
     }
 
     /**
@@ -131,10 +144,12 @@ public final class FragmentStore {
      * they are not worth an fsync: a crash before they go finds their claimed originals, which replace them
      * ({@link #keepStagedIfSame}).
      */
-    public synchronized void skipSync(AtomicFiles.SyncBatch batch, Collection<String> names) {
-        for (String name : names) {
-            batch.skip(staging.resolve(name + ".cfg"));
-            batch.skip(staging.resolve(name + ".map"));
+    public void skipSync(AtomicFiles.SyncBatch batch, Collection<String> names) {
+        synchronized (stagingLock) {
+            for (String name : names) {
+                batch.skip(staging.resolve(name + ".cfg"));
+                batch.skip(staging.resolve(name + ".map"));
+            }
         }
     }
 
@@ -143,40 +158,46 @@ public final class FragmentStore {
      * content (made durable now; the entry can go). Otherwise a staged half of that name is dropped, being older or a
      * copy that was never fsynced, and the entry goes back to the inbox to be taken again in its place.
      */
-    public synchronized boolean keepStagedIfSame(Path claimedEntry) throws IOException {
-        Path p = staging.resolve(claimedEntry.getFileName().toString());
-        if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+    public boolean keepStagedIfSame(Path claimedEntry) throws IOException {
+        synchronized (stagingLock) {
+            Path p = staging.resolve(claimedEntry.getFileName().toString());
+            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            if (Files.size(p) == Files.size(claimedEntry)
+                    && Arrays.equals(Files.readAllBytes(p), Files.readAllBytes(claimedEntry))) {
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                    ch.force(true);
+                }
+                return true;
+            }
+            Files.delete(p);
+            AtomicFiles.syncDirectory(staging);
             return false;
         }
-        if (Files.size(p) == Files.size(claimedEntry)
-                && Arrays.equals(Files.readAllBytes(p), Files.readAllBytes(claimedEntry))) {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                ch.force(true);
-            }
-            return true;
-        }
-        Files.delete(p);
-        AtomicFiles.syncDirectory(staging);
-        return false;
     }
 
     /** One staged half (NAME.cfg or NAME.map), if it is staged. */
-    public synchronized Optional<byte[]> staged(String fileName) throws IOException {
-        Path p = staging.resolve(fileName);
-        return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+    public Optional<byte[]> staged(String fileName) throws IOException {
+        synchronized (stagingLock) {
+            Path p = staging.resolve(fileName);
+            return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+        }
     }
 
     /**
      * Both halves of NAME, if both are staged. They stay staged until {@link #clearStaged}: the caller queues the
      * pair first, so a crash in between finds the pair again at start-up instead of losing it.
      */
-    public synchronized Optional<byte[][]> stagedPair(String name) throws IOException {
-        Path cfg = staging.resolve(name + ".cfg");
-        Path map = staging.resolve(name + ".map");
-        if (!Files.exists(cfg) || !Files.exists(map)) {
-            return Optional.empty();
+    public Optional<byte[][]> stagedPair(String name) throws IOException {
+        synchronized (stagingLock) {
+            Path cfg = staging.resolve(name + ".cfg");
+            Path map = staging.resolve(name + ".map");
+            if (!Files.exists(cfg) || !Files.exists(map)) {
+                return Optional.empty();
+            }
+            return Optional.of(new byte[][] {Files.readAllBytes(cfg), Files.readAllBytes(map)});
         }
-        return Optional.of(new byte[][] {Files.readAllBytes(cfg), Files.readAllBytes(map)});
     }
 
     /**
@@ -185,17 +206,19 @@ public final class FragmentStore {
      * (bench/crash-safety.sh, issue 13). A hidden marker written first says "both halves are done with"; start-up
      * finishes any clear it finds marked ({@link #finishInterruptedClears}).
      */
-    public synchronized void clearStaged(String name) throws IOException {
-        Path cfg = staging.resolve(name + ".cfg");
-        Path map = staging.resolve(name + ".map");
-        if (!Files.exists(cfg) && !Files.exists(map)) {
-            return;
+    public void clearStaged(String name) throws IOException {
+        synchronized (stagingLock) {
+            Path cfg = staging.resolve(name + ".cfg");
+            Path map = staging.resolve(name + ".map");
+            if (!Files.exists(cfg) && !Files.exists(map)) {
+                return;
+            }
+            Path marker = clearMarker(name);
+            AtomicFiles.write(marker, new byte[0]);
+            deleteStagedHalves(name);
+            Files.deleteIfExists(marker);
+            AtomicFiles.syncDirectory(staging);
         }
-        Path marker = clearMarker(name);
-        AtomicFiles.write(marker, new byte[0]);
-        deleteStagedHalves(name);
-        Files.deleteIfExists(marker);
-        AtomicFiles.syncDirectory(staging);
     }
 
     private void deleteStagedHalves(String name) throws IOException {
@@ -220,47 +243,60 @@ public final class FragmentStore {
     }
 
     /** Whether either half of NAME is staged. */
-    public synchronized boolean hasStaged(String name) {
-        return Files.exists(staging.resolve(name + ".cfg"), LinkOption.NOFOLLOW_LINKS)
-                || Files.exists(staging.resolve(name + ".map"), LinkOption.NOFOLLOW_LINKS);
+    public boolean hasStaged(String name) {
+        synchronized (stagingLock) {
+            return Files.exists(staging.resolve(name + ".cfg"), LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(staging.resolve(name + ".map"), LinkOption.NOFOLLOW_LINKS);
+        }
     }
 
     /**
      * The intake's mark that its claimed entries, and the staged halves of their names, are done with (see
      * FragmentIntake's commit): an empty file, made and removed without an fsync, in order with the deletes it covers.
      */
-    public synchronized void markTaken() throws IOException {
-        try {
-            Files.createFile(staging.resolve(TAKEN_MARKER), PosixFilePermissions.asFileAttribute(AtomicFiles.SHARED));
-        } catch (FileAlreadyExistsException alreadyMarked) {
-            // a drop that failed half-way is being finished
+    public void markTaken() throws IOException {
+        synchronized (stagingLock) {
+            try {
+                Files.createFile(staging.resolve(TAKEN_MARKER), PosixFilePermissions.asFileAttribute(AtomicFiles.SHARED));
+            } catch (FileAlreadyExistsException alreadyMarked) {
+                // a drop that failed half-way is being finished
+            }
         }
     }
 
     /** Whether a batch was marked taken and not unmarked (a crash came in between). */
-    public synchronized boolean isTaken() {
-        return Files.exists(staging.resolve(TAKEN_MARKER), LinkOption.NOFOLLOW_LINKS);
-    }
-
-    /** Drops the staged halves of names the intake is done with, under its marker ({@link #markTaken}). */
-    public synchronized void dropStaged(Collection<String> names) throws IOException {
-        for (String name : names) {
-            deleteStagedHalves(name);
+    public boolean isTaken() {
+        synchronized (stagingLock) {
+            return Files.exists(staging.resolve(TAKEN_MARKER), LinkOption.NOFOLLOW_LINKS);
         }
     }
 
-    public synchronized void unmarkTaken() throws IOException {
-        Files.deleteIfExists(staging.resolve(TAKEN_MARKER));
+    /** Drops the staged halves of names the intake is done with, under its marker ({@link #markTaken}). */
+    public void dropStaged(Collection<String> names) throws IOException {
+        synchronized (stagingLock) {
+            for (String name : names) {
+                deleteStagedHalves(name);
+            }
+        }
     }
 
-    public synchronized List<String> stagedFiles() throws IOException {
-        return listNames(staging, "");
+    public void unmarkTaken() throws IOException {
+        synchronized (stagingLock) {
+            Files.deleteIfExists(staging.resolve(TAKEN_MARKER));
+        }
+    }
+
+    public List<String> stagedFiles() throws IOException {
+        synchronized (stagingLock) {
+            return listNames(staging, "");
+        }
     }
 
     // ---- pending: accepted, waiting for assembly ----
 
     public synchronized void putPending(PendingChange change) throws IOException {
         AtomicFiles.write(pending.resolve(change.name() + ".json"), JSON.writeValueAsBytes(change));
+        pendingByName.put(change.name(), change);
         parsedPending.remove(change.name());
     }
 
@@ -286,12 +322,18 @@ public final class FragmentStore {
         return withId;
     }
 
-    public synchronized List<PendingChange> pendingChanges() throws IOException {
-        List<PendingChange> changes = new ArrayList<>();
+    /** The pending changes, by name. */
+    public synchronized List<PendingChange> pendingChanges() {
+        return List.copyOf(pendingByName.values());
+    }
+
+    /** pending/ read: once, at start-up. */
+    private void readPending() throws IOException {
         for (String file : listNames(pending, ".json")) {
             Path p = pending.resolve(file);
             try {
-                changes.add(JSON.readValue(p.toFile(), PendingChange.class));
+                PendingChange change = JSON.readValue(p.toFile(), PendingChange.class);
+                pendingByName.put(change.name(), change);
             } catch (IOException e) {
                 // Written atomically, so this is outside damage; keep it aside rather than retrying forever.
                 Path aside = rejected.resolve(file + ".unreadable");
@@ -299,29 +341,25 @@ public final class FragmentStore {
                 AtomicFiles.move(p, aside);
             }
         }
-        changes.sort(Comparator.comparing(PendingChange::name));
-        return changes;
     }
 
     /** Deletes the pending change only if it is still the version that was processed (a newer one may have come). */
     public synchronized void donePending(PendingChange change) throws IOException {
-        Path p = pending.resolve(change.name() + ".json");
-        if (!Files.exists(p)) {
+        PendingChange now = pendingByName.get(change.name());
+        if (now == null || !now.id().equals(change.id())) {
             return;
         }
-        PendingChange now = JSON.readValue(p.toFile(), PendingChange.class);
-        if (now.id().equals(change.id())) {
-            Files.delete(p);
-            AtomicFiles.syncDirectory(pending);
-            Fragment parsed = parsedPending.get(change.name());
-            if (parsed != null && parsed.id().equals(change.id())) {
-                parsedPending.remove(change.name());
-            }
+        Files.deleteIfExists(pending.resolve(change.name() + ".json"));
+        AtomicFiles.syncDirectory(pending);
+        pendingByName.remove(change.name());
+        Fragment parsed = parsedPending.get(change.name());
+        if (parsed != null && parsed.id().equals(change.id())) {
+            parsedPending.remove(change.name());
         }
     }
 
-    public synchronized boolean hasPending() throws IOException {
-        return !listNames(pending, ".json").isEmpty();
+    public synchronized boolean hasPending() {
+        return !pendingByName.isEmpty();
     }
 
     // ---- live: the fragments inside the last validated config ----
@@ -355,52 +393,81 @@ public final class FragmentStore {
         return fragments;
     }
 
-    public synchronized void promote(PendingChange change) throws IOException {
-        if (change.remove()) {
-            storage.delete("fragments/" + change.name() + ".cfg");
-            storage.delete("fragments/" + change.name() + ".map");
-            storage.delete("fragments/" + change.name() + ".id");
-            liveSet.remove(change.name());
-        } else {
-            Fragment parsed;
-            try {
-                parsed = parsed(change);
-            } catch (FragmentProblem e) {
-                throw new IllegalArgumentException("only a change that parses can go live: " + e.getMessage(), e);
+    /**
+     * Makes accepted changes live: fragments/ and the live set. Their files are written first and made durable
+     * together (one fsync round for the batch, not three fsyncs and a directory sync per fragment: a storm promotes
+     * thousands at once); only then are their pending changes dropped, so a crash in between repeats an idempotent
+     * promotion rather than losing one. Only the assembly promotes, one batch at a time, and fragments/ and history/
+     * are its alone: they are written without this store's lock, so the intake can queue meanwhile.
+     */
+    public void promote(List<PendingChange> changes) throws IOException {
+        Map<String, Fragment> parsedChanges = new HashMap<>();
+        synchronized (this) {
+            for (PendingChange change : changes) {
+                if (!change.remove()) {
+                    try {
+                        parsedChanges.put(change.name(), parsed(change));
+                    } catch (FragmentProblem e) {
+                        throw new IllegalArgumentException("only a change that parses can go live: " + e.getMessage(),
+                                e);
+                    }
+                }
             }
-            storage.store("fragments/" + change.name() + ".map", bytes(change.map()));
-            storage.store("fragments/" + change.name() + ".id", bytes(change.id() + "\n"));
-            storage.store("fragments/" + change.name() + ".cfg", bytes(change.cfg()));
-            liveSet.put(parsed);
         }
-        record(() -> {
+        AtomicFiles.SyncBatch written = new AtomicFiles.SyncBatch();
+        AtomicFiles.deferSyncs(written, () -> {
+            for (PendingChange change : changes) {
+                String name = change.name();
+                if (change.remove()) {
+                    storage.delete("fragments/" + name + ".cfg");
+                    storage.delete("fragments/" + name + ".map");
+                    storage.delete("fragments/" + name + ".id");
+                } else {
+                    storage.store("fragments/" + name + ".map", bytes(change.map()));
+                    storage.store("fragments/" + name + ".id", bytes(change.id() + "\n"));
+                    storage.store("fragments/" + name + ".cfg", bytes(change.cfg()));
+                }
+            }
+        });
+        written.commit();
+        AtomicFiles.SyncBatch recorded = new AtomicFiles.SyncBatch();
+        AtomicFiles.deferSyncs(recorded, () -> changes.forEach(change -> record(() -> {
             if (change.remove()) {
                 history.recordRemoved(change.name());
             } else {
                 history.recordLive(change.name(), change.cfg(), change.map(), change.id());
             }
-        });
-        storage.delete("rejected/" + change.name() + ".error");
-        storage.delete("rejected/" + change.name() + ".id");
-        donePending(change);
-        events.promoted(change);
+        })));
+        record(recorded::commit);
+        synchronized (this) {
+            for (PendingChange change : changes) {
+                if (change.remove()) {
+                    liveSet.remove(change.name());
+                } else {
+                    liveSet.put(parsedChanges.get(change.name()));
+                }
+            }
+            AtomicFiles.SyncBatch done = new AtomicFiles.SyncBatch();
+            AtomicFiles.deferSyncs(done, () -> {
+                for (PendingChange change : changes) {
+                    storage.delete("rejected/" + change.name() + ".error");
+                    storage.delete("rejected/" + change.name() + ".id");
+                    donePending(change);
+                }
+            });
+            done.commit();
+        }
+        changes.forEach(events::promoted);
     }
 
     /**
      * Per name, what pending/, fragments/ and rejected/ hold: the truth status is rebuilt from at start-up. A
-     * half-written entry cannot exist (atomic writes); a pending change that does not parse is reported by
-     * {@link #pendingChanges()}, which moves it aside.
+     * half-written entry cannot exist (atomic writes); a pending change that did not parse was moved aside at
+     * start-up.
      */
     public synchronized Map<String, StoredFragment> stored() throws IOException {
         Map<String, String> pendingIds = new TreeMap<>();
-        for (String file : listNames(pending, ".json")) {
-            try {
-                PendingChange c = JSON.readValue(pending.resolve(file).toFile(), PendingChange.class);
-                pendingIds.put(c.name(), c.id());
-            } catch (IOException e) {
-                LOG.error("Pending change {} is unreadable ({})", pending.resolve(file), e.getMessage());
-            }
-        }
+        pendingByName.forEach((name, change) -> pendingIds.put(name, change.id()));
         Map<String, String> liveIds = new TreeMap<>();
         for (String file : listNames(live, ".id")) {
             String name = file.substring(0, file.length() - 3);

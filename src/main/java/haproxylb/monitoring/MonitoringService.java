@@ -1,5 +1,7 @@
 package haproxylb.monitoring;
 
+import haproxylb.common.Pacing;
+
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.lang.management.ManagementFactory;
@@ -29,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * assembly report is checked at once, and an observation of the whole board (which feeds the event counters and the
  * per-domain certificate series) is scheduled on a thread of its own, at most one per {@link #OBSERVE_DELAY_MS}, so
  * a storm of drops costs neither the pipeline's threads nor the status board's lock more than a few reads a second.
+ * An observation costs in proportion to the domains (~0.2 s of CPU at 10,000), so it is also paced ({@link Pacing}):
+ * during a storm at that size, five observations a second had taken 42 % of the JVM's CPU (bench/daemon-storm.sh).
  */
 public final class MonitoringService extends ServiceSupport {
     private static final Logger LOG = LoggerFactory.getLogger(MonitoringService.class);
@@ -44,6 +48,8 @@ public final class MonitoringService extends ServiceSupport {
     private final EventNotifierSupport exchanges = new ExchangeObserver();
     private final MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
     private final AtomicBoolean observationDue = new AtomicBoolean();
+    /** Observations take at most a tenth of a core. */
+    private final Pacing pacing = new Pacing(10);
     private volatile ScheduledExecutorService observer;
 
     /**
@@ -154,14 +160,17 @@ public final class MonitoringService extends ServiceSupport {
         ScheduledExecutorService executor = observer;
         if (executor != null && observationDue.compareAndSet(false, true)) {
             try {
+                long delay = Math.max(TimeUnit.MILLISECONDS.toNanos(OBSERVE_DELAY_MS), pacing.waitNanos());
                 executor.schedule(() -> {
                     observationDue.set(false);
+                    long start = System.nanoTime();
                     try {
                         observe();
                     } catch (RuntimeException e) {
                         LOG.warn("Monitoring could not read the daemon's status: {}", e.getMessage());
                     }
-                }, OBSERVE_DELAY_MS, TimeUnit.MILLISECONDS);
+                    pacing.ran(start, System.nanoTime());
+                }, delay, TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException e) {
                 observationDue.set(false); // shutting down
             }

@@ -53,7 +53,7 @@ class StatusAfterCrashTest {
         String v2map = "v2.app.example.test be_app\n";
         FragmentReader reader = new FragmentReader(false, 1 << 20);
         Fragment v2 = reader.read("app", v2cfg.getBytes(StandardCharsets.UTF_8), v2map.getBytes(StandardCharsets.UTF_8));
-        new FragmentStore(state, reader).promote(PendingChange.upsert(v2, System.currentTimeMillis()));
+        new FragmentStore(state, reader).promote(List.of(PendingChange.upsert(v2, System.currentTimeMillis())));
         FragmentStatus stale = StatusBoard.read(state.resolve("status.json")).fragments().get("app");
         assertEquals(v1.id(), stale.id(), "the kill's state: status.json still reports version 1");
 

@@ -82,7 +82,8 @@ class FragmentFuzzTest {
         FragmentStore store = new FragmentStore(state, new FragmentReader(false, 16 * 1024, 512, 200,
                 FragmentPolicy.DEFAULT));
         StatusBoard status = new StatusBoard(state.resolve("status.json"), Clock.systemUTC());
-        FragmentIntake intake = new FragmentIntake(store, status, Clock.systemUTC(), state.resolve("claimed"), inbox);
+        FragmentIntake intake = new FragmentIntake(store, status, Clock.systemUTC(), state.resolve("claimed"), inbox,
+                FragmentIntake.PartnerCheck.NEVER);
         String[] names = {"a", "b", "shop", "x-1", "..", "../escape", "a..b", "UP", ".hidden", "-dash", "n\u001b]0;t",
             "a/b", "x".repeat(120), "é", " sp", "a.cfg"};
         for (int i = 0; i < INTAKE_DROPS; i++) {

@@ -115,9 +115,9 @@ class FragmentHistoryTest {
         FragmentReader reader = new FragmentReader(false, 1 << 20);
         FragmentStore store = new FragmentStore(new StateLayout(state), reader, history(10));
         Fragment f = reader.read("web", "backend be_web\n".getBytes(), "web.test be_web\n".getBytes());
-        store.promote(PendingChange.upsert(f, 1));
+        store.promote(List.of(PendingChange.upsert(f, 1)));
         store.reject("web", "x".getBytes(), "y".getBytes(), "bad", "Fragment 'web' was rejected: because");
-        store.promote(PendingChange.removal("web", 2));
+        store.promote(List.of(PendingChange.removal("web", 2)));
         assertEquals(List.of("removed", "rejected", "live"),
                 store.history().entries("web").stream().map(FragmentHistory.Entry::kind).toList());
         assertEquals(f.id(), store.history().entries("web").get(2).id());

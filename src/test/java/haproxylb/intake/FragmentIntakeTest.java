@@ -37,7 +37,7 @@ class FragmentIntakeTest {
     void a_pair_in_one_poll_is_queued_once_and_leaves_the_inbox() throws Exception {
         FragmentStore store = store();
         FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
+                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
         File map = drop("app.map", "App.Example.TEST. be_app\n");
         intake.take(cfg, false);
@@ -54,7 +54,7 @@ class FragmentIntakeTest {
     void rejections_of_one_poll_are_published_together_once_the_poll_is_durable() throws Exception {
         StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
         FragmentIntake intake = new FragmentIntake(store(), status, clock, state.resolve("claimed"),
-                state.resolve("inbox"));
+                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         intake.take(drop("bad.cfg", "frontend nope\n"), false);
         intake.take(drop("bad.map", "bad.example.test be_bad\n"), false);
         intake.take(drop("Bad Name.cfg", "backend be_x\n"), false);
@@ -72,7 +72,7 @@ class FragmentIntakeTest {
     void a_removal_is_queued_and_replaces_a_waiting_half() throws Exception {
         FragmentStore store = store();
         FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
+                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), true);
         assertEquals(List.of("app.cfg"), store.stagedFiles());
         intake.take(drop("app.remove", ""), true);
@@ -86,7 +86,7 @@ class FragmentIntakeTest {
         store.stage("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n".getBytes());
         store.stage("app.map", "app.example.test be_app\n".getBytes());
         new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
+                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         assertEquals("app", store.pendingChanges().get(0).name());
         assertTrue(store.stagedFiles().isEmpty());
     }
@@ -95,7 +95,7 @@ class FragmentIntakeTest {
     void a_pair_split_over_two_polls_is_queued_and_its_staged_half_dropped() throws Exception {
         FragmentStore store = store();
         FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
+                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), true);
         assertEquals(List.of("app.cfg"), store.stagedFiles(), "alone at the poll's end: staged");
         intake.take(drop("app.map", "app.example.test be_app\n"), true);
@@ -111,7 +111,7 @@ class FragmentIntakeTest {
     void a_file_that_cannot_be_written_goes_back_to_the_inbox_and_is_taken_again_later() throws Exception {
         FragmentStore store = store();
         FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"));
+                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         // Writes the disk refuses (as a full disk would): pending/ is not a directory for a moment.
         Files.delete(state.resolve("pending"));
         Files.writeString(state.resolve("pending"), "in the way");
@@ -145,7 +145,7 @@ class FragmentIntakeTest {
         Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
         store.markTaken();
         new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
-                Files.createDirectories(state.resolve("inbox")));
+                Files.createDirectories(state.resolve("inbox")), FragmentIntake.PartnerCheck.NEVER);
         assertEquals(List.of("new.cfg"), store.stagedFiles(), "the completed pair's staged half is dropped");
         try (var left = Files.list(claimed); var inbox = Files.list(state.resolve("inbox"))) {
             assertEquals(0, left.count());
@@ -166,10 +166,83 @@ class FragmentIntakeTest {
         Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
         Files.writeString(claimed.resolve("new.cfg"), "backend be_new\n    server s1 127.0.0.1:8080\n");
         new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
-                Files.createDirectories(state.resolve("inbox")));
+                Files.createDirectories(state.resolve("inbox")), FragmentIntake.PartnerCheck.NEVER);
         assertEquals("app.example.test be_app\n", Files.readString(state.resolve("inbox/app.map")),
                 "not durable anywhere: read again");
         assertEquals(List.of("new.cfg"), store.stagedFiles(), "the broken copy is gone, the whole one kept");
         assertFalse(Files.exists(state.resolve("inbox/new.cfg")), "already staged: not taken twice");
+    }
+
+    // ---- a half's partner, complete in the inbox, is taken with it (polls list files in directory order) ----
+
+    private FragmentIntake intakeTakingPartners(FragmentStore store, FragmentIntake.PartnerCheck ready)
+            throws Exception {
+        return new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), Files.createDirectories(state.resolve("inbox")), ready);
+    }
+
+    @Test
+    void a_half_whose_partner_is_complete_in_the_inbox_is_queued_with_it_without_staging() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = intakeTakingPartners(store, entry -> true);
+        File map = drop("app.map", "app.example.test be_app\n");
+        File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
+        intake.take(map, false);
+        assertEquals(List.of("app"), store.pendingChanges().stream().map(PendingChange::name).toList());
+        assertTrue(store.stagedFiles().isEmpty(), "nothing staged: the partner came in the same call");
+        assertEquals("backend be_app\n    server s1 127.0.0.1:8080\n", store.pendingChanges().get(0).cfg());
+        intake.take(cfg, true); // the poll listed it before the pair was taken: gone now, and the batch commits
+        assertEquals(1, store.pendingChanges().size());
+        assertFalse(cfg.exists() || map.exists());
+        try (var claimed = Files.list(state.resolve("claimed"))) {
+            assertEquals(0, claimed.count(), "both originals dropped once the pair is durable");
+        }
+    }
+
+    @Test
+    void a_partner_the_read_lock_does_not_call_complete_is_left_for_its_own_turn() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = intakeTakingPartners(store, entry -> !entry.getFileName().toString().equals("app.cfg"));
+        File map = drop("app.map", "app.example.test be_app\n");
+        File cfg = drop("app.cfg", "backend be_app\n"); // still being written, say by scp
+        intake.take(map, true);
+        assertEquals(List.of("app.map"), store.stagedFiles());
+        assertTrue(cfg.exists(), "not taken early");
+        Files.writeString(cfg.toPath(), "backend be_app\n    server s1 127.0.0.1:8080\n");
+        intake.take(cfg, true);
+        assertEquals("backend be_app\n    server s1 127.0.0.1:8080\n", store.pendingChanges().get(0).cfg(),
+                "read once complete");
+    }
+
+    @Test
+    void a_pair_that_cannot_be_queued_goes_back_to_the_inbox_both_halves() throws Exception {
+        FragmentStore store = store();
+        FragmentIntake intake = intakeTakingPartners(store, entry -> true);
+        Files.delete(state.resolve("pending"));
+        Files.writeString(state.resolve("pending"), "in the way"); // writes refused, as on a full disk
+        File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
+        File map = drop("app.map", "app.example.test be_app\n");
+        assertThrows(IOException.class, () -> intake.take(cfg, false));
+        assertTrue(cfg.exists() && map.exists(), "both back in the inbox, the partner taken with it too");
+        try (var claimed = Files.list(state.resolve("claimed"))) {
+            assertEquals(0, claimed.count());
+        }
+        Files.delete(state.resolve("pending"));
+        Files.createDirectory(state.resolve("pending"));
+        intake.take(cfg, true);
+        assertEquals(List.of("app"), store.pendingChanges().stream().map(PendingChange::name).toList());
+        assertFalse(cfg.exists() || map.exists());
+    }
+
+    @Test
+    void a_partner_that_is_too_big_rejects_the_pair_unread() throws Exception {
+        FragmentStore store = new FragmentStore(state, new FragmentReader(false, 64));
+        FragmentIntake intake = intakeTakingPartners(store, entry -> true);
+        File cfg = drop("app.cfg", "backend be_app\n");
+        drop("app.map", "app.example.test be_app\n".repeat(10));
+        intake.take(cfg, true);
+        assertTrue(store.pendingChanges().isEmpty());
+        assertTrue(store.rejections().get("app").contains("app.map"), store.rejections().toString());
+        assertFalse(Files.exists(state.resolve("rejected/app.map")), "an oversized file is not copied");
     }
 }

@@ -3,6 +3,7 @@ package haproxylb.intake;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -35,7 +36,7 @@ class FragmentStoreTest {
         store.putPending(first);
         PendingChange second = PendingChange.upsert(fragment("a", "two.test"), 2);
         store.putPending(second);
-        store.promote(first);
+        store.promote(List.of(first));
         assertEquals(second.id(), store.pendingChanges().get(0).id());
         assertTrue(store.liveFragments().get("a").map().contains("one.test"));
     }
@@ -45,12 +46,12 @@ class FragmentStoreTest {
         FragmentStore store = new FragmentStore(state, new FragmentReader(false, 1 << 20));
         PendingChange add = PendingChange.upsert(fragment("a", "one.test"), 1);
         store.putPending(add);
-        store.promote(add);
+        store.promote(List.of(add));
         assertEquals(add.id(), store.liveFragments().get("a").id());
         assertFalse(store.hasPending());
         PendingChange rm = PendingChange.removal("a", 2);
         store.putPending(rm);
-        store.promote(rm);
+        store.promote(List.of(rm));
         assertTrue(store.liveFragments().isEmpty());
         try (var files = Files.list(state.resolve("fragments"))) {
             assertEquals(0, files.count());

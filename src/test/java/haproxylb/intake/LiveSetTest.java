@@ -3,6 +3,7 @@ package haproxylb.intake;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -31,7 +32,7 @@ class LiveSetTest {
         PendingChange change = PendingChange.upsert(atIntake, 1);
         store.putPending(change, atIntake);
         assertSame(atIntake, store.parsed(change), "not parsed again for the assembly");
-        store.promote(change);
+        store.promote(List.of(change));
         assertSame(atIntake, store.liveFragments().get("app"), "not parsed again for the live set");
         assertEquals(Map.of("app.example.test", "be_app"), store.liveSet().domains());
     }
@@ -67,10 +68,10 @@ class LiveSetTest {
         for (Fragment f : new Fragment[] {a, b}) {
             PendingChange c = PendingChange.upsert(f, 1);
             store.putPending(c, f);
-            store.promote(c);
+            store.promote(List.of(c));
         }
         assertEquals(3, store.liveSet().domains().size());
-        store.promote(PendingChange.removal("b", 2));
+        store.promote(List.of(PendingChange.removal("b", 2)));
         assertEquals(Map.of("a.test", "be_a"), store.liveSet().domains());
         assertThrows(UnsupportedOperationException.class, () -> store.liveSet().domains().put("x.test", "be_x"));
     }
@@ -81,7 +82,7 @@ class LiveSetTest {
         Fragment app = fragment("app", "app.test be_app\n");
         PendingChange change = new PendingChange("app", false, app.cfg(), app.map(), "sent-id", 1);
         before.putPending(change);
-        before.promote(change);
+        before.promote(List.of(change));
         assertTrue(Files.exists(state.resolve("fragments/app.cfg")));
 
         FragmentStore after = new FragmentStore(state, reader);

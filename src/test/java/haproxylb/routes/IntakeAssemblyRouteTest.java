@@ -108,7 +108,7 @@ class IntakeAssemblyRouteTest {
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
                 status, gate, MapUpdater.NONE);
         FragmentIntake intake = new FragmentIntake(store, status, clock, state.resolve("claimed"),
-                state.resolve("inbox"));
+                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         Reloader reloader = new Reloader(gate, status, List.of("true"), null, null);
         configuration.addConfiguration(new CamelConfiguration() {
             @Override

@@ -1,5 +1,6 @@
 package haproxylb.certificates.maintenance;
 
+import haproxylb.common.Pacing;
 import haproxylb.certificates.issuer.IssuanceException;
 import haproxylb.certificates.issuer.Issuer;
 import haproxylb.certificates.policy.Backoff;
@@ -79,6 +80,8 @@ public final class CertificateMaintenance {
     public record FallbackCa(Issuer issuer, RateLimitLedger ledger, String ledgerKey) {}
 
     private final LiveDomains live;
+    /** A check is O(domains) and every assembly asks for one: in a storm, at most a third of a core's worth. */
+    private final Pacing pacing = new Pacing(2);
     private final Path inbox;
     private final CertificateStore store;
     private final Issuer issuer;
@@ -184,7 +187,10 @@ public final class CertificateMaintenance {
 
     /** One coverage check, now. Called by the certificate-check route (one at a time); waits if one is running. */
     public void check() throws IOException {
-        run(clock);
+        pacing.run(() -> {
+            run(clock);
+            return null;
+        });
     }
 
     /**

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Issue 11 item 3 on the real daemon: a storm of PAIRS (default 5,000) fragment pairs renamed into the inbox at once,
+# with the default settings (supervise mode, loopback). The bean-only bench (bench/intake-storm.sh) leaves out
+# Camel's file consumer (listing, read lock, delete-on-commit) and the assembly that runs beside the intake; this one
+# has both. Prints, from the first rename:
+#   taken   every pair durable and acknowledged: no storm file left in inbox/ or in the claim directory
+#   live    every storm domain in the assembled backend.map (assembled, checked with haproxy -c, reloaded)
+# with pairs/s for each, and the CPU the daemon's JVM spent between the first rename and "taken".
+# The daemon is long-running, so a storm meets a warm JVM: a warm-up storm of WARMUP pairs (default 1,000) goes
+# first and is waited for until live. ROUNDS (default 2) storms follow, each of new names.
+# BUILD_DIR (default target) or LB_DIST: the build to run. BEFORE_DIST: a dist of an earlier commit (as made by
+# 'make build': bin/, lib/; conf/ and routes/ are taken from it if it has them), run first with the same storms.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+BUILD_DIR=${BUILD_DIR:-target}
+PAIRS=${PAIRS:-5000}
+WARMUP=${WARMUP:-1000}
+ROUNDS=${ROUNDS:-2}
+LIVE_TIMEOUT=${LIVE_TIMEOUT:-300}
+scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/daemon-storm.XXXXXX")
+daemon_pid=
+stop_daemon() {
+    if [[ -n $daemon_pid ]]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
+    daemon_pid=
+}
+cleanup() {
+    stop_watchdog
+    stop_daemon
+    [[ -n ${KEEP:-} ]] || rm -rf "$scratch"
+}
+trap cleanup EXIT
+trap 'exit 124' TERM INT
+start_watchdog $(( (ROUNDS + 1) * 2 * LIVE_TIMEOUT + 120 ))
+
+jvm_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat"; }
+
+# Made in a hidden directory of the same file system, then renamed in: complete drops, as Ansible's copy or
+# haproxy-config apply make them. Each pair: one backend, two domains.
+make_storm() { # dir label count
+    local dir=$1 label=$2 n=$3 i
+    mkdir -p "$dir"
+    for ((i = 0; i < n; i++)); do
+        printf 'backend be_%s_%d\n    http-request return status 200 content-type text/plain string %d\n' \
+            "$label" "$i" "$i" > "$dir/$label-$i.cfg"
+        printf 'a%d.%s.test be_%s_%d\nb%d.%s.test be_%s_%d\n' "$i" "$label" "$label" "$i" "$i" "$label" \
+            "$label" "$i" > "$dir/$label-$i.map"
+    done
+}
+
+left_in_intake() { # label
+    { find "$state/inbox" "$state/claimed" -maxdepth 1 -name "$1-*" 2>/dev/null || true; } | wc -l
+}
+
+live_domains() { # label
+    { grep -c "\.$1\.test " "$state/haproxy/backend.map" 2>/dev/null || true; } | head -n 1
+}
+
+storm() { # who label count
+    local who=$1 label=$2 n=$3 t0 t_taken t_live cpu0 cpu1 deadline now live
+    make_storm "$state/inbox/.make" "$label" "$n"
+    cpu0=$(jvm_cpu_ticks)
+    now_us_into t0
+    (cd "$state/inbox/.make" && find . -maxdepth 1 -name "$label-*" -exec mv -t .. {} +)
+    deadline=$(( t0 + LIVE_TIMEOUT * 1000000 ))
+    while (( $(left_in_intake "$label") > 0 )); do
+        now_us_into now
+        (( now < deadline )) || bench_die "$who: the intake did not take $label in $LIVE_TIMEOUT s (log: $scratch)"
+        sleep 0.02
+    done
+    now_us_into t_taken
+    cpu1=$(jvm_cpu_ticks)
+    while live=$(live_domains "$label"); (( live < 2 * n )); do
+        now_us_into now
+        (( now < deadline )) || bench_die "$who: $live of $((2 * n)) domains of $label live in $LIVE_TIMEOUT s"
+        sleep 0.05
+    done
+    now_us_into t_live
+    printf '%-16s %-8s %6d pairs: taken in %6.2f s (%5.0f pairs/s, JVM CPU %5.2f s = %.2f ms/pair), live in %6.2f s (%5.0f pairs/s); load %s\n' \
+        "$who" "$label" "$n" "$(bc -l <<< "($t_taken - $t0) / 1000000")" \
+        "$(bc -l <<< "$n * 1000000 / ($t_taken - $t0)")" "$(bc -l <<< "($cpu1 - $cpu0) / $(getconf CLK_TCK)")" \
+        "$(bc -l <<< "($cpu1 - $cpu0) * 1000 / $(getconf CLK_TCK) / $n")" \
+        "$(bc -l <<< "($t_live - $t0) / 1000000")" "$(bc -l <<< "$n * 1000000 / ($t_live - $t0)")" \
+        "$(cut -d' ' -f1 /proc/loadavg)"
+}
+
+run_daemon() { # who dist-dir
+    local who=$1 health round
+    state=$scratch/$who/state
+    mkdir -p "$state/inbox"
+    LB_DIST=$2 find_dist "$scratch/$who"
+    start_loopback_daemon "$state" "$scratch/$who/daemon.log"
+    daemon_pid=$DAEMON_PID
+    health=$(grep -o 'LB_MANAGEMENT_PORT=[0-9]*' /proc/$daemon_pid/environ 2>/dev/null | tr -d '\0' | cut -d= -f2 || true)
+    for _ in $(seq 1 600); do
+        [[ -s $state/haproxy/haproxy.cfg ]] && curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$health/observe/health" && break
+        sleep 0.1
+    done
+    if (( WARMUP > 0 )); then storm "$who" warm "$WARMUP" > /dev/null; fi
+    for ((round = 1; round <= ROUNDS; round++)); do
+        storm "$who" "s$round" "$PAIRS"
+    done
+    stop_daemon
+}
+
+for tool in curl bc haproxy java; do command -v "$tool" >/dev/null || bench_die "$tool is not installed"; done
+if [[ -n ${BEFORE_DIST:-} ]]; then
+    run_daemon before "$BEFORE_DIST"
+fi
+find_dist "$scratch"
+run_daemon "now-$(git rev-parse --short HEAD)" "$DIST"
