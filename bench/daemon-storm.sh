@@ -6,7 +6,7 @@
 #   taken   every pair durable and acknowledged: no storm file left in inbox/ or in the claim directory
 #   live    every storm domain in the assembled backend.map (assembled, checked with haproxy -c, reloaded)
 # with pairs/s for each, and the CPU the daemon's JVM spent between the first rename and "taken".
-# The daemon is long-running, so a storm meets a warm JVM: a warm-up storm of WARMUP pairs (default 1,000) goes
+# The daemon is long-running, so a storm meets a warm JVM: a warm-up storm of WARMUP pairs (default 3,000) goes
 # first and is waited for until live. ROUNDS (default 2) storms follow, each of new names.
 # BUILD_DIR (default target) or LB_DIST: the build to run. BEFORE_DIST: a dist of an earlier commit (as made by
 # 'make build': bin/, lib/; conf/ and routes/ are taken from it if it has them), run first with the same storms.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 BUILD_DIR=${BUILD_DIR:-target}
 PAIRS=${PAIRS:-5000}
-WARMUP=${WARMUP:-1000}
+WARMUP=${WARMUP:-3000}
 ROUNDS=${ROUNDS:-2}
 LIVE_TIMEOUT=${LIVE_TIMEOUT:-300}
 scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/daemon-storm.XXXXXX")
