@@ -1,6 +1,7 @@
 package haproxylb.monitoring;
 
 import haproxylb.common.Json;
+import haproxylb.status.CertificateStatus;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.time.Instant;
@@ -39,6 +40,14 @@ final class CertificateView {
             return domains;
         }
         certificates.forEach((domain, value) -> {
+            if (value instanceof CertificateStatus status) {
+                // What the daemon's own board holds, read directly: turning 10,000 of them into JSON fields took most
+                // of an observation's time (bench/daemon-storm.sh). The same fields as the generic path below.
+                domains.put(domain, new Domain(domain, instant(status.expires()), orEmpty(status.state()),
+                        status.backoffStep(), instant(status.nextRenewal()), Optional.ofNullable(status.certificate()),
+                        window(status.ariWindow()), orEmpty(status.lastErrorType())));
+                return;
+            }
             Map<String, Object> fields = fields(value);
             Optional<Instant> expires = value instanceof Instant i ? Optional.of(i)
                     : value instanceof CharSequence s ? instant(s.toString()) : Optional.empty();
@@ -57,6 +66,10 @@ final class CertificateView {
                     errorType == null ? "" : errorType.toString()));
         });
         return domains;
+    }
+
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
     }
 
     @SuppressWarnings("unchecked")

@@ -1,5 +1,8 @@
 package haproxylb.monitoring;
 
+import haproxylb.common.Json;
+import haproxylb.status.CertificateStatus;
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -45,5 +48,23 @@ class CertificateViewTest {
         assertEquals("", view.get("ari.test").lastErrorType());
         assertEquals("rateLimited", view.get("failing.test").lastErrorType());
         assertEquals(Optional.empty(), view.get("garbled.test").ariWindow());
+    }
+
+    @Test
+    void reads_the_daemons_own_certificate_status_as_it_reads_its_json_fields() {
+        CertificateStatus status = new CertificateStatus("renewing", "be_x", "issued", AT.toString(),
+                AT.minusSeconds(3600).toString(), 2, null, "boom", null)
+                .withOrigin("pebble", "shortlived", AT.minusSeconds(7200) + "/" + AT.minusSeconds(3600), null, null)
+                .withLastErrorType("rateLimited");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> asJson = Json.MAPPER.convertValue(status, Map.class);
+        Map<String, CertificateView.Domain> view = CertificateView.of(Map.of("direct.test", status, "json.test", asJson));
+        CertificateView.Domain direct = view.get("direct.test");
+        CertificateView.Domain json = view.get("json.test");
+        assertEquals(new CertificateView.Domain("direct.test", json.expires(), json.state(), json.backoffStep(),
+                json.nextRenewal(), json.certificate(), json.ariWindow(), json.lastErrorType()), direct);
+        assertEquals("rateLimited", direct.lastErrorType());
+        assertEquals(2, direct.backoffStep());
+        assertEquals(Optional.of(AT), direct.expires());
     }
 }
