@@ -296,44 +296,24 @@ public final class FragmentIntake {
 
     /** One half: paired with its partner from staging/, or staged to wait for it. */
     private void takeHalf(String name, String fileName, File file) throws IOException {
-        String shown = "inbox/" + fileName;
-        byte[] content;
-        try {
-            Optional<InboxEntry> claimedEntry = claim(file, shown);
-            if (claimedEntry.isEmpty()) {
-                return;
-            }
-            InboxEntry entry = claimedEntry.get();
-            try {
-                store.reader().checkSize(name, fileName, entry.size());
-            } catch (FragmentProblem tooBig) {
-                // Not copied to rejected/: keeping a copy of an oversized file is exactly the harm the limit prevents.
-                rejectAtIntake(name, null, null, tooBig);
-                return;
-            }
-            content = entry.read(store.reader().maxBytes(), shown);
-        } catch (InboxEntry.Refused refused) {
-            rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
-            return;
-        }
         String partnerName = partnerOf(name, fileName);
-        byte[] partner = store.staged(partnerName).orElse(null);
-        if (partner == null && inbox != null && partnerReady.ready(inbox.resolve(partnerName))) {
-            // An inbox poll lists files in directory order, so a pair's halves often fall into different polls: the
-            // first would be staged (written and fsynced) only to wait for the second, which is here, complete.
-            try {
-                Optional<InboxEntry> pulled = claim(inbox.resolve(partnerName).toFile(), "inbox/" + partnerName);
-                if (pulled.isPresent()) {
-                    store.reader().checkSize(name, partnerName, pulled.get().size());
-                    partner = pulled.get().read(store.reader().maxBytes(), "inbox/" + partnerName);
-                }
-            } catch (FragmentProblem tooBig) {
-                rejectAtIntake(name, null, null, tooBig);
-                return;
-            } catch (InboxEntry.Refused refused) {
-                rejectAtIntake(name, null, null, new FragmentProblem(name, refused.getMessage()));
+        byte[] content;
+        byte[] partner;
+        try {
+            Optional<byte[]> taken = readHalf(name, fileName, file);
+            if (taken.isEmpty()) {
                 return;
             }
+            content = taken.get();
+            partner = store.staged(partnerName).orElse(null);
+            if (partner == null && inbox != null && partnerReady.ready(inbox.resolve(partnerName))) {
+                // An inbox poll lists files in directory order, so a pair's halves often fall into different polls:
+                // the first would be staged (written and fsynced) only to wait for the second, which is here, complete.
+                partner = readHalf(name, partnerName, inbox.resolve(partnerName).toFile()).orElse(null);
+            }
+        } catch (Unreadable refused) {
+            rejectAtIntake(name, null, null, refused.problem);
+            return;
         }
         if (partner == null) {
             store.stage(fileName, content);
@@ -344,6 +324,35 @@ public final class FragmentIntake {
         boolean cfgFirst = fileName.endsWith(".map");
         queue(name, cfgFirst ? partner : content, cfgFirst ? content : partner);
         forgetHalves(name);
+    }
+
+    /** A half that is not read: refused (a link, a FIFO, replaced while taken) or too big. */
+    private static final class Unreadable extends Exception {
+        private final FragmentProblem problem;
+
+        Unreadable(FragmentProblem problem) {
+            super(problem.getMessage(), null, false, false);
+            this.problem = problem;
+        }
+    }
+
+    /** Claims one half of NAME and reads it; empty when it is gone (consumed already, or replaced by its sender). */
+    private Optional<byte[]> readHalf(String name, String fileName, File file) throws IOException, Unreadable {
+        String shown = "inbox/" + fileName;
+        try {
+            Optional<InboxEntry> entry = claim(file, shown);
+            if (entry.isEmpty()) {
+                return Optional.empty();
+            }
+            // Checked before reading, and the file not copied to rejected/: keeping a copy of an oversized file is
+            // exactly the harm the limit prevents.
+            store.reader().checkSize(name, fileName, entry.get().size());
+            return Optional.of(entry.get().read(store.reader().maxBytes(), shown));
+        } catch (FragmentProblem tooBig) {
+            throw new Unreadable(tooBig);
+        } catch (InboxEntry.Refused refused) {
+            throw new Unreadable(new FragmentProblem(name, refused.getMessage()));
+        }
     }
 
     /** NAME's staged halves are done with: a later half must never pair with them. */
