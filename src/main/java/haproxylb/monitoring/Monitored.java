@@ -5,18 +5,15 @@ import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.Reloader;
 import haproxylb.intake.FragmentStore;
+import haproxylb.intake.PendingChange;
 import haproxylb.status.StatusBoard;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.LongSupplier;
-import java.util.stream.Stream;
 
 /**
  * The parts of the running daemon that monitoring reads (and, for the JMX operations, acts on).
@@ -33,32 +30,12 @@ public record Monitored(Clock clock, StateLayout layout, StatusBoard status, Fra
         return layout.inbox();
     }
 
-    /** Changes accepted at intake and waiting for assembly: {@code <state>/pending/NAME.json}. */
+    /** Changes accepted at intake and waiting for assembly, as the fragment store holds them (pending/). */
     public PendingChanges pendingChanges() {
-        Path dir = layout.pending();
-        if (!Files.isDirectory(dir)) {
-            return new PendingChanges(0, Optional.empty());
-        }
-        try (Stream<Path> files = Files.list(dir)) {
-            List<Path> pending = files.filter(p -> {
-                String n = p.getFileName().toString();
-                return n.endsWith(".json") && !n.startsWith(".");
-            }).toList();
-            Optional<Instant> oldest = pending.stream().map(Monitored::modified).flatMap(Optional::stream)
-                    .min(Instant::compareTo);
-            return new PendingChanges(pending.size(), oldest);
-        } catch (IOException e) {
-            return new PendingChanges(0, Optional.empty());
-        }
-    }
-
-    private static Optional<Instant> modified(Path p) {
-        try {
-            FileTime t = Files.getLastModifiedTime(p);
-            return Optional.of(t.toInstant());
-        } catch (IOException e) {
-            return Optional.empty(); // assembled (and deleted) while we looked
-        }
+        List<PendingChange> pending = fragments.pendingChanges();
+        Optional<Instant> oldest = pending.stream().mapToLong(PendingChange::receivedAtMillis).min().stream()
+                .mapToObj(Instant::ofEpochMilli).findFirst();
+        return new PendingChanges(pending.size(), oldest);
     }
 
     /** @param oldest when the longest-waiting change arrived */
