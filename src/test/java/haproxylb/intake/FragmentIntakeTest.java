@@ -33,11 +33,16 @@ class FragmentIntakeTest {
         return new FragmentStore(state, new FragmentReader(false, 1 << 20));
     }
 
+    /** The intake as the daemon builds it: claim directory and inbox under the state dir, a status board of its own. */
+    private FragmentIntake intake(FragmentStore store, FragmentIntake.PartnerCheck partnerReady) throws Exception {
+        return new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
+                state.resolve("claimed"), Files.createDirectories(state.resolve("inbox")), partnerReady);
+    }
+
     @Test
     void a_pair_in_one_poll_is_queued_once_and_leaves_the_inbox() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
+        FragmentIntake intake = intake(store, FragmentIntake.PartnerCheck.NEVER);
         File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
         File map = drop("app.map", "App.Example.TEST. be_app\n");
         intake.take(cfg, false);
@@ -71,8 +76,7 @@ class FragmentIntakeTest {
     @Test
     void a_removal_is_queued_and_replaces_a_waiting_half() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
+        FragmentIntake intake = intake(store, FragmentIntake.PartnerCheck.NEVER);
         intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), true);
         assertEquals(List.of("app.cfg"), store.stagedFiles());
         intake.take(drop("app.remove", ""), true);
@@ -85,8 +89,7 @@ class FragmentIntakeTest {
         FragmentStore store = store();
         store.stage("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n".getBytes());
         store.stage("app.map", "app.example.test be_app\n".getBytes());
-        new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
+        intake(store, FragmentIntake.PartnerCheck.NEVER);
         assertEquals("app", store.pendingChanges().get(0).name());
         assertTrue(store.stagedFiles().isEmpty());
     }
@@ -94,8 +97,7 @@ class FragmentIntakeTest {
     @Test
     void a_pair_split_over_two_polls_is_queued_and_its_staged_half_dropped() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
+        FragmentIntake intake = intake(store, FragmentIntake.PartnerCheck.NEVER);
         intake.take(drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n"), true);
         assertEquals(List.of("app.cfg"), store.stagedFiles(), "alone at the poll's end: staged");
         intake.take(drop("app.map", "app.example.test be_app\n"), true);
@@ -110,8 +112,7 @@ class FragmentIntakeTest {
     @Test
     void a_file_that_cannot_be_written_goes_back_to_the_inbox_and_is_taken_again_later() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
+        FragmentIntake intake = intake(store, FragmentIntake.PartnerCheck.NEVER);
         // Writes the disk refuses (as a full disk would): pending/ is not a directory for a moment.
         Files.delete(state.resolve("pending"));
         Files.writeString(state.resolve("pending"), "in the way");
@@ -144,8 +145,7 @@ class FragmentIntakeTest {
         Path claimed = Files.createDirectories(state.resolve("claimed"));
         Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
         store.markTaken();
-        new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
-                Files.createDirectories(state.resolve("inbox")), FragmentIntake.PartnerCheck.NEVER);
+        intake(store, FragmentIntake.PartnerCheck.NEVER);
         assertEquals(List.of("new.cfg"), store.stagedFiles(), "the completed pair's staged half is dropped");
         try (var left = Files.list(claimed); var inbox = Files.list(state.resolve("inbox"))) {
             assertEquals(0, left.count());
@@ -165,8 +165,7 @@ class FragmentIntakeTest {
         Path claimed = Files.createDirectories(state.resolve("claimed"));
         Files.writeString(claimed.resolve("app.map"), "app.example.test be_app\n");
         Files.writeString(claimed.resolve("new.cfg"), "backend be_new\n    server s1 127.0.0.1:8080\n");
-        new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock, claimed,
-                Files.createDirectories(state.resolve("inbox")), FragmentIntake.PartnerCheck.NEVER);
+        intake(store, FragmentIntake.PartnerCheck.NEVER);
         assertEquals("app.example.test be_app\n", Files.readString(state.resolve("inbox/app.map")),
                 "not durable anywhere: read again");
         assertEquals(List.of("new.cfg"), store.stagedFiles(), "the broken copy is gone, the whole one kept");
@@ -175,16 +174,10 @@ class FragmentIntakeTest {
 
     // ---- a half's partner, complete in the inbox, is taken with it (polls list files in directory order) ----
 
-    private FragmentIntake intakeTakingPartners(FragmentStore store, FragmentIntake.PartnerCheck ready)
-            throws Exception {
-        return new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), Files.createDirectories(state.resolve("inbox")), ready);
-    }
-
     @Test
     void a_half_whose_partner_is_complete_in_the_inbox_is_queued_with_it_without_staging() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = intakeTakingPartners(store, entry -> true);
+        FragmentIntake intake = intake(store, entry -> true);
         File map = drop("app.map", "app.example.test be_app\n");
         File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
         intake.take(map, false);
@@ -202,7 +195,7 @@ class FragmentIntakeTest {
     @Test
     void a_partner_the_read_lock_does_not_call_complete_is_left_for_its_own_turn() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = intakeTakingPartners(store, entry -> !entry.getFileName().toString().equals("app.cfg"));
+        FragmentIntake intake = intake(store, entry -> !entry.getFileName().toString().equals("app.cfg"));
         File map = drop("app.map", "app.example.test be_app\n");
         File cfg = drop("app.cfg", "backend be_app\n"); // still being written, say by scp
         intake.take(map, true);
@@ -217,7 +210,7 @@ class FragmentIntakeTest {
     @Test
     void a_pair_that_cannot_be_queued_goes_back_to_the_inbox_both_halves() throws Exception {
         FragmentStore store = store();
-        FragmentIntake intake = intakeTakingPartners(store, entry -> true);
+        FragmentIntake intake = intake(store, entry -> true);
         Files.delete(state.resolve("pending"));
         Files.writeString(state.resolve("pending"), "in the way"); // writes refused, as on a full disk
         File cfg = drop("app.cfg", "backend be_app\n    server s1 127.0.0.1:8080\n");
@@ -237,7 +230,7 @@ class FragmentIntakeTest {
     @Test
     void a_partner_that_is_too_big_rejects_the_pair_unread() throws Exception {
         FragmentStore store = new FragmentStore(state, new FragmentReader(false, 64));
-        FragmentIntake intake = intakeTakingPartners(store, entry -> true);
+        FragmentIntake intake = intake(store, entry -> true);
         File cfg = drop("app.cfg", "backend be_app\n");
         drop("app.map", "app.example.test be_app\n".repeat(10));
         intake.take(cfg, true);
