@@ -103,17 +103,16 @@ public final class AtomicFiles {
             if (n == 0) {
                 return;
             }
-            ExecutorService pool = FORCERS;
             try {
                 List<Future<?>> forced = new ArrayList<>();
                 for (Path p : written) {
-                    forced.add(pool.submit(() -> {
+                    forced.add(FORCERS.submit(() -> {
                         force(p);
                         return null;
                     }));
                 }
                 for (Path p : directories) {
-                    forced.add(pool.submit(() -> {
+                    forced.add(FORCERS.submit(() -> {
                         forceDirectory(p);
                         return null;
                     }));
