@@ -24,6 +24,7 @@ import org.shredzone.acme4j.exception.AcmeUserActionRequiredException;
  */
 final class AcmeErrors {
     private static final String SERVER_INTERNAL = "urn:ietf:params:acme:error:serverInternal";
+    private static final String BAD_NONCE = "urn:ietf:params:acme:error:badNonce";
 
     private final AcmeSettings settings;
 
@@ -68,6 +69,13 @@ final class AcmeErrors {
                     + describe(ua.getProblem()) + ua.getTermsOfServiceUri().map(u -> " (terms: " + u + ")").orElse(""),
                     names, describe(ua.getProblem()), typeOf(ua.getProblem()), null, e);
         }
+        if (e instanceof AcmeServerException se && badNonce(se)) {
+            String detail = describe(se.getProblem());
+            return new IssuanceException(IssuanceException.Kind.TRANSIENT, ca + ": the CA refused the anti-replay nonce "
+                    + "of a request for " + names + " " + NonceRetryingConnection.ROUNDS
+                    * NonceRetryingConnection.TRIES_PER_ROUND + " times in a row: " + detail, names, detail,
+                    BAD_NONCE, null, e);
+        }
         if (e instanceof AcmeServerException se) {
             String detail = describe(se.getProblem());
             String type = se.getType() == null ? "" : se.getType().toString();
@@ -85,6 +93,14 @@ final class AcmeErrors {
                     null, null, e);
         }
         return new IssuanceException(IssuanceException.Kind.CA_REJECTED, ca + ": " + msg, names, null, null, e);
+    }
+
+    /**
+     * Whether the CA refused the request's anti-replay nonce: it then did nothing with the request, so the same
+     * request may be sent again with a fresh nonce, and the refusal says nothing about the CA, the account or the names.
+     */
+    static boolean badNonce(AcmeServerException e) {
+        return e.getType() != null && BAD_NONCE.equals(e.getType().toString());
     }
 
     static String typeOf(Problem p) {

@@ -27,7 +27,13 @@ public final class IssuanceException extends Exception {
         /** A local problem (account key unreadable, interrupted). */
         LOCAL,
         /** The DNS provider could not publish a DNS-01 record, or it did not become visible in time. */
-        DNS_PROVIDER
+        DNS_PROVIDER,
+        /**
+         * The CA refused a request for a reason that blames neither the CA, the account nor the names: its
+         * anti-replay nonce ({@code badNonce}), still after every retry. Ordered again at the next check; nothing backs
+         * off.
+         */
+        TRANSIENT
     }
 
     private final Kind kind;
@@ -119,6 +125,7 @@ public final class IssuanceException extends Exception {
             case CONFIGURATION -> "userActionRequired";
             case LOCAL -> "local";
             case DNS_PROVIDER -> "dnsProvider";
+            case TRANSIENT -> "transient";
         };
     }
 

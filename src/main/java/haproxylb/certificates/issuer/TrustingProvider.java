@@ -1,6 +1,7 @@
 package haproxylb.certificates.issuer;
 
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
@@ -11,18 +12,25 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
+import org.shredzone.acme4j.connector.Connection;
 import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.provider.GenericAcmeProvider;
 
 /**
  * The generic provider (any https directory URL), with an HTTP client whose TLS trust is the JVM's default
- * anchors plus the extra CA file from the settings.
+ * anchors plus the extra CA file from the settings, and connections that retry refused nonces longer than acme4j
+ * alone ({@link NonceRetryingConnection}).
  */
 final class TrustingProvider extends GenericAcmeProvider {
     private final SSLContext sslContext;
 
     TrustingProvider(AcmeSettings settings) {
         this.sslContext = settings.extraTrustedCaPem().map(TrustingProvider::sslContextTrusting).orElse(null);
+    }
+
+    @Override
+    public Connection connect(URI serverUri, NetworkSettings networkSettings, HttpClient httpClient) {
+        return new NonceRetryingConnection(createHttpConnector(networkSettings, httpClient));
     }
 
     @Override

@@ -120,6 +120,12 @@ final class OrderRunner {
                 CoverageStatus.replacePlanned(after, st -> CoverageStatus.waitingForCa(st, closed));
                 return after;
             }
+            if (failure.get().kind() == FailureScope.Kind.NONE) {
+                CoverageStatus.replacePlanned(after, st -> CoverageStatus.with(st, CoverageStatus.PENDING,
+                        "the last order for certificate " + certName + " was cut short for a reason that blames neither "
+                                + "the names nor the CA; ordered again at the next check"));
+                return after;
+            }
             CoverageDecision again = CoverageDecision.decide(group, in);
             if (round == 1 && failure.get().kind() == FailureScope.Kind.DOMAINS && !stopping.getAsBoolean()
                     && (again instanceof NeedsIssue || again instanceof NeedsRenewal)) {
@@ -205,7 +211,7 @@ final class OrderRunner {
         return switch (e.kind()) {
             case CA_UNREACHABLE, RATE_LIMITED, CONFIGURATION -> true;
             case CA_REJECTED -> e.paused();
-            case AUTHORIZATION_FAILED, TIMEOUT, LOCAL, DNS_PROVIDER -> false;
+            case AUTHORIZATION_FAILED, TIMEOUT, LOCAL, DNS_PROVIDER, TRANSIENT -> false;
         };
     }
 
@@ -286,7 +292,7 @@ final class OrderRunner {
                 case CA_UNREACHABLE -> gate.failed(reason, true, type, e.retryAfter());
                 case NONE -> { }
             }
-            if (scope.kind() != FailureScope.Kind.NONE) {
+            if (scope.kind() != FailureScope.Kind.NONE || e.kind() == IssuanceException.Kind.TRANSIENT) {
                 LOG.warn("certificate {}: the order for {} failed ({}); {}", certName, String.join(", ", names),
                         reason, backsOff(scope, group));
             }
@@ -310,7 +316,7 @@ final class OrderRunner {
             case CA, CA_UNREACHABLE -> "no orders to the CA until " + lastClosedGate.nextAttempt().map(Instant::toString)
                     .orElse("?") + (scope.kind() == FailureScope.Kind.CA_UNREACHABLE
                     ? " or until its directory answers again (checked at every check)" : "");
-            case NONE -> "";
+            case NONE -> "nothing backs off; ordered again at the next check";
         };
     }
 

@@ -9,7 +9,7 @@ import org.shredzone.acme4j.exception.AcmeNetworkException;
  * Whose failure a failed issuance is, which decides what backs off: the names whose authorization failed (they are
  * left out of the group's next order, so one broken name does not hold back the others, and each counts against the
  * CA's failed-validation limit), the group (the order as a whole), the CA (every group waits, see {@link CaGate}), or
- * nobody (the daemon is shutting down).
+ * nobody (the daemon is shutting down, or the CA refused a nonce past every retry).
  *
  * @param kind    whose failure
  * @param domains for {@link Kind#DOMAINS}: the names that failed
@@ -24,7 +24,10 @@ public record FailureScope(Kind kind, List<String> domains) {
         CA,
         /** The CA could not be reached at all: back off the CA, resume as soon as its directory answers. */
         CA_UNREACHABLE,
-        /** Interrupted (shutting down): nothing went wrong with the CA or the names; record nothing. */
+        /**
+         * Interrupted (shutting down), or a transient refusal (a stale anti-replay nonce): nothing went wrong with the
+         * CA or the names; record nothing, order again at the next check.
+         */
         NONE
     }
 
@@ -41,6 +44,7 @@ public record FailureScope(Kind kind, List<String> domains) {
             case CA_UNREACHABLE -> new FailureScope(networkFailure(e) ? Kind.CA_UNREACHABLE : Kind.CA, List.of());
             case CONFIGURATION -> new FailureScope(Kind.CA, List.of());
             case LOCAL -> new FailureScope(e.getCause() instanceof InterruptedException ? Kind.NONE : Kind.CA, List.of());
+            case TRANSIENT -> new FailureScope(Kind.NONE, List.of());
             case RATE_LIMITED, CA_REJECTED, TIMEOUT, DNS_PROVIDER -> new FailureScope(Kind.GROUP, List.of());
         };
     }
