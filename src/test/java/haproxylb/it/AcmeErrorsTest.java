@@ -38,7 +38,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * What the CA says when it will not issue, end to end through the recording proxy in front of a real Pebble: a
  * {@code rateLimited} with Retry-After holds the name until then; a name the CA has paused goes to the next CA; a
- * profile the CA does not list is left out. Each shows in status.json, and the quota, errors and ARI window in the
+ * profile the CA does not list is left out; nonces refused past every retry hold nothing back. Each shows in status.json, and the quota, errors and ARI window in the
  * Prometheus metrics and over JMX.
  */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
@@ -193,6 +193,37 @@ class AcmeErrorsTest {
                 .map(c -> c.getIssuerX500Principal().getName().equals(firstIntermediate)).orElse(false));
         assertEquals(orders + 1, proxy.newOrders().size(), "one order, for the other name only");
         assertEquals(1, proxy.refusals());
+    }
+
+    @Test
+    void an_order_whose_nonces_are_refused_past_every_retry_backs_nothing_off_and_the_next_check_issues()
+            throws Exception {
+        daemonBehindProxy();
+        proxy.refuseNewOrderNonces(Integer.MAX_VALUE);
+        daemon.start();
+        daemon.drop("nonce", cfg("be_nonce"), "nonce.errors.test be_nonce\n");
+
+        await("the order failed on its nonces", LIMIT, () -> sample(metrics(),
+                "haproxylb_acme_errors_total{ca=\"pebble\",type=\"badNonce\"}") == 1.0
+                && field("nonce.errors.test", "state").equals("pending"));
+        Map<String, Object> status = daemon.certificateStatus("nonce.errors.test");
+        assertEquals(0, status.get("backoffStep"), "no backoff step: " + status);
+        assertFalse(status.containsKey("nextAttempt"), status.toString());
+        assertTrue(String.valueOf(status.get("reason")).contains("ordered again at the next check"), status.toString());
+        assertEquals(0.0, sample(metrics(), "haproxylb_acme_ca_backoff_seconds{ca=\"pebble\"}"), "the CA gate stays open");
+        assertEquals(40, proxy.noncesRefused(), "4 rounds of acme4j's 10 tries");
+        assertTrue(proxy.newOrders().isEmpty(), "no order reached the CA");
+        assertEquals(1, maintenance().orderAttempts());
+        assertFalse(Files.exists(fixture.state().resolve("certificates/backoff.json"))
+                && Files.readString(fixture.state().resolve("certificates/backoff.json")).contains("be_nonce"),
+                "nothing backs off");
+
+        proxy.refuseNothing();
+        maintenance().check();
+        await("issued at the very next check", LIMIT, () -> servedLeaf("nonce.errors.test")
+                .map(c -> c.getIssuerX500Principal().getName().contains("Pebble")).orElse(false));
+        assertEquals(2, maintenance().orderAttempts());
+        assertEquals(1, proxy.newOrders().size(), "one order at the CA in all");
     }
 
     @Test

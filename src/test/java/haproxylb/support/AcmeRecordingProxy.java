@@ -35,7 +35,7 @@ import javax.net.ssl.SSLSocket;
  * sets) and {@code meta.profiles}, so acme4j sends {@code replaces} and {@code profile}; every newOrder payload is
  * recorded ({@link #newOrders()}). It can refuse orders the way a real CA would: an order carrying {@code replaces}
  * with {@code alreadyReplaced} or {@code malformed}, or every order with {@code rateLimited} (with a Retry-After) or any
- * other problem.
+ * other problem; and it can refuse the nonces of newOrder requests ({@code badNonce}) a given number of times.
  *
  * <p>Requests are forwarded with the proxy's own {@code Host}, from which Pebble builds every URL it hands out and
  * checks every JWS {@code url}: the client only ever talks to the proxy, and the signatures stay valid. Pebble ignores
@@ -58,6 +58,8 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     private final List<JsonNode> newOrders = new CopyOnWriteArrayList<>();
     private final List<String> renewalInfoAsked = new CopyOnWriteArrayList<>();
     private final AtomicInteger refused = new AtomicInteger();
+    private final AtomicInteger noncesToRefuse = new AtomicInteger();
+    private final AtomicInteger noncesRefused = new AtomicInteger();
     private volatile Map<String, String> profiles = new LinkedHashMap<>(Map.of(
             "classic", "the usual 90 days", "shortlived", "6 days, no OCSP"));
     private volatile boolean advertiseAri = true;
@@ -104,7 +106,7 @@ public final class AcmeRecordingProxy implements AutoCloseable {
         return base() + "/dir";
     }
 
-    /** The newOrder payloads received, oldest first (refused ones included). */
+    /** The newOrder payloads received, oldest first (refused ones included, but not those refused for their nonce). */
     public List<JsonNode> newOrders() {
         return List.copyOf(newOrders);
     }
@@ -140,6 +142,20 @@ public final class AcmeRecordingProxy implements AutoCloseable {
     /** How many orders were refused with a canned problem. */
     public int refusals() {
         return refused.get();
+    }
+
+    /**
+     * The next {@code times} newOrder requests get {@code badNonce} (400, with a fresh nonce), as from a CA whose nodes
+     * do not share nonces: they reach neither Pebble nor {@link #newOrders()}.
+     */
+    public AcmeRecordingProxy refuseNewOrderNonces(int times) {
+        noncesToRefuse.set(times);
+        return this;
+    }
+
+    /** How many newOrder requests were refused for their nonce. */
+    public int noncesRefused() {
+        return noncesRefused.get();
     }
 
     /** The profiles the directory lists (name → description); empty: no {@code profiles} in {@code meta}. */
@@ -188,9 +204,10 @@ public final class AcmeRecordingProxy implements AutoCloseable {
         return this;
     }
 
-    /** Orders (and renewalInfo requests) are forwarded (answered) again. */
+    /** Orders (and renewalInfo requests) are forwarded (answered) again, whatever their nonce. */
     public AcmeRecordingProxy refuseNothing() {
         this.refusal = null;
+        noncesToRefuse.set(0);
         this.renewalInfoRefusal = null;
         return this;
     }
@@ -227,6 +244,11 @@ public final class AcmeRecordingProxy implements AutoCloseable {
                 }
             }
             if (method.equals("POST") && path.equals("/order-plz")) {
+                if (noncesToRefuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    noncesRefused.incrementAndGet();
+                    refuse(ex, new Refusal(400, "badNonce", "JWS has an invalid anti-replay nonce", false, null));
+                    return;
+                }
                 JsonNode payload = payloadOf(body);
                 newOrders.add(payload);
                 Refusal r = refusal;

@@ -31,6 +31,7 @@ class IssuanceErrorTypeTest {
         assertEquals("unreachable", failure(Kind.CA_UNREACHABLE, "connection refused", null).errorType());
         assertEquals("timeout", failure(Kind.TIMEOUT, "gave up", null).errorType());
         assertEquals("authorizationFailed", failure(Kind.AUTHORIZATION_FAILED, "x", null).errorType());
+        assertEquals("transient", failure(Kind.TRANSIENT, "x", null).errorType());
     }
 
     @Test

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * How the issuer reads a CA that will not issue, with a real Pebble behind {@link AcmeRecordingProxy} answering as Let's
- * Encrypt does: {@code rateLimited} with Retry-After, paused names, and a directory without the requested profile.
+ * Encrypt does: {@code rateLimited} with Retry-After, paused names, a directory without the requested profile, and
+ * refused anti-replay nonces.
  */
 @DisplayNameGeneration(DisplayNameGenerator.ReplaceUnderscores.class)
 class AcmeIssuerRefusalTest {
@@ -93,6 +94,37 @@ class AcmeIssuerRefusalTest {
         assertTrue(limited.paused());
         assertEquals("paused", limited.errorType());
         assertTrue(OrderRunner.otherCaMayHelp(limited));
+    }
+
+    @Test
+    void a_new_order_whose_nonce_is_refused_25_times_in_a_row_is_sent_until_accepted_and_created_once() throws Exception {
+        AcmeIssuer issuer = issuer("nonces");
+        ca.proxy().refuseNewOrderNonces(25);
+        int refused = ca.proxy().noncesRefused();
+        int orders = ca.proxy().newOrders().size();
+
+        IssuedCertificate c = issuer.issue(OrderRequest.of(List.of("nonce.refusal.test")));
+
+        assertEquals(List.of("nonce.refusal.test"), c.domains());
+        assertEquals(refused + 25, ca.proxy().noncesRefused(), "more refusals than acme4j's own 10 tries");
+        assertEquals(orders + 1, ca.proxy().newOrders().size(), "one order reached the CA");
+    }
+
+    @Test
+    void a_new_order_whose_nonce_is_refused_past_every_retry_fails_as_transient_for_the_same_ca_to_retry() {
+        AcmeIssuer issuer = issuer("nonces-forever");
+        ca.proxy().refuseNewOrderNonces(1000);
+        int refused = ca.proxy().noncesRefused();
+        int orders = ca.proxy().newOrders().size();
+
+        IssuanceException e = assertThrows(IssuanceException.class,
+                () -> issuer.issue(OrderRequest.of(List.of("nonce.refusal.test"))));
+
+        assertEquals(IssuanceException.Kind.TRANSIENT, e.kind(), e.getMessage());
+        assertEquals("badNonce", e.errorType());
+        assertFalse(OrderRunner.otherCaMayHelp(e), "the same CA is asked again at the next check");
+        assertEquals(refused + 40, ca.proxy().noncesRefused(), "4 rounds of acme4j's 10 tries");
+        assertEquals(orders, ca.proxy().newOrders().size(), "no order reached the CA");
     }
 
     @Test

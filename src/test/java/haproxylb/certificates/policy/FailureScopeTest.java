@@ -57,4 +57,9 @@ class FailureScopeTest {
         assertEquals(FailureScope.Kind.NONE, FailureScope.of(failure(Kind.LOCAL, ORDERED, new InterruptedException()),
                 ORDERED).kind());
     }
+
+    @Test
+    void a_nonce_refused_past_every_retry_is_nobodys_failure() {
+        assertEquals(FailureScope.Kind.NONE, FailureScope.of(failure(Kind.TRANSIENT, ORDERED, null), ORDERED).kind());
+    }
 }
