@@ -34,6 +34,29 @@ trap 'exit 124' TERM INT
 start_watchdog $(( (ROUNDS + 1) * 2 * LIVE_TIMEOUT + 120 ))
 
 jvm_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat"; }
+# THREADS=1: which of the JVM's threads spent the CPU of a storm (JIT compiler, GC, Camel's consumers, fsync pool).
+# A thread's name may have spaces, so its stat is read after the name's closing parenthesis (utime is then $12).
+thread_ticks() { # file: tid, name, ticks of every live thread, and the whole JVM's ticks as tid 0
+    local t
+    { printf '0\tjvm\t%s\n' "$(jvm_cpu_ticks)"
+      for t in /proc/"$daemon_pid"/task/*; do
+          printf '%s\t%s\t%s\n' "${t##*/}" "$(tr -d '\n' < "$t/comm" 2>/dev/null | tr ' ' _ | sed 's/[0-9]\+$/N/')" \
+              "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+      done; } > "$1"
+}
+thread_report() { # before after: CPU per thread name; threads gone by the end count as "(ended threads)"
+    # The kernel keeps 15 characters of a name ("Camel (camel-1)"); the JVM's thread dump has the whole name.
+    jcmd "$daemon_pid" Thread.print 2>/dev/null | sed -n 's/^"\([^"]*\)".* nid=\(0x[0-9a-f]*\).*/\2\t\1/p' \
+        | while IFS=$'\t' read -r nid name; do printf '%d\t%s\n' "$nid" "$name"; done \
+        | sed 's|#[0-9]\+|#N|; s|file://.*/state/|file:|' > "$1.names"
+    awk -F'\t' -v tck="$(getconf CLK_TCK)" '
+        FILENAME ~ /names$/ { full[$1] = $2; next }
+        NR == FNR { before[$1] = $3; next }
+        $1 == 0 { total = $3 - before[0]; next }
+        { d = $3 - before[$1]; by[($1 in full) ? full[$1] : $2] += d; seen += d }
+        END { by["(ended_threads)"] = total - seen
+              for (k in by) if (by[k] > 0) printf "    %6.2f s  %s\n", by[k] / tck, k }' "$1" "$1.names" "$2" | sort -rn
+}
 
 # Made in a hidden directory of the same file system, then renamed in: complete drops, as Ansible's copy or
 # haproxy-config apply make them. Each pair: one backend, two domains.
@@ -60,6 +83,7 @@ storm() { # who label count
     local who=$1 label=$2 n=$3 t0 t_taken t_live cpu0 cpu1 deadline now live
     make_storm "$state/inbox/.make" "$label" "$n"
     cpu0=$(jvm_cpu_ticks)
+    [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads0"
     now_us_into t0
     (cd "$state/inbox/.make" && find . -maxdepth 1 -name "$label-*" -exec mv -t .. {} +)
     deadline=$(( t0 + LIVE_TIMEOUT * 1000000 ))
@@ -70,6 +94,7 @@ storm() { # who label count
     done
     now_us_into t_taken
     cpu1=$(jvm_cpu_ticks)
+    [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads1"
     while live=$(live_domains "$label"); (( live < 2 * n )); do
         now_us_into now
         (( now < deadline )) || bench_die "$who: $live of $((2 * n)) domains of $label live in $LIVE_TIMEOUT s"
@@ -82,6 +107,7 @@ storm() { # who label count
         "$(bc -l <<< "($cpu1 - $cpu0) * 1000 / $(getconf CLK_TCK) / $n")" \
         "$(bc -l <<< "($t_live - $t0) / 1000000")" "$(bc -l <<< "$n * 1000000 / ($t_live - $t0)")" \
         "$(cut -d' ' -f1 /proc/loadavg)"
+    [[ -z ${THREADS:-} ]] || thread_report "$scratch/threads0" "$scratch/threads1"
 }
 
 run_daemon() { # who dist-dir

@@ -25,6 +25,7 @@ import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentIntake;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
+import haproxylb.intake.InboxBacklog;
 import haproxylb.intake.InboxEvents;
 import haproxylb.status.StatusBoard;
 
@@ -77,10 +78,11 @@ public final class DaemonConfiguration implements CamelConfiguration {
         HaproxyCheck check = new HaproxyCheck(s.string("lb.haproxy.binary"), s.number("lb.haproxy.check-timeout"));
         Path liveMap = s.path("lb.haproxy.map");
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
+        InboxBacklog backlog = new InboxBacklog((int) s.number("lb.intake.max-per-poll"));
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS), check,
                 liveConfig, liveMap, layout.candidate(), status, reloadGate,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
-                        : MapUpdater.NONE);
+                        : MapUpdater.NONE, backlog, s.millis("lb.assembly.storm-hold"));
 
         HaproxySupervisor supervisor = s.superviseMode() ? supervisor(context, s, liveConfig) : null;
         String masterSocket = supervisor != null ? supervisor.masterSocket().toString()
@@ -97,7 +99,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("fragmentStore", store);
         CompleteFileReadLock inboxLock = bindInbox(context, "inboxDelete", layout.inbox(), s, clock);
         registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, layout.claimed(), layout.inbox(),
-                inboxLock::isCompletePlainFile));
+                inboxLock::isCompletePlainFile, backlog));
         bindInbox(context, "certInboxDelete", layout.certInbox(), s, clock);
         registry.bind("assembly", assembly);
         registry.bind("reloader", reloader);

@@ -9,12 +9,14 @@ import haproxylb.intake.Fragment;
 import haproxylb.intake.FragmentProblem;
 import haproxylb.intake.PendingChange;
 import haproxylb.intake.FragmentStore;
+import haproxylb.intake.InboxBacklog;
 import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -38,6 +40,9 @@ public final class AssemblyService {
     private final FragmentStore store;
     /** An assembly is O(fragments): in a storm each takes what came meanwhile, at most half a core's worth. */
     private final Pacing pacing = new Pacing(1);
+    /** In a storm of drops an assembly waits for the inbox to drain, up to stormHold, and then takes it all at once. */
+    private final InboxBacklog backlog;
+    private final Duration stormHold;
     private final ConfigAssembler assembler;
     private final CandidateValidator validator;
     private final Path liveConfig;
@@ -78,8 +83,10 @@ public final class AssemblyService {
 
     public AssemblyService(FragmentStore store, ConfigAssembler assembler, CandidateRules rules, HaproxyCheck haproxy,
                            Path liveConfig, Path liveMap, Path candidateDir, StatusBoard status,
-                           ReloadGate reloads, MapUpdater mapUpdater) {
+                           ReloadGate reloads, MapUpdater mapUpdater, InboxBacklog backlog, Duration stormHold) {
         this.store = store;
+        this.backlog = backlog;
+        this.stormHold = stormHold;
         this.assembler = assembler;
         this.validator = new CandidateValidator(rules, assembler, haproxy, candidateDir);
         this.liveConfig = liveConfig.toAbsolutePath();
@@ -133,6 +140,7 @@ public final class AssemblyService {
      * or of haproxy -c does not throw: the changes wait (see {@link #fault()}) and the last good config keeps serving.
      */
     public boolean assemble() throws IOException {
+        backlog.awaitCalm(stormHold);
         return pacing.run(this::assembleNow);
     }
 

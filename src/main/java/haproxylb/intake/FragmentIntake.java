@@ -69,6 +69,9 @@ public final class FragmentIntake {
     private final List<String> claimedInCall = new ArrayList<>();
     private final Path inbox;
     private final PartnerCheck partnerReady;
+    private final InboxBacklog backlog;
+    /** Files of the current inbox poll so far: a full poll means a storm ({@link InboxBacklog}). */
+    private int filesThisPoll;
 
     private record Claim(InboxEntry entry, Path from) {}
 
@@ -82,7 +85,8 @@ public final class FragmentIntake {
     }
 
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
-        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null, PartnerCheck.NEVER);
+        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null, PartnerCheck.NEVER,
+                new InboxBacklog(Integer.MAX_VALUE));
     }
 
     /**
@@ -90,15 +94,17 @@ public final class FragmentIntake {
      * @param inbox        where entries claimed before a crash go back to at start-up, and where a half's partner is
      *                     looked for; null: neither
      * @param partnerReady whether a partner found in the inbox is complete (the inbox route's read lock decides)
+     * @param backlog      told the size of every poll
      */
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock, Path claimDir, Path inbox,
-                          PartnerCheck partnerReady) throws IOException {
+                          PartnerCheck partnerReady, InboxBacklog backlog) throws IOException {
         this.store = store;
         this.status = status;
         this.clock = clock;
         this.claimDir = claimDir;
         this.inbox = inbox;
         this.partnerReady = partnerReady;
+        this.backlog = backlog;
         finishInterruptedBatch();
         if (inbox != null) {
             InboxEntry.giveBack(claimDir, inbox, this::alreadyStaged); // a crash came before the batch was durable
@@ -121,14 +127,21 @@ public final class FragmentIntake {
      * (a full disk), it goes back to the inbox and the exception tells Camel.
      *
      * @param lastOfPoll Camel's CamelBatchComplete: no more files in this poll
+     * @return whether this call committed the batch: its changes are durable, and the assembly is to be told (once
+     *         per batch, not once per file: a storm's thousands of files would each wake it for nothing new)
      */
-    public void take(File file, Boolean lastOfPoll) throws IOException {
+    public boolean take(File file, Boolean lastOfPoll) throws IOException {
         if (statusSinceCommit == null) {
             statusSinceCommit = status.publication();
         }
         String fileName = file.getName();
         claimedInCall.clear();
         boolean batchEnded = false;
+        filesThisPoll++;
+        if (Boolean.TRUE.equals(lastOfPoll)) {
+            backlog.pollEnded(filesThisPoll);
+            filesThisPoll = 0;
+        }
         try {
             if (marked) {
                 dropTaken(); // the last batch is durable but its deletes failed: finished before anything is claimed
@@ -143,6 +156,7 @@ public final class FragmentIntake {
                 commit();
                 batchEnded = true;
             }
+            return batchEnded;
         } catch (IOException | RuntimeException e) {
             claimedInCall.forEach(this::giveBack);
             batchEnded = true;

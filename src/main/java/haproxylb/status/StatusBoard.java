@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -43,7 +44,11 @@ public final class StatusBoard {
      * closes. Other threads publish as usual (and their write carries the deferred changes too).
      */
     private final Map<Thread, Integer> deferring = new HashMap<>();
-    private boolean unpublished;
+    /**
+     * Deferring threads with changes not yet written. Per thread: the intake closes a publication per poll, and
+     * writing then on behalf of the assembly's open one would rewrite status.json (MBs at 10,000 fragments) per poll.
+     */
+    private final Set<Thread> unpublished = new HashSet<>();
 
     public StatusBoard(Path file, Clock clock) {
         this.file = file;
@@ -288,7 +293,7 @@ public final class StatusBoard {
                 closed = true;
                 if (deferring.merge(owner, -1, Integer::sum) == 0) {
                     deferring.remove(owner);
-                    if (unpublished) {
+                    if (unpublished.contains(owner)) {
                         publish();
                     }
                 }
@@ -333,10 +338,10 @@ public final class StatusBoard {
 
     private void publish() {
         if (deferring.containsKey(Thread.currentThread())) {
-            unpublished = true;
+            unpublished.add(Thread.currentThread());
             return;
         }
-        unpublished = false;
+        unpublished.clear(); // this write carries every deferred change made so far
         try {
             AtomicFiles.write(file, Json.INDENTED.writeValueAsBytes(snapshot()));
             if (publishProblem != null) {

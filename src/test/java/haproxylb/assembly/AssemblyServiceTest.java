@@ -4,6 +4,7 @@ import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.MapUpdater;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.intake.FragmentReader;
+import haproxylb.intake.InboxBacklog;
 import haproxylb.intake.FragmentStore;
 import haproxylb.intake.PendingChange;
 import haproxylb.status.FragmentStatus;
@@ -57,7 +58,7 @@ class AssemblyServiceTest {
         assembly = new AssemblyService(store, new ConfigAssembler(TEMPLATE, Map.of()),
                 new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck("haproxy", 60),
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
-                status, gate, MapUpdater.NONE);
+                status, gate, MapUpdater.NONE, new InboxBacklog(Integer.MAX_VALUE), Duration.ZERO);
     }
 
     private void queue(String name, String cfg, String map) throws Exception {

@@ -12,6 +12,7 @@ import haproxylb.haproxy.MapUpdater;
 import haproxylb.haproxy.ReloadGate;
 import haproxylb.haproxy.Reloader;
 import haproxylb.intake.FragmentIntake;
+import haproxylb.intake.InboxBacklog;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.status.Status;
@@ -103,12 +104,13 @@ class IntakeAssemblyRouteTest {
         gate = new ReloadGate(clock, Duration.ofSeconds(60));
         FragmentStore store = new FragmentStore(state, new FragmentReader(false, 1 << 20));
         Path haproxyDir = Files.createDirectories(state.resolve("haproxy"));
+        InboxBacklog backlog = new InboxBacklog(500);
         AssemblyService assembly = new AssemblyService(store, new ConfigAssembler(TEMPLATE, Map.of()),
                 new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck("haproxy", 60),
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
-                status, gate, MapUpdater.NONE);
+                status, gate, MapUpdater.NONE, backlog, Duration.ofSeconds(5));
         FragmentIntake intake = new FragmentIntake(store, status, clock, state.resolve("claimed"),
-                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
+                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER, backlog);
         Reloader reloader = new Reloader(gate, status, List.of("true"), null, null);
         configuration.addConfiguration(new CamelConfiguration() {
             @Override
@@ -146,14 +148,15 @@ class IntakeAssemblyRouteTest {
         try (Stream<Path> listed = Files.list(inbox)) {
             files = listed.sorted().toList();
         }
+        // one event for the poll, sent once it is committed (durable), not one per file
         NotifyBuilder assembled = new NotifyBuilder(template.getCamelContext()).from("seda:config-changed")
-                .whenCompleted(files.size()).create();
+                .whenCompleted(1).create();
         for (int i = 0; i < files.size(); i++) {
             // as the file consumer sends them: one exchange per file, the poll's last one marked
             template.sendBodyAndProperty("direct:inbox", files.get(i).toFile(), Exchange.BATCH_COMPLETE,
                     i == files.size() - 1);
         }
-        assertTrue(assembled.matchesWaitTime(), "every file reached the aggregator");
+        assertTrue(assembled.matchesWaitTime(), "the committed poll reached the aggregator");
         assertEquals(0, gate.facts().configGeneration(), "nothing assembled before the batch closes");
 
         reloads.expectedMessageCount(1);

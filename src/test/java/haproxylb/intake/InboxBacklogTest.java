@@ -1,0 +1,54 @@
+package haproxylb.intake;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+class InboxBacklogTest {
+    @Test
+    void a_storm_is_under_way_after_a_full_poll_and_over_after_one_that_was_not() {
+        InboxBacklog backlog = new InboxBacklog(500);
+        assertFalse(backlog.stormUnderway(), "no poll yet");
+        backlog.pollEnded(499);
+        assertFalse(backlog.stormUnderway(), "a poll that took less than its limit drained the inbox");
+        backlog.pollEnded(500);
+        assertTrue(backlog.stormUnderway(), "a full poll left files waiting");
+        backlog.pollEnded(3);
+        assertFalse(backlog.stormUnderway(), "the last chunk");
+    }
+
+    @Test
+    void waiting_for_calm_ends_at_the_hold_while_the_storm_lasts_and_at_once_without_one() {
+        InboxBacklog backlog = new InboxBacklog(2);
+        long start = System.nanoTime();
+        backlog.awaitCalm(Duration.ofSeconds(30));
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos(), "no storm: no wait");
+
+        backlog.pollEnded(2);
+        start = System.nanoTime();
+        backlog.awaitCalm(Duration.ofMillis(200));
+        long waited = System.nanoTime() - start;
+        assertTrue(waited >= Duration.ofMillis(200).toNanos(), "waited the hold: " + waited);
+        assertTrue(backlog.stormUnderway(), "the storm is still fresh");
+    }
+
+    @Test
+    void a_stale_full_poll_is_no_storm() throws Exception {
+        // The intake polls again at once after a full poll; one that came and went a while ago says nothing.
+        InboxBacklog backlog = new InboxBacklog(1);
+        backlog.pollEnded(1);
+        long start = System.nanoTime();
+        backlog.awaitCalm(Duration.ofSeconds(30));
+        assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "the wait ends once the poll is stale");
+        assertFalse(backlog.stormUnderway());
+    }
+
+    @Test
+    void a_poll_limit_below_one_is_refused() {
+        assertThrows(IllegalArgumentException.class, () -> new InboxBacklog(0));
+    }
+}
