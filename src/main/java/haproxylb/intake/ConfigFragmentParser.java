@@ -2,6 +2,7 @@ package haproxylb.intake;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.Set;
 
 /**
@@ -10,6 +11,8 @@ import java.util.Set;
  * change the behaviour of every other domain on the balancer.
  */
 public final class ConfigFragmentParser {
+    /** Compiled once: String.split compiles a pattern of more than one character on every call. */
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     // haproxy 2.6 section keywords (configuration manual, section 2 and 3-12).
     static final Set<String> SECTION_KEYWORDS = Set.of("global", "defaults", "frontend", "backend", "listen",
             "userlist", "peers", "resolvers", "mailers", "program", "http-errors", "ring", "cache",
@@ -32,7 +35,7 @@ public final class ConfigFragmentParser {
             if (stripped.isEmpty() || stripped.startsWith("#")) {
                 continue;
             }
-            String[] words = stripped.split("\\s+");
+            String[] words = WHITESPACE.split(stripped);
             String keyword = words[0];
             if (SECTION_KEYWORDS.contains(keyword)) {
                 if (!keyword.equals("backend") && !allowAnySection) {

@@ -228,6 +228,11 @@ public final class FragmentPolicy {
                     return problem;
                 }
             }
+            // Each pattern below needs a call's '(' or "lua.", which most words lack; matching every word against
+            // all three was a tenth of the intake's time in a storm.
+            if (word.indexOf('(') < 0 && !word.contains("lua.")) {
+                continue;
+            }
             if (ENV_FETCH.matcher(word).find()) {
                 return "'env()' reads haproxy's own environment variables, which may hold secrets";
             }

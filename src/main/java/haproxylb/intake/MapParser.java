@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  * written, because haproxy's backend names are case-sensitive. {@code *.example.test} is a wildcard for one label.
  */
 public final class MapParser {
+    /** Compiled once: String.split compiles a pattern of more than one character on every call. */
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     static final Pattern BACKEND = Pattern.compile("[A-Za-z0-9_.:-]{1,100}");
 
     private MapParser() {}
@@ -28,7 +30,7 @@ public final class MapParser {
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
-            String[] fields = line.split("\\s+");
+            String[] fields = WHITESPACE.split(line);
             if (fields.length != 2) {
                 throw FragmentProblem.at(fragment, file, lineNo, "expected 'domain backend' (two fields), found "
                         + fields.length + " field(s): '" + FragmentName.printable(line) + "'");
