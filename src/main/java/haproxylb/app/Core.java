@@ -6,6 +6,7 @@ import haproxylb.assembly.AssemblyService;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.Reloader;
 import haproxylb.intake.FragmentStore;
+import haproxylb.intake.InboxBacklog;
 import haproxylb.status.StatusBoard;
 
 import java.nio.file.Path;
@@ -14,4 +15,4 @@ import java.time.Clock;
 /** The fragment pipeline's shared pieces, handed to the wiring of the other concerns (certificates, monitoring). */
 public record Core(Settings settings, Clock clock, Path stateDir, Path certDir, Path liveConfig, Path liveMap,
                    StatusBoard status, FragmentStore fragments, AssemblyService assembly, Reloader reloader,
-                   HaproxySupervisor supervisor, StateLayout layout) {}
+                   HaproxySupervisor supervisor, StateLayout layout, InboxBacklog backlog) {}

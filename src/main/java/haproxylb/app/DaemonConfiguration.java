@@ -112,7 +112,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         context.addService(daemon, true, true);
         registry.bind("runtimeApi", runtimeApi);
         Core core = new Core(s, clock, state, certDir, liveConfig, liveMap, status, store, assembly,
-                reloader, supervisor, layout);
+                reloader, supervisor, layout, backlog);
         registry.bind("core", core);
         ClusterWiring.configure(context, core);
         CertificateWiring.configure(context, core);

@@ -35,7 +35,7 @@ final class MonitoringWiring {
         Monitored daemon = new Monitored(core.clock(), core.layout(), core.status(), core.fragments(),
                 core.assembly(), core.reloader(), core.supervisor(), probe,
                 certificates == null ? null : certificates::orderAttempts,
-                certificates == null ? null : acmeFigures(certificates));
+                certificates == null ? null : acmeFigures(certificates), core.backlog());
         MonitoringService.install(context, daemon, Duration.ofMillis(s.number("lb.health.stale-after")),
                 (int) s.number("lb.health.certificate-min-days"), s.number("lb.health.min-free-space"));
     }

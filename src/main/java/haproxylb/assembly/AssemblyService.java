@@ -140,6 +140,8 @@ public final class AssemblyService {
      * or of haproxy -c does not throw: the changes wait (see {@link #fault()}) and the last good config keeps serving.
      */
     public boolean assemble() throws IOException {
+        // The pause first: a storm may start during it, and is then waited for too.
+        pacing.awaitTurn();
         backlog.awaitCalm(stormHold);
         return pacing.run(this::assembleNow);
     }

@@ -49,7 +49,8 @@ public final class Pacing {
         notBeforeNanos = endNanos + (long) (pauseFactor * (endNanos - startNanos));
     }
 
-    private void awaitTurn() {
+    /** Waits here until the next run may start. */
+    public void awaitTurn() {
         long wait = waitNanos();
         if (wait <= 0) {
             return;

@@ -5,6 +5,7 @@ import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxySupervisor;
 import haproxylb.haproxy.Reloader;
 import haproxylb.intake.FragmentStore;
+import haproxylb.intake.InboxBacklog;
 import haproxylb.intake.PendingChange;
 import haproxylb.status.StatusBoard;
 
@@ -21,10 +22,11 @@ import java.util.function.LongSupplier;
  * @param supervisor null in systemd mode
  * @param acmeOrders orders sent to the CA since start, as the certificate stage counts them; null without it
  * @param acme       the CAs' budgets, backoff and errors; null without the certificate stage
+ * @param backlog    whether a storm of drops is being taken in
  */
 public record Monitored(Clock clock, StateLayout layout, StatusBoard status, FragmentStore fragments,
                         AssemblyService assembly, Reloader reloader, HaproxySupervisor supervisor,
-                        HaproxyProbe haproxy, LongSupplier acmeOrders, AcmeFigures acme) {
+                        HaproxyProbe haproxy, LongSupplier acmeOrders, AcmeFigures acme, InboxBacklog backlog) {
 
     public Path inbox() {
         return layout.inbox();
