@@ -99,9 +99,10 @@ public final class DaemonConfiguration implements CamelConfiguration {
         registry.bind("fragmentStore", store);
         CompleteFileReadLock inboxLock = bindInbox(context, "inboxDelete", layout.inbox(), s, clock);
         registry.bind("fragmentIntake", new FragmentIntake(store, status, clock, layout.claimed(), layout.inbox(),
-                inboxLock::isCompletePlainFile, backlog));
+                inboxLock::isCompletePlainFile));
         bindInbox(context, "certInboxDelete", layout.certInbox(), s, clock);
         registry.bind("assembly", assembly);
+        registry.bind("inboxBacklog", backlog);
         registry.bind("reloader", reloader);
         // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
         registry.bind("haproxyWatchdog", new HaproxyWatchdog(daemon));

@@ -142,7 +142,7 @@ public final class AssemblyService {
     public boolean assemble() throws IOException {
         // The pause first: a storm may start during it, and is then waited for too.
         pacing.awaitTurn();
-        backlog.awaitCalm(stormHold);
+        backlog.awaitCalm(stormHold.toMillis());
         return pacing.run(this::assembleNow);
     }
 

@@ -69,9 +69,6 @@ public final class FragmentIntake {
     private final List<String> claimedInCall = new ArrayList<>();
     private final Path inbox;
     private final PartnerCheck partnerReady;
-    private final InboxBacklog backlog;
-    /** Files of the current inbox poll so far: a full poll means a storm ({@link InboxBacklog}). */
-    private int filesThisPoll;
 
     private record Claim(InboxEntry entry, Path from) {}
 
@@ -85,8 +82,7 @@ public final class FragmentIntake {
     }
 
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock) throws IOException {
-        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null, PartnerCheck.NEVER,
-                new InboxBacklog(Integer.MAX_VALUE));
+        this(store, status, clock, store.rejectedDir().resolveSibling("claimed"), null, PartnerCheck.NEVER);
     }
 
     /**
@@ -94,17 +90,15 @@ public final class FragmentIntake {
      * @param inbox        where entries claimed before a crash go back to at start-up, and where a half's partner is
      *                     looked for; null: neither
      * @param partnerReady whether a partner found in the inbox is complete (the inbox route's read lock decides)
-     * @param backlog      told the size of every poll
      */
     public FragmentIntake(FragmentStore store, StatusBoard status, Clock clock, Path claimDir, Path inbox,
-                          PartnerCheck partnerReady, InboxBacklog backlog) throws IOException {
+                          PartnerCheck partnerReady) throws IOException {
         this.store = store;
         this.status = status;
         this.clock = clock;
         this.claimDir = claimDir;
         this.inbox = inbox;
         this.partnerReady = partnerReady;
-        this.backlog = backlog;
         finishInterruptedBatch();
         if (inbox != null) {
             InboxEntry.giveBack(claimDir, inbox, this::alreadyStaged); // a crash came before the batch was durable
@@ -137,11 +131,6 @@ public final class FragmentIntake {
         String fileName = file.getName();
         claimedInCall.clear();
         boolean batchEnded = false;
-        filesThisPoll++;
-        if (Boolean.TRUE.equals(lastOfPoll)) {
-            backlog.pollEnded(filesThisPoll);
-            filesThisPoll = 0;
-        }
         try {
             if (marked) {
                 dropTaken(); // the last batch is durable but its deletes failed: finished before anything is claimed

@@ -1,15 +1,21 @@
 package haproxylb.intake;
 
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.camel.Consumer;
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultPollingConsumerPollStrategy;
+import org.apache.camel.support.ScheduledPollConsumer;
+
 /**
- * Whether the inbox holds more than one poll takes: a storm is under way. The intake tells it each poll's size; the
- * assembly asks it, and waits (up to its hold) for the storm to drain instead of assembling for every chunk. An
- * assembly is O(fragments) and runs haproxy -c and a reload, so mid-storm it took the CPU the intake needed, and the
- * next chunk made its work stale at once (bench/daemon-storm.sh).
+ * Whether the inbox holds more than one poll takes: a storm is under way. It is the intake route's poll strategy, so
+ * Camel tells it each poll's size. After a full poll the next one starts at once (greedy) instead of after
+ * lb.intake.poll, so a storm's chunks come back to back; after any other poll, even one whose files failed (a full
+ * disk), the route waits as usual rather than spin. The assembly, the certificate check and the monitoring
+ * observation ask it, and wait (up to a hold) for a storm to be taken in: each is O(fragments or domains), so mid-storm
+ * they took the CPU the intake needed, and the next chunk made their work stale at once (bench/daemon-storm.sh).
  */
-public final class InboxBacklog {
+public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
     /** The intake route polls again at once after a poll that found files; a full poll older than this is stale. */
     private static final long FRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long STEP_MILLIS = 20;
@@ -26,8 +32,16 @@ public final class InboxBacklog {
         this.pollLimit = pollLimit;
     }
 
+    @Override
+    public void commit(Consumer consumer, Endpoint endpoint, int polledMessages) {
+        pollEnded(polledMessages);
+        if (consumer instanceof ScheduledPollConsumer poller) {
+            poller.setGreedy(lastPollFull); // Camel reads it right after this call
+        }
+    }
+
     /** A poll of the inbox was taken in: {@code files} of them. */
-    public void pollEnded(int files) {
+    void pollEnded(int files) {
         lastPollEndNanos = System.nanoTime();
         lastPollFull = files >= pollLimit;
     }
@@ -37,9 +51,9 @@ public final class InboxBacklog {
         return lastPollFull && System.nanoTime() - lastPollEndNanos < FRESH_NANOS;
     }
 
-    /** Waits while a storm is under way, at most {@code hold}; a stop (interrupt) ends the wait. */
-    public void awaitCalm(Duration hold) {
-        long deadline = System.nanoTime() + hold.toNanos();
+    /** Waits while a storm is under way, at most {@code holdMillis}; a stop (interrupt) ends the wait. */
+    public void awaitCalm(long holdMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(holdMillis);
         while (stormUnderway() && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(STEP_MILLIS);

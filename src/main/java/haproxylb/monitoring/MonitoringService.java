@@ -166,7 +166,7 @@ public final class MonitoringService extends ServiceSupport {
                 executor.schedule(() -> {
                     // Mid-storm the figures are stale within a poll, and an observation (O(domains)) would take
                     // CPU from the intake; what a storm changes is observed once it is taken in.
-                    daemon.backlog().awaitCalm(STORM_HOLD);
+                    daemon.backlog().awaitCalm(STORM_HOLD.toMillis());
                     observationDue.set(false);
                     long start = System.nanoTime();
                     try {

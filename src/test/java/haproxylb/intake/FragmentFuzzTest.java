@@ -83,7 +83,7 @@ class FragmentFuzzTest {
                 FragmentPolicy.DEFAULT));
         StatusBoard status = new StatusBoard(state.resolve("status.json"), Clock.systemUTC());
         FragmentIntake intake = new FragmentIntake(store, status, Clock.systemUTC(), state.resolve("claimed"), inbox,
-                FragmentIntake.PartnerCheck.NEVER, new InboxBacklog(Integer.MAX_VALUE));
+                FragmentIntake.PartnerCheck.NEVER);
         String[] names = {"a", "b", "shop", "x-1", "..", "../escape", "a..b", "UP", ".hidden", "-dash", "n\u001b]0;t",
             "a/b", "x".repeat(120), "é", " sp", "a.cfg"};
         for (int i = 0; i < INTAKE_DROPS; i++) {

@@ -36,8 +36,7 @@ class FragmentIntakeTest {
     /** The intake as the daemon builds it: claim directory and inbox under the state dir, a status board of its own. */
     private FragmentIntake intake(FragmentStore store, FragmentIntake.PartnerCheck partnerReady) throws Exception {
         return new FragmentIntake(store, new StatusBoard(state.resolve("status.json"), clock), clock,
-                state.resolve("claimed"), Files.createDirectories(state.resolve("inbox")), partnerReady,
-                new InboxBacklog(Integer.MAX_VALUE));
+                state.resolve("claimed"), Files.createDirectories(state.resolve("inbox")), partnerReady);
     }
 
     @Test
@@ -60,7 +59,7 @@ class FragmentIntakeTest {
     void rejections_of_one_poll_are_published_together_once_the_poll_is_durable() throws Exception {
         StatusBoard status = new StatusBoard(state.resolve("status.json"), clock);
         FragmentIntake intake = new FragmentIntake(store(), status, clock, state.resolve("claimed"),
-                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER, new InboxBacklog(Integer.MAX_VALUE));
+                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         intake.take(drop("bad.cfg", "frontend nope\n"), false);
         intake.take(drop("bad.map", "bad.example.test be_bad\n"), false);
         intake.take(drop("Bad Name.cfg", "backend be_x\n"), false);

@@ -110,7 +110,7 @@ class IntakeAssemblyRouteTest {
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
                 status, gate, MapUpdater.NONE, backlog, Duration.ofSeconds(5));
         FragmentIntake intake = new FragmentIntake(store, status, clock, state.resolve("claimed"),
-                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER, backlog);
+                state.resolve("inbox"), FragmentIntake.PartnerCheck.NEVER);
         Reloader reloader = new Reloader(gate, status, List.of("true"), null, null);
         configuration.addConfiguration(new CamelConfiguration() {
             @Override
