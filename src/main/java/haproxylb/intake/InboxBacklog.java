@@ -16,7 +16,7 @@ import org.apache.camel.support.ScheduledPollConsumer;
  * they took the CPU the intake needed, and the next chunk made their work stale at once (bench/daemon-storm.sh).
  */
 public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
-    /** The intake route polls again at once after a poll that found files; a full poll older than this is stale. */
+    /** The intake route polls again at once after a full poll; a full poll older than this is stale. */
     private static final long FRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long STEP_MILLIS = 20;
 
@@ -32,18 +32,14 @@ public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
         this.pollLimit = pollLimit;
     }
 
+    /** A poll of the inbox was taken in: {@code polledMessages} files. */
     @Override
     public void commit(Consumer consumer, Endpoint endpoint, int polledMessages) {
-        pollEnded(polledMessages);
+        lastPollEndNanos = System.nanoTime();
+        lastPollFull = polledMessages >= pollLimit;
         if (consumer instanceof ScheduledPollConsumer poller) {
             poller.setGreedy(lastPollFull); // Camel reads it right after this call
         }
-    }
-
-    /** A poll of the inbox was taken in: {@code files} of them. */
-    void pollEnded(int files) {
-        lastPollEndNanos = System.nanoTime();
-        lastPollFull = files >= pollLimit;
     }
 
     /** Whether the last poll was full and recent: more files wait, and the intake is taking them. */

@@ -29,7 +29,7 @@ class InboxBacklogTest {
         backlog.awaitCalm(30_000);
         assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos(), "no storm: no wait");
 
-        backlog.pollEnded(2);
+        backlog.commit(null, null, 2);
         start = System.nanoTime();
         backlog.awaitCalm(200);
         long waited = System.nanoTime() - start;
@@ -41,7 +41,7 @@ class InboxBacklogTest {
     void a_stale_full_poll_is_no_storm() throws Exception {
         // The intake polls again at once after a full poll; one that came and went a while ago says nothing.
         InboxBacklog backlog = new InboxBacklog(1);
-        backlog.pollEnded(1);
+        backlog.commit(null, null, 1);
         long start = System.nanoTime();
         backlog.awaitCalm(30_000);
         assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "the wait ends once the poll is stale");
