@@ -14,6 +14,7 @@ import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -143,6 +144,11 @@ public final class AssemblyService {
         // The pause first: a storm may start during it, and is then waited for too.
         pacing.awaitTurn();
         backlog.awaitCalm(stormHold.toMillis());
+        if (Thread.currentThread().isInterrupted()) {
+            // Stopping: the changes stay in pending/ for the next start. Assembling now would fail on the first
+            // interruptible write and be logged as a full or read-only disk.
+            return false;
+        }
         return pacing.run(this::assembleNow);
     }
 
@@ -153,6 +159,11 @@ public final class AssemblyService {
             hold(e.getMessage());
         } catch (IOException | UncheckedIOException e) {
             IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            if (io instanceof ClosedByInterruptException || Thread.currentThread().isInterrupted()) {
+                // A stop, not the disk: what this assembly had not finished stays pending (promotion repeats safely).
+                LOG.info("Stopped during an assembly; its unfinished changes stay pending for the next start");
+                return false;
+            }
             // A temp file's random name would make every retry's reason new, and the log line repeat.
             hold("cannot write the state directory or haproxy's files (" + io.getClass().getSimpleName() + ": "
                     + String.valueOf(io.getMessage()).replaceAll("\\.tmp-[^\\s:]*", ".tmp-*")

@@ -430,13 +430,23 @@ public final class FragmentStore {
         });
         written.commit();
         AtomicFiles.SyncBatch recorded = new AtomicFiles.SyncBatch();
-        AtomicFiles.deferSyncs(recorded, () -> changes.forEach(change -> record(() -> {
-            if (change.remove()) {
-                history.recordRemoved(change.name());
-            } else {
-                history.recordLive(change.name(), change.cfg(), change.map(), change.id());
+        List<String> unrecorded = new ArrayList<>();
+        AtomicFiles.deferSyncs(recorded, () -> changes.forEach(change -> {
+            try {
+                if (change.remove()) {
+                    history.recordRemoved(change.name());
+                } else {
+                    history.recordLive(change.name(), change.cfg(), change.map(), change.id());
+                }
+            } catch (IOException | RuntimeException e) {
+                unrecorded.add(change.name() + " (" + e + ")");
             }
-        })));
+        }));
+        if (!unrecorded.isEmpty()) {
+            // One line for the batch: a full disk, or a stop interrupting the writes, fails every entry alike.
+            LOG.error("Could not record the fragment history of {} of {} promoted fragment(s), first {}",
+                    unrecorded.size(), changes.size(), unrecorded.get(0));
+        }
         record(recorded::commit);
         synchronized (this) {
             for (PendingChange change : changes) {
