@@ -23,6 +23,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The assembly stage with the real haproxy -c, on a small base template; no haproxy runs (no runtime API). */
@@ -82,6 +83,21 @@ class AssemblyServiceTest {
         assertEquals(1, published("app").generation());
         assertFalse(store.hasPending());
         assertTrue(store.liveFragments().containsKey("app"));
+    }
+
+    @Test
+    void an_assembly_asked_for_while_the_daemon_stops_does_not_start_and_its_changes_stay_pending() throws Exception {
+        queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
+        Thread.currentThread().interrupt(); // as Camel's shutdown interrupts the aggregator's thread
+        try {
+            assertFalse(assembly.assemble(), "no new generation while stopping");
+        } finally {
+            assertTrue(Thread.interrupted(), "the stop is left for the caller to see");
+        }
+        assertEquals(0, gate.configGeneration());
+        assertTrue(store.hasPending(), "the change waits for the next start");
+        assertNull(assembly.fault(), "a stop is no disk fault");
+        assertTrue(assembly.assemble(), "and goes live once the daemon runs");
     }
 
     @Test
