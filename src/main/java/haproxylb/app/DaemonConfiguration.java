@@ -78,11 +78,12 @@ public final class DaemonConfiguration implements CamelConfiguration {
         HaproxyCheck check = new HaproxyCheck(s.string("lb.haproxy.binary"), s.number("lb.haproxy.check-timeout"));
         Path liveMap = s.path("lb.haproxy.map");
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
-        InboxBacklog backlog = new InboxBacklog((int) s.number("lb.intake.max-per-poll"));
+        InboxBacklog backlog = new InboxBacklog((int) s.number("lb.intake.max-per-poll"),
+                s.millis("lb.assembly.storm-hold"));
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS), check,
                 liveConfig, liveMap, layout.candidate(), status, reloadGate,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
-                        : MapUpdater.NONE, backlog, s.millis("lb.assembly.storm-hold"));
+                        : MapUpdater.NONE, backlog);
 
         HaproxySupervisor supervisor = s.superviseMode() ? supervisor(context, s, liveConfig) : null;
         String masterSocket = supervisor != null ? supervisor.masterSocket().toString()

@@ -17,7 +17,6 @@ import java.io.UncheckedIOException;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -41,9 +40,8 @@ public final class AssemblyService {
     private final FragmentStore store;
     /** An assembly is O(fragments): in a storm each takes what came meanwhile, at most half a core's worth. */
     private final Pacing pacing = new Pacing(1);
-    /** In a storm of drops an assembly waits for the inbox to drain, up to stormHold, and then takes it all at once. */
+    /** In a storm of drops an assembly waits for the inbox to drain (up to a hold), then takes it all at once. */
     private final InboxBacklog backlog;
-    private final Duration stormHold;
     private final ConfigAssembler assembler;
     private final CandidateValidator validator;
     private final Path liveConfig;
@@ -84,10 +82,9 @@ public final class AssemblyService {
 
     public AssemblyService(FragmentStore store, ConfigAssembler assembler, CandidateRules rules, HaproxyCheck haproxy,
                            Path liveConfig, Path liveMap, Path candidateDir, StatusBoard status,
-                           ReloadGate reloads, MapUpdater mapUpdater, InboxBacklog backlog, Duration stormHold) {
+                           ReloadGate reloads, MapUpdater mapUpdater, InboxBacklog backlog) {
         this.store = store;
         this.backlog = backlog;
-        this.stormHold = stormHold;
         this.assembler = assembler;
         this.validator = new CandidateValidator(rules, assembler, haproxy, candidateDir);
         this.liveConfig = liveConfig.toAbsolutePath();
@@ -143,7 +140,7 @@ public final class AssemblyService {
     public boolean assemble() throws IOException {
         // The pause first: a storm may start during it, and is then waited for too.
         pacing.awaitTurn();
-        backlog.awaitCalm(stormHold.toMillis());
+        backlog.awaitCalm();
         if (Thread.currentThread().isInterrupted()) {
             // Stopping: the changes stay in pending/ for the next start. Assembling now would fail on the first
             // interruptible write and be logged as a full or read-only disk.

@@ -1,5 +1,6 @@
 package haproxylb.intake;
 
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.Consumer;
@@ -21,15 +22,21 @@ public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
     private static final long STEP_MILLIS = 20;
 
     private final int pollLimit;
+    private final long holdNanos;
     private volatile boolean lastPollFull;
     private volatile long lastPollEndNanos;
 
-    /** @param pollLimit the most files one poll takes (lb.intake.max-per-poll): a poll that took that many left more */
-    public InboxBacklog(int pollLimit) {
+    /**
+     * @param pollLimit  the most files one poll takes (lb.intake.max-per-poll): a poll that took that many left more
+     * @param hold       the longest {@link #awaitCalm} waits (lb.assembly.storm-hold), so a storm that never ends
+     *                   still goes live chunk by chunk
+     */
+    public InboxBacklog(int pollLimit, Duration hold) {
         if (pollLimit < 1) {
             throw new IllegalArgumentException("poll limit " + pollLimit + " < 1");
         }
         this.pollLimit = pollLimit;
+        this.holdNanos = hold.toNanos();
     }
 
     /** A poll of the inbox was taken in: {@code polledMessages} files. */
@@ -47,9 +54,9 @@ public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
         return lastPollFull && System.nanoTime() - lastPollEndNanos < FRESH_NANOS;
     }
 
-    /** Waits while a storm is under way, at most {@code holdMillis}; a stop (interrupt) ends the wait. */
-    public void awaitCalm(long holdMillis) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(holdMillis);
+    /** Waits while a storm is under way, at most the hold; a stop (interrupt) ends the wait. */
+    public void awaitCalm() {
+        long deadline = System.nanoTime() + holdNanos;
         while (stormUnderway() && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(STEP_MILLIS);

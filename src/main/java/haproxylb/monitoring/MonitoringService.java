@@ -39,8 +39,6 @@ public final class MonitoringService extends ServiceSupport {
     /** Camel's micrometer-prometheus support binds its registry under this name (MicrometerConstants). */
     private static final String METER_REGISTRY = "metricsRegistry";
     static final long OBSERVE_DELAY_MS = 200;
-    /** The longest an observation waits for a storm of drops to be taken in: metrics lag it at most this much. */
-    private static final Duration STORM_HOLD = Duration.ofSeconds(5);
 
     private final CamelContext context;
     private final Monitored daemon;
@@ -166,7 +164,7 @@ public final class MonitoringService extends ServiceSupport {
                 executor.schedule(() -> {
                     // Mid-storm the figures are stale within a poll, and an observation (O(domains)) would take
                     // CPU from the intake; what a storm changes is observed once it is taken in.
-                    daemon.backlog().awaitCalm(STORM_HOLD.toMillis());
+                    daemon.backlog().awaitCalm();
                     observationDue.set(false);
                     long start = System.nanoTime();
                     try {

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class InboxBacklogTest {
     @Test
     void a_storm_is_under_way_after_a_full_poll_and_over_after_one_that_was_not() {
-        InboxBacklog backlog = new InboxBacklog(500);
+        InboxBacklog backlog = new InboxBacklog(500, Duration.ofMillis(5_000));
         assertFalse(backlog.stormUnderway(), "no poll yet");
         // As Camel reports the intake route's polls to its poll strategy
         backlog.commit(null, null, 499);
@@ -24,14 +24,14 @@ class InboxBacklogTest {
 
     @Test
     void waiting_for_calm_ends_at_the_hold_while_the_storm_lasts_and_at_once_without_one() {
-        InboxBacklog backlog = new InboxBacklog(2);
         long start = System.nanoTime();
-        backlog.awaitCalm(30_000);
+        new InboxBacklog(2, Duration.ofMillis(30_000)).awaitCalm();
         assertTrue(System.nanoTime() - start < Duration.ofSeconds(5).toNanos(), "no storm: no wait");
 
+        InboxBacklog backlog = new InboxBacklog(2, Duration.ofMillis(200));
         backlog.commit(null, null, 2);
         start = System.nanoTime();
-        backlog.awaitCalm(200);
+        backlog.awaitCalm();
         long waited = System.nanoTime() - start;
         assertTrue(waited >= Duration.ofMillis(200).toNanos(), "waited the hold: " + waited);
         assertTrue(backlog.stormUnderway(), "the storm is still fresh");
@@ -40,16 +40,16 @@ class InboxBacklogTest {
     @Test
     void a_stale_full_poll_is_no_storm() throws Exception {
         // The intake polls again at once after a full poll; one that came and went a while ago says nothing.
-        InboxBacklog backlog = new InboxBacklog(1);
+        InboxBacklog backlog = new InboxBacklog(1, Duration.ofMillis(30_000));
         backlog.commit(null, null, 1);
         long start = System.nanoTime();
-        backlog.awaitCalm(30_000);
+        backlog.awaitCalm();
         assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "the wait ends once the poll is stale");
         assertFalse(backlog.stormUnderway());
     }
 
     @Test
     void a_poll_limit_below_one_is_refused() {
-        assertThrows(IllegalArgumentException.class, () -> new InboxBacklog(0));
+        assertThrows(IllegalArgumentException.class, () -> new InboxBacklog(0, Duration.ofMillis(5_000)));
     }
 }
