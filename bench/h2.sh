@@ -90,6 +90,8 @@ if [[ -n ${PIN:-} ]]; then
 fi
 tck=$(getconf CLK_TCK)
 haproxy_ticks() { local pid t=0; for pid in $(haproxy_pids); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# The daemon's JVM (bin/haproxy-lb execs java): in supervise mode it reads every access log line haproxy writes.
+daemon_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$daemon_pid/stat" 2>/dev/null || echo 0; }
 
 cat > "$scratch/hosts.lua" <<'LUA'
 local hosts, paths, reqs = {}, {}, {}
@@ -159,20 +161,21 @@ echo "h2: HTTPS edge, $FRAGMENTS fragments + 1, $domains hosts over $FRAGMENTS b
 echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults, lb.reload.min-interval=1000${extra[*]:+, ${extra[*]}};" \
     "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
 echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop);" \
-    "${PIN:+haproxy pinned to CPU $HP_CPU, clients to CPU $CLIENT_CPU; }µs: haproxy CPU per request"
+    "${PIN:+haproxy pinned to CPU $HP_CPU, clients to CPU $CLIENT_CPU; }µs: haproxy CPU per request; jvm µs: the daemon's"
 for round in $(seq 1 "$ROUNDS"); do
     echo
     echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    printf '  %-60s %9s %7s  %-24s %s\n' cell "req/s" "µs" latency "non-2xx errors"
+    printf '  %-60s %9s %7s %7s  %-24s %s\n' cell "req/s" "µs" "jvm µs" latency "non-2xx errors"
     for c in "${cells[@]}"; do
-        t0=$(haproxy_ticks)
+        t0=$(haproxy_ticks) j0=$(daemon_ticks)
         r=$(run_cell "$c")
-        t1=$(haproxy_ticks)
+        t1=$(haproxy_ticks) j1=$(daemon_ticks)
         IFS='|' read -r rps lat bad err <<<"$r"
         us=$(awk -v c=$((t1 - t0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
+        jus=$(awk -v c=$((j1 - j0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
         RESULT[$c]+=" $rps"
         US[$c]+=" $us"
-        printf '  %-60s %9s %7s  %-24s %s %s\n' "$(describe "$c")" "$rps" "$us" "$lat" "$bad" "$err"
+        printf '  %-60s %9s %7s %7s  %-24s %s %s\n' "$(describe "$c")" "$rps" "$us" "$jus" "$lat" "$bad" "$err"
     done
 done
 
@@ -216,3 +219,9 @@ for c in "${cells[@]}"; do
     fi
     printf '  %-60s %s\n' "$(describe "$c")" "$line"
 done
+# Lines haproxy could not write to its log because the reader (the daemon) left the pipe full: it writes non-blocking.
+if command -v socat >/dev/null; then
+    echo
+    echo "access log lines haproxy dropped (show info DroppedLogs, this worker): $(echo 'show info' \
+        | socat - "UNIX-CONNECT:$state/run/admin.sock" 2>/dev/null | awk -F': ' '/^DroppedLogs/ { print $2 }')"
+fi

@@ -1,14 +1,13 @@
 package haproxylb.haproxy;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.locks.LockSupport;
 import java.util.logging.FileHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Level;
@@ -22,9 +21,21 @@ import org.slf4j.LoggerFactory;
  * "[WARNING]", "[NOTICE]") go to the daemon's log and to haproxy.log in the run directory; every other line is an
  * access log line (lb.haproxy.log = daemon: "log stdout format raw") and goes to access.N.log under the log
  * directory, rotated by size by the JDK's own {@link FileHandler} (access.0.log is the newest).
+ *
+ * <p>Access lines are written a read at a time, not a line at a time: FileHandler flushes every record, and one
+ * record (and one write) per request cost the daemon 6-8 µs of CPU a request, a third of haproxy's own
+ * (bench/h2.sh). A file may therefore pass its size by one read's worth of lines before it rotates.
  */
 public final class HaproxyOutput implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger("haproxy");
+    /** haproxy's log lines are at most a few KiB (tune.http.logurilen and the captures bound them). */
+    private static final int CHUNK = 64 * 1024;
+    /**
+     * After a read, wait this long before the next, so that under load one read takes many lines instead of waking
+     * the daemon for each request. The pipe (64 KiB) must not fill meanwhile, or haproxy drops lines (it writes its
+     * log non-blocking): at 100,000 requests a second of ~200-byte lines, 1 ms is 20 KiB.
+     */
+    private static final long BATCH_NANOS = 1_000_000;
 
     private final Path haproxyLog;
     private final FileHandler accessLog;
@@ -36,7 +47,7 @@ public final class HaproxyOutput implements AutoCloseable {
         accessLog.setFormatter(new Formatter() {
             @Override
             public String format(LogRecord record) {
-                return record.getMessage() + "\n";
+                return record.getMessage();
             }
         });
     }
@@ -57,59 +68,102 @@ public final class HaproxyOutput implements AutoCloseable {
      * stdout pipe to fill up, and haproxy to block on its next log line (DiskFaultTest). Lines haproxy.log cannot take
      * still reach the daemon's log.
      */
-    private void read(InputStream output) {
-        OutputStream messages = null;
-        boolean told = false;
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(output, StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = lines.readLine()) != null) {
-                if (line.startsWith("[")) {
-                    message(line);
-                    try {
-                        if (messages == null) {
-                            messages = Files.newOutputStream(haproxyLog, StandardOpenOption.CREATE,
-                                    StandardOpenOption.APPEND);
-                        }
-                        messages.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                        messages.flush();
-                        told = false;
-                    } catch (IOException e) {
-                        if (!told) {
-                            LOG.warn("Cannot write {} ({}); haproxy's messages go to this log only until it can",
-                                    haproxyLog, e.getMessage());
-                            told = true;
-                        }
-                        messages = closeQuietly(messages);
-                    }
-                } else {
-                    accessLog.publish(new LogRecord(Level.INFO, line));
+    void read(InputStream output) {
+        Messages messages = new Messages();
+        byte[] buf = new byte[CHUNK];
+        int held = 0; // the start of a line whose end has not been read yet
+        try (output) {
+            int n;
+            while ((n = output.read(buf, held, buf.length - held)) != -1) {
+                int end = held + n;
+                int unfinished = lines(buf, end, messages);
+                if (unfinished == 0 && end == buf.length) {
+                    // one line longer than the buffer: written as it is, cut where the buffer ends
+                    buf[end - 1] = '\n';
+                    unfinished = lines(buf, end, messages);
                 }
+                held = end - unfinished;
+                System.arraycopy(buf, unfinished, buf, 0, held);
+                LockSupport.parkNanos(BATCH_NANOS);
+            }
+            if (held > 0) {
+                buf[held] = '\n';
+                lines(buf, held + 1, messages);
             }
         } catch (IOException e) {
             LOG.warn("Stopped reading haproxy's output: {}", e.getMessage());
         } finally {
-            closeQuietly(messages);
+            messages.close();
         }
     }
 
-    private static OutputStream closeQuietly(OutputStream out) {
-        if (out != null) {
+    /**
+     * Writes the complete lines in buf[0, end): each run of access lines as one record, each message on its own.
+     * Returns where the unfinished last line starts (end if there is none).
+     */
+    private int lines(byte[] buf, int end, Messages messages) {
+        int run = 0; // the start of the run of access lines not written yet
+        int start = 0;
+        for (int i = 0; i < end; i++) {
+            if (buf[i] != '\n') {
+                continue;
+            }
+            if (buf[start] == '[') {
+                access(buf, run, start);
+                messages.add(new String(buf, start, i - start, StandardCharsets.UTF_8));
+                run = i + 1;
+            }
+            start = i + 1;
+        }
+        access(buf, run, start);
+        return start;
+    }
+
+    private void access(byte[] buf, int from, int to) {
+        if (to > from) {
+            accessLog.publish(new LogRecord(Level.INFO, new String(buf, from, to - from, StandardCharsets.UTF_8)));
+        }
+    }
+
+    /** haproxy's own messages: the daemon's log, and haproxy.log as long as the disk takes them. */
+    private final class Messages {
+        private OutputStream out;
+        private boolean told;
+
+        void add(String line) {
+            if (line.startsWith("[ALERT]")) {
+                LOG.error("{}", line);
+            } else if (line.startsWith("[WARNING]")) {
+                LOG.warn("{}", line);
+            } else {
+                LOG.info("{}", line);
+            }
             try {
-                out.close();
-            } catch (IOException ignored) {
-                // the disk refused the write already; nothing more to lose
+                if (out == null) {
+                    out = Files.newOutputStream(haproxyLog, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                }
+                out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                told = false;
+            } catch (IOException e) {
+                if (!told) {
+                    LOG.warn("Cannot write {} ({}); haproxy's messages go to this log only until it can", haproxyLog,
+                            e.getMessage());
+                    told = true;
+                }
+                close();
             }
         }
-        return null;
-    }
 
-    private static void message(String line) {
-        if (line.startsWith("[ALERT]")) {
-            LOG.error("{}", line);
-        } else if (line.startsWith("[WARNING]")) {
-            LOG.warn("{}", line);
-        } else {
-            LOG.info("{}", line);
+        void close() {
+            if (out != null) {
+                try {
+                    out.close();
+                } catch (IOException ignored) {
+                    // the disk refused the write already; nothing more to lose
+                }
+                out = null;
+            }
         }
     }
 

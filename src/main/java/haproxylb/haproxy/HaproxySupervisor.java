@@ -97,6 +97,7 @@ public final class HaproxySupervisor {
             MallocHugePages.ask(builder.environment());
         }
         process = builder.start();
+        LogPipe.widen(process.pid());
         output.pump(process.getInputStream(), process.pid());
         starts++;
         LOG.info("Started haproxy (master pid {}) with {}", process.pid(), config);

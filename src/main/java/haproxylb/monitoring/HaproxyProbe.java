@@ -52,8 +52,9 @@ public final class HaproxyProbe {
             int colon = line.indexOf(':');
             if (colon > 0) {
                 String key = line.substring(0, colon);
+                // DroppedLogs: log lines this worker could not write (its log target was full), since it started
                 if (key.equals("Version") || key.equals("Uptime") || key.equals("Pid")
-                        || key.equals("CurrConns")) {
+                        || key.equals("CurrConns") || key.equals("DroppedLogs")) {
                     details.put(key.toLowerCase(), line.substring(colon + 1).strip());
                 }
             }

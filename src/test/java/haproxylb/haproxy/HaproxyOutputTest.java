@@ -1,0 +1,106 @@
+package haproxylb.haproxy;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * haproxy's output as the daemon splits it: access lines written a read at a time must still come out whole, in order
+ * and once each, however the pipe cuts them, and haproxy's own messages must go to haproxy.log, not the access log.
+ */
+class HaproxyOutputTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void lines_cut_anywhere_by_the_reads_come_out_whole_in_order_and_messages_apart() throws Exception {
+        List<String> access = new ArrayList<>();
+        List<String> messages = new ArrayList<>();
+        StringBuilder stream = new StringBuilder();
+        for (int i = 0; i < 5_000; i++) {
+            if (i % 97 == 0) {
+                String m = "[WARNING]  (123) : message " + i;
+                messages.add(m);
+                stream.append(m).append('\n');
+            }
+            // multi-byte characters too: a read may end inside one
+            String a = "127.0.0.1:4242 [29/Nov/2026] https~ be_" + i + "/<NOSRV> 0/0 200 {h" + i + ".tëst} \"GET /é"
+                    + "x".repeat(i % 300) + " HTTP/1.1\"";
+            access.add(a);
+            stream.append(a).append('\n');
+        }
+        String last = "an unfinished last line";
+        access.add(last);
+        stream.append(last);
+
+        Path logDir = dir.resolve("log");
+        try (HaproxyOutput output = new HaproxyOutput(dir.resolve("haproxy.log"), logDir, 1 << 30, 2)) {
+            output.read(new Chopped(stream.toString().getBytes(StandardCharsets.UTF_8), new Random(7)));
+        }
+        assertEquals(access, Files.readAllLines(logDir.resolve("access.0.log")));
+        assertEquals(messages, Files.readAllLines(dir.resolve("haproxy.log")));
+    }
+
+    @Test
+    void the_access_log_rotates_by_size_and_loses_no_line_it_keeps() throws Exception {
+        StringBuilder stream = new StringBuilder();
+        int lines = 20_000;
+        for (int i = 0; i < lines; i++) {
+            stream.append("line ").append(i).append(" ").append("y".repeat(60)).append('\n');
+        }
+        Path logDir = dir.resolve("log");
+        try (HaproxyOutput output = new HaproxyOutput(dir.resolve("haproxy.log"), logDir, 200_000, 20)) {
+            output.read(new Chopped(stream.toString().getBytes(StandardCharsets.UTF_8), new Random(11)));
+        }
+        List<String> all = new ArrayList<>();
+        int files = 0;
+        for (int g = 19; g >= 0; g--) {
+            Path f = logDir.resolve("access." + g + ".log");
+            if (Files.exists(f)) {
+                files++;
+                assertTrue(Files.size(f) < 200_000 + 64 * 1024, f + " is past its size by more than one read");
+                all.addAll(Files.readAllLines(f));
+            }
+        }
+        assertTrue(files > 1, "rotated: " + files + " files");
+        assertEquals(stream.toString().lines().toList(), all);
+    }
+
+    /** The pipe as a reader sees it: each read returns a random share of what is left, up to 9 KiB. */
+    private static final class Chopped extends InputStream {
+        private final byte[] data;
+        private final Random random;
+        private int at;
+
+        Chopped(byte[] data, Random random) {
+            this.data = data;
+            this.random = random;
+        }
+
+        @Override
+        public int read() {
+            return at < data.length ? data[at++] & 0xff : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (at == data.length) {
+                return -1;
+            }
+            int n = Math.min(Math.min(len, data.length - at), 1 + random.nextInt(9 * 1024));
+            System.arraycopy(data, at, b, off, n);
+            at += n;
+            return n;
+        }
+    }
+}
