@@ -73,7 +73,7 @@ install: build
 	install -d -m 2770 $(DESTDIR)/var/lib/haproxy-lb/inbox $(DESTDIR)/var/lib/haproxy-lb/cert-inbox
 	@# haproxy's master socket (systemd mode): only the daemon's user may reload or inspect haproxy through it.
 	install -d $(DESTDIR)/etc/systemd/system/haproxy.service.d
-	printf '[Service]\n# haproxy-lb confirms reloads here; nobody else may use it (README, "Threat model").\nEnvironment="EXTRAOPTS=-S /run/haproxy-master.sock,mode,600,user,haproxy-lb"\n# malloc on transparent huge pages (README, lb.haproxy.huge-pages); delete to turn off.\nEnvironment=GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n' \
+	printf '[Service]\n# haproxy-lb confirms reloads here; nobody else may use it (README, "Threat model").\nEnvironment="EXTRAOPTS=-S /run/haproxy-master.sock,mode,600,user,haproxy-lb"\n# malloc on transparent huge pages (README, lb.haproxy.huge-pages); delete to turn off.\nEnvironment=GLIBC_TUNABLES=glibc.malloc.hugetlb=1\n# The access log is a line a request through /dev/log: journald would drop all but 10,000 of them in 30 s.\nLogRateLimitIntervalSec=0\n' \
 	  > $(DESTDIR)/etc/systemd/system/haproxy.service.d/haproxy-lb.conf
 	install -m 0644 $(DIST)/lib/*.jar $(DESTDIR)/usr/share/haproxy-lb/lib/
 	install -m 0755 $(DIST)/bin/* $(DESTDIR)/usr/share/haproxy-lb/bin/

@@ -90,6 +90,11 @@ if [[ -n ${PIN:-} ]]; then
 fi
 tck=$(getconf CLK_TCK)
 haproxy_ticks() { local pid t=0; for pid in $(haproxy_pids); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# Access log lines haproxy dropped so far (show info DroppedLogs of the current worker; needs socat, else "-").
+dropped_logs() {
+    command -v socat >/dev/null || { echo -; return; }
+    echo 'show info' | socat - "UNIX-CONNECT:$state/run/admin.sock" 2>/dev/null | awk -F': ' '/^DroppedLogs/ { print $2 }'
+}
 # The daemon's JVM (bin/haproxy-lb execs java): in supervise mode it reads every access log line haproxy writes.
 daemon_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$daemon_pid/stat" 2>/dev/null || echo 0; }
 
@@ -165,17 +170,18 @@ echo "each cell: $DURATION s keep-alive, one client thread; the answer is made b
 for round in $(seq 1 "$ROUNDS"); do
     echo
     echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    printf '  %-60s %9s %7s %7s  %-24s %s\n' cell "req/s" "µs" "jvm µs" latency "non-2xx errors"
+    printf '  %-60s %9s %7s %7s  %-24s %s\n' cell "req/s" "µs" "jvm µs" latency "non-2xx errors log-dropped"
     for c in "${cells[@]}"; do
-        t0=$(haproxy_ticks) j0=$(daemon_ticks)
+        t0=$(haproxy_ticks) j0=$(daemon_ticks) d0=$(dropped_logs)
         r=$(run_cell "$c")
-        t1=$(haproxy_ticks) j1=$(daemon_ticks)
+        t1=$(haproxy_ticks) j1=$(daemon_ticks) d1=$(dropped_logs)
         IFS='|' read -r rps lat bad err <<<"$r"
         us=$(awk -v c=$((t1 - t0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
         jus=$(awk -v c=$((j1 - j0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
         RESULT[$c]+=" $rps"
         US[$c]+=" $us"
-        printf '  %-60s %9s %7s %7s  %-24s %s %s\n' "$(describe "$c")" "$rps" "$us" "$jus" "$lat" "$bad" "$err"
+        printf '  %-60s %9s %7s %7s  %-24s %s %s %s\n' "$(describe "$c")" "$rps" "$us" "$jus" "$lat" "$bad" "$err" \
+            "$([[ $d0 == - || -z $d0 || -z $d1 ]] && echo - || echo $((d1 - d0)))"
     done
 done
 
@@ -220,8 +226,5 @@ for c in "${cells[@]}"; do
     printf '  %-60s %s\n' "$(describe "$c")" "$line"
 done
 # Lines haproxy could not write to its log because the reader (the daemon) left the pipe full: it writes non-blocking.
-if command -v socat >/dev/null; then
-    echo
-    echo "access log lines haproxy dropped (show info DroppedLogs, this worker): $(echo 'show info' \
-        | socat - "UNIX-CONNECT:$state/run/admin.sock" 2>/dev/null | awk -F': ' '/^DroppedLogs/ { print $2 }')"
-fi
+echo
+echo "access log lines haproxy dropped in all (show info DroppedLogs, this worker): $(dropped_logs)"

@@ -111,7 +111,9 @@ variant_byid() {
 variant_thp() { cat; }
 # The same config as assembled in a haproxy of its own: with ALTERNATE, the spread of two identical processes (A/A).
 variant_control() { cat; }
-variant_env() { [[ $1 != thp ]] || echo GLIBC_TUNABLES=glibc.malloc.hugetlb=1; }
+variant_env() { [[ $1 != thp* ]] || echo GLIBC_TUNABLES=glibc.malloc.hugetlb=1; }
+# byid with huge pages (what the daemon starts by default, lb.haproxy.huge-pages = true): byid against thp
+variant_thpbyid() { variant_byid; }
 # The map in byte order of its keys (sort, C locale), as haproxy's tree orders them: the nodes a lookup walks
 # through near its leaf belong to keys that sort near it, so loaded in that order they sit next to each other in
 # memory (fewer cache lines and pages per lookup). sorted: the backend sections in name order too.

@@ -35,6 +35,8 @@ check "conffiles: every file under /etc/haproxy-lb" sh -c \
 # The threat model's drop-in for Debian's haproxy.service (master socket 0600, owned by the daemon's user).
 check "conffiles: the haproxy.service drop-in" sh -c \
     'dpkg-query -W -f="\${Conffiles}\n" haproxy-lb | grep -q "^ */etc/systemd/system/haproxy.service.d/haproxy-lb.conf "'
+check "the drop-in lifts journald's rate limit off haproxy's access log" \
+    grep -qx 'LogRateLimitIntervalSec=0' /etc/systemd/system/haproxy.service.d/haproxy-lb.conf
 check "production settings: systemd mode, state in /var/lib/haproxy-lb" sh -c \
     'grep -q "^lb.reload.mode = systemd" /etc/haproxy-lb/application.properties && grep -q "^lb.state-dir = /var/lib/haproxy-lb" /etc/haproxy-lb/application.properties'
 

@@ -31,11 +31,13 @@ public final class HaproxyOutput implements AutoCloseable {
     /** haproxy's log lines are at most a few KiB (tune.http.logurilen and the captures bound them). */
     private static final int CHUNK = 64 * 1024;
     /**
-     * After a read, wait this long before the next, so that under load one read takes many lines instead of waking
-     * the daemon for each request. The pipe (64 KiB) must not fill meanwhile, or haproxy drops lines (it writes its
+     * After a small read, wait this long before the next, so that one read takes many lines instead of waking the
+     * daemon for each request. The pipe (64 KiB) must not fill meanwhile, or haproxy drops lines (it writes its
      * log non-blocking): at 100,000 requests a second of ~200-byte lines, 1 ms is 20 KiB.
      */
     private static final long BATCH_NANOS = 1_000_000;
+    /** A read this large means lines come fast enough to batch by themselves: read again at once. */
+    private static final int BATCHED = 16 * 1024;
 
     private final Path haproxyLog;
     private final FileHandler accessLog;
@@ -84,7 +86,9 @@ public final class HaproxyOutput implements AutoCloseable {
                 }
                 held = end - unfinished;
                 System.arraycopy(buf, unfinished, buf, 0, held);
-                LockSupport.parkNanos(BATCH_NANOS);
+                if (n < BATCHED) {
+                    LockSupport.parkNanos(BATCH_NANOS);
+                }
             }
             if (held > 0) {
                 buf[held] = '\n';

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * its log lines without blocking and drops a line the pipe cannot take (show info: DroppedLogs). Linux gives a pipe
  * 64 KiB, about 2 ms of access log at 130,000 requests a second: any pause of the daemon's reader longer than that (a
  * GC, the scheduler on a busy machine) lost lines, 7,845 in one round of bench/h2.sh. At fs.pipe-max-size (1 MiB by
- * default) the reader may pause 16 times as long.
+ * default) the reader may pause 16 times as long. (haproxy also drops a line when two of its threads write at once
+ * and the second gives up after 200 tries: about 1 in 10,000 lines at 100 % CPU on two cores, bench/h2.sh unpinned.)
  */
 final class LogPipe {
     private static final Logger LOG = LoggerFactory.getLogger(LogPipe.class);
@@ -40,16 +41,16 @@ final class LogPipe {
      */
     static OptionalInt widen(long pid) {
         try {
-            int want = maxSize();
+            int max = maxSize();
             OptionalInt fd = readEnd(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "fd", "1")));
             if (fd.isEmpty()) {
                 return OptionalInt.empty();
             }
             LibC libc = Native.load("c", LibC.class);
-            if (libc.fcntl(fd.getAsInt(), F_SETPIPE_SZ, want) < 0) {
+            if (libc.fcntl(fd.getAsInt(), F_SETPIPE_SZ, max) < 0) {
                 LOG.warn("haproxy's log pipe stays at {} bytes: the system refused {} (errno {}); under heavy load"
                         + " haproxy may drop access log lines (show info: DroppedLogs)",
-                        libc.fcntl(fd.getAsInt(), F_GETPIPE_SZ, 0), want, Native.getLastError());
+                        libc.fcntl(fd.getAsInt(), F_GETPIPE_SZ, 0), max, Native.getLastError());
             }
             int size = libc.fcntl(fd.getAsInt(), F_GETPIPE_SZ, 0);
             return size > 0 ? OptionalInt.of(size) : OptionalInt.empty();
