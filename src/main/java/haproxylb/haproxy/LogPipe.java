@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.OptionalInt;
 
@@ -47,13 +48,16 @@ final class LogPipe {
                 return OptionalInt.empty();
             }
             LibC libc = Native.load("c", LibC.class);
-            if (libc.fcntl(fd.getAsInt(), F_SETPIPE_SZ, max) < 0) {
-                LOG.warn("haproxy's log pipe stays at {} bytes: the system refused {} (errno {}); under heavy load"
-                        + " haproxy may drop access log lines (show info: DroppedLogs)",
-                        libc.fcntl(fd.getAsInt(), F_GETPIPE_SZ, 0), max, Native.getLastError());
-            }
+            boolean refused = libc.fcntl(fd.getAsInt(), F_SETPIPE_SZ, max) < 0;
+            int errno = Native.getLastError();
             int size = libc.fcntl(fd.getAsInt(), F_GETPIPE_SZ, 0);
+            if (refused) {
+                LOG.warn("haproxy's log pipe stays at {} bytes: the system refused {} (errno {}); under heavy load"
+                        + " haproxy may drop access log lines (show info: DroppedLogs)", size, max, errno);
+            }
             return size > 0 ? OptionalInt.of(size) : OptionalInt.empty();
+        } catch (NoSuchFileException e) {
+            return OptionalInt.empty(); // haproxy exited already: the supervisor says why
         } catch (IOException | RuntimeException | LinkageError e) {
             LOG.warn("Could not widen haproxy's log pipe ({}); under heavy load haproxy may drop access log lines"
                     + " (show info: DroppedLogs)", e.toString());
