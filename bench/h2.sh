@@ -15,7 +15,8 @@
 #
 # Each cell also prints haproxy's CPU per request (utime+stime of its processes over the cell, divided by the
 # requests served), which holds up better than req/s when other work shares the cores. PIN=1 pins haproxy (all its
-# threads) to CPU HP_CPU and the clients to CPU CLIENT_CPU (the daemon's JVM is left to the scheduler).
+# threads) to CPU HP_CPU and the clients to CPU CLIENT_CPU (the daemon's JVM is left to the scheduler); PIN=threads
+# pins each haproxy thread to a CPU of its own (as cpu-map would), the rest left to the scheduler.
 #
 # Environment: BUILD_DIR (default target), FRAGMENTS (5000), DURATION (10 s), ROUNDS (2), H1_CONNS (32),
 # H2_CONNS (4), H2_STREAMS (8), PIN, HP_CPU (1), CLIENT_CPU (0), KEEP=1, BENCH_TIMEOUT (1200 s). Extra LB_* settings
@@ -83,7 +84,14 @@ alpn=$(curl -sk --http2 -o /dev/null -w '%{http_version}' --resolve "a1.scale.te
 haproxy_pids() { pgrep -f -- "$state/haproxy/haproxy.cfg" || true; }
 [[ -n $(haproxy_pids) ]] || bench_die "no haproxy process found for $state/haproxy/haproxy.cfg"
 client=()
-if [[ -n ${PIN:-} ]]; then
+if [[ ${PIN:-} == threads ]]; then
+    # What haproxy's cpu-map would do: each thread of each haproxy process on a CPU of its own, the rest unpinned.
+    command -v taskset >/dev/null || bench_die "taskset is not installed"
+    for pid in $(haproxy_pids); do
+        i=0
+        for tid in $(ls "/proc/$pid/task"); do taskset -p -c $((i % $(nproc))) "$tid" > /dev/null; i=$((i + 1)); done
+    done
+elif [[ -n ${PIN:-} ]]; then
     command -v taskset >/dev/null || bench_die "taskset is not installed"
     for pid in $(haproxy_pids); do taskset -a -p -c "$HP_CPU" "$pid" > /dev/null; done
     client=(taskset -c "$CLIENT_CPU")
@@ -166,7 +174,7 @@ echo "h2: HTTPS edge, $FRAGMENTS fragments + 1, $domains hosts over $FRAGMENTS b
 echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiated; settings: defaults, lb.reload.min-interval=1000${extra[*]:+, ${extra[*]}};" \
     "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
 echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop);" \
-    "${PIN:+haproxy pinned to CPU $HP_CPU, clients to CPU $CLIENT_CPU; }µs: haproxy CPU per request; jvm µs: the daemon's"
+    "$([[ ${PIN:-} == threads ]] && echo "haproxy's threads pinned one per CPU; " || echo "${PIN:+haproxy pinned to CPU $HP_CPU, clients to CPU $CLIENT_CPU; }")µs: haproxy CPU per request; jvm µs: the daemon's"
 for round in $(seq 1 "$ROUNDS"); do
     echo
     echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -225,6 +233,7 @@ for c in "${cells[@]}"; do
     fi
     printf '  %-60s %s\n' "$(describe "$c")" "$line"
 done
-# Lines haproxy could not write to its log because the reader (the daemon) left the pipe full: it writes non-blocking.
+# Lines haproxy could not write to its log: the pipe to the daemon was full (haproxy writes non-blocking), or two of
+# its threads wrote at once and one gave up.
 echo
 echo "access log lines haproxy dropped in all (show info DroppedLogs, this worker): $(dropped_logs)"
