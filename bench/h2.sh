@@ -18,6 +18,8 @@
 # threads) to CPU HP_CPU and the clients to CPU CLIENT_CPU (the daemon's JVM is left to the scheduler); PIN=threads
 # pins each haproxy thread to a CPU of its own (as cpu-map would), the rest left to the scheduler.
 #
+# SLICES=N instead of the rounds: N pairs of (1 host, 10,000 hosts -> 5,000 backends) per client, back to back in
+# alternating order, and the median of the per-pair ratios (the load moves less within a pair than across a round).
 # Environment: BUILD_DIR (default target), FRAGMENTS (5000), DURATION (10 s), ROUNDS (2), H1_CONNS (32),
 # H2_CONNS (4), H2_STREAMS (8), PIN, HP_CPU (1), CLIENT_CPU (0), KEEP=1, BENCH_TIMEOUT (1200 s). Extra LB_* settings
 # are passed to the daemon.
@@ -175,6 +177,45 @@ echo "daemon start → all served: $(( (t1 - t0) / 1000 )) ms; ALPN h2 negotiate
     "lb.haproxy.log=$(conf_value lb.haproxy.log) (access log through the daemon)"
 echo "each cell: $DURATION s keep-alive, one client thread; the answer is made by haproxy itself (no server hop);" \
     "$([[ ${PIN:-} == threads ]] && echo "haproxy's threads pinned one per CPU; " || echo "${PIN:+haproxy pinned to CPU $HP_CPU, clients to CPU $CLIENT_CPU; }")µs: haproxy CPU per request; jvm µs: the daemon's"
+if [[ -n ${SLICES:-} ]]; then
+    # Paired slices: "1 host" and "10,000 hosts -> 5,000 backends" of each client back to back, SLICES times, the
+    # order flipped every slice, so that both cells of a pair see the same load; the ratio is taken per pair.
+    echo
+    echo "paired slices: $SLICES × (1 host, $domains hosts over $FRAGMENTS backends) per client, $DURATION s a cell"
+    pairs=$scratch/pairs.tsv
+    : > "$pairs"
+    for slice in $(seq 1 "$SLICES"); do
+        for who in wrk h2; do
+            order=("$who-one" "$who-spread")
+            (( slice % 2 )) || order=("$who-spread" "$who-one")
+            declare -A rps_of=() us_of=()
+            for c in "${order[@]}"; do
+                t0=$(haproxy_ticks)
+                r=$(run_cell "$c")
+                t1=$(haproxy_ticks)
+                IFS='|' read -r rps _ bad err <<<"$r"
+                [[ $bad == 0 && $err == 0 ]] || bench_die "cell $c: $bad non-2xx, $err errors"
+                rps_of[$c]=$rps
+                us_of[$c]=$(awk -v c=$((t1 - t0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf "%.2f", 1e6 * c / t / (r * d) }')
+            done
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$slice" "$who" "${rps_of[$who-one]}" "${rps_of[$who-spread]}" \
+                "${us_of[$who-one]}" "${us_of[$who-spread]}" | tee -a "$pairs" \
+                | awk -F'\t' -v h="$domains" '{ printf "  slice %s %-4s 1 host %6d req/s %5.1f µs | %s hosts %6d req/s %5.1f µs | %3.0f %% (cpu %3.0f %%)\n",
+                    $1, $2, $3, $5, h, $4, $6, 100 * $4 / $3, 100 * $5 / $6 }'
+        done
+    done
+    echo
+    echo "median over $SLICES pairs of ($domains hosts / 1 host), and the pairs at or above 90 %:"
+    for who in wrk h2; do
+        awk -F'\t' -v c="$who" '$2 == c { n++; r[n] = $4 / $3; u[n] = $5 / $6; if ($4 / $3 >= 0.9) hi++ }
+            function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+            END { printf "  %-4s req/s %3.0f %% (%d of %d pairs ≥ 90 %%), haproxy CPU %3.0f %%\n", c == "wrk" ? "wrk" : "h2hosts", 100 * median(r, n), hi, n, 100 * median(u, n) }' "$pairs"
+    done
+    echo
+    echo "access log lines haproxy dropped in all (show info DroppedLogs, this worker): $(dropped_logs)"
+    exit 0
+fi
 for round in $(seq 1 "$ROUNDS"); do
     echo
     echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
