@@ -46,8 +46,6 @@ import java.util.Locale;
 import java.util.random.RandomGenerator;
 
 import org.apache.camel.CamelContext;
-import org.apache.camel.spi.CamelEvent;
-import org.apache.camel.support.EventNotifierSupport;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -186,17 +184,7 @@ final class CertificateWiring {
         context.getRegistry().bind("certificateMaintenance", maintenance);
         context.getRegistry().bind("certificateInstaller", installer);
         // Graceful shut-down waits for a running check: let it stop after the current order instead of after all.
-        context.getManagementStrategy().addEventNotifier(new EventNotifierSupport() {
-            @Override
-            public void notify(CamelEvent event) {
-                maintenance.stop();
-            }
-
-            @Override
-            public boolean isEnabled(CamelEvent event) {
-                return event.getType() == CamelEvent.Type.CamelContextStopping;
-            }
-        });
+        OnStopping.run(context, maintenance::stop);
     }
 
     /**

@@ -104,6 +104,11 @@ public final class DaemonConfiguration implements CamelConfiguration {
         bindInbox(context, "certInboxDelete", layout.certInbox(), s, clock);
         registry.bind("assembly", assembly);
         registry.bind("inboxBacklog", backlog);
+        // Graceful shut-down waits for the assembly route's exchange: it must not sit out a pause or a storm.
+        OnStopping.run(context, () -> {
+            backlog.stop();
+            assembly.stop();
+        });
         registry.bind("reloader", reloader);
         // Not bound as "daemon": Camel would start a registry Service a second time. The watchdog calls it.
         registry.bind("haproxyWatchdog", new HaproxyWatchdog(daemon));

@@ -40,6 +40,7 @@ public final class AssemblyService {
     private final FragmentStore store;
     /** An assembly is O(fragments): in a storm each takes what came meanwhile, at most half a core's worth. */
     private final Pacing pacing = new Pacing(1);
+    private volatile boolean stopping;
     /** In a storm of drops an assembly waits for the inbox to drain (up to a hold), then takes it all at once. */
     private final InboxBacklog backlog;
     private final ConfigAssembler assembler;
@@ -94,6 +95,16 @@ public final class AssemblyService {
         this.mapUpdater = mapUpdater;
     }
 
+    /**
+     * The daemon stops: an assembly waiting for its turn or for a storm ends its wait and does not start (its changes
+     * stay in pending/ for the next start). Without this a stop waited out the pause, which after an assembly of
+     * 23,000 fragments is ~11 s, and Camel's graceful shut-down forced the routes down with stack traces at 15 s.
+     */
+    public void stop() {
+        stopping = true;
+        pacing.stop();
+    }
+
     public Path liveConfig() {
         return liveConfig;
     }
@@ -141,7 +152,7 @@ public final class AssemblyService {
         // The pause first: a storm may start during it, and is then waited for too.
         pacing.awaitTurn();
         backlog.awaitCalm();
-        if (Thread.currentThread().isInterrupted()) {
+        if (stopping || Thread.currentThread().isInterrupted()) {
             // Stopping: the changes stay in pending/ for the next start. Assembling now would fail on the first
             // interruptible write and be logged as a full or read-only disk.
             return false;

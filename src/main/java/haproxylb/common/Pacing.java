@@ -1,5 +1,6 @@
 package haproxylb.common;
 
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -13,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 public final class Pacing {
     private final double pauseFactor;
     private long notBeforeNanos = System.nanoTime();
+    /** Counted down when the daemon stops: a pause must not hold up Camel's graceful shut-down (15 s, then forced). */
+    private final CountDownLatch stopped = new CountDownLatch(1);
 
     /** @param pauseFactor the pause after a run, in multiples of its length: the work takes 1/(1+factor) of a core */
     public Pacing(double pauseFactor) {
@@ -49,16 +52,21 @@ public final class Pacing {
         notBeforeNanos = endNanos + (long) (pauseFactor * (endNanos - startNanos));
     }
 
-    /** Waits here until the next run may start. */
+    /** Waits here until the next run may start, or the daemon stops ({@link #stop}). */
     public void awaitTurn() {
         long wait = waitNanos();
         if (wait <= 0) {
             return;
         }
         try {
-            TimeUnit.NANOSECONDS.sleep(wait);
+            stopped.await(wait, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // stopping: the run goes ahead without its pause
         }
+    }
+
+    /** The daemon stops: a run waiting for its turn, and every later one, goes ahead without its pause. */
+    public void stop() {
+        stopped.countDown();
     }
 }

@@ -41,6 +41,7 @@ public final class HaproxyOutput implements AutoCloseable {
 
     private final Path haproxyLog;
     private final FileHandler accessLog;
+    private volatile boolean ending;
 
     public HaproxyOutput(Path haproxyLog, Path logDir, int maxBytes, int files) throws IOException {
         this.haproxyLog = haproxyLog;
@@ -95,7 +96,9 @@ public final class HaproxyOutput implements AutoCloseable {
                 lines(buf, held + 1, messages);
             }
         } catch (IOException e) {
-            LOG.warn("Stopped reading haproxy's output: {}", e.getMessage());
+            if (!ending) {
+                LOG.warn("Stopped reading haproxy's output: {}", e.getMessage());
+            }
         } finally {
             messages.close();
         }
@@ -171,8 +174,14 @@ public final class HaproxyOutput implements AutoCloseable {
         }
     }
 
+    /** The daemon stops haproxy for good: its output ending, however abruptly, is no news. */
+    public void ending() {
+        ending = true;
+    }
+
     @Override
     public void close() {
+        ending = true;
         accessLog.close();
     }
 }

@@ -154,6 +154,7 @@ public final class HaproxySupervisor {
 
     /** The daemon is stopping: no haproxy will write to the access log any more. */
     public synchronized void close() {
+        output.ending();
         stop();
         output.close();
     }

@@ -442,8 +442,12 @@ public final class FragmentStore {
                 unrecorded.add(change.name() + " (" + e + ")");
             }
         }));
-        if (!unrecorded.isEmpty()) {
-            // One line for the batch: a full disk, or a stop interrupting the writes, fails every entry alike.
+        if (!unrecorded.isEmpty() && Thread.currentThread().isInterrupted()) {
+            // A stop, not the disk: the fragments are promoted all the same, only their history entries are missing.
+            LOG.info("Stopping: the fragment history of {} of {} promoted fragment(s) is not recorded",
+                    unrecorded.size(), changes.size());
+        } else if (!unrecorded.isEmpty()) {
+            // One line for the batch: a full disk fails every entry alike.
             LOG.error("Could not record the fragment history of {} of {} promoted fragment(s), first {}",
                     unrecorded.size(), changes.size(), unrecorded.get(0));
         }
@@ -537,7 +541,11 @@ public final class FragmentStore {
         try {
             write.run();
         } catch (IOException | RuntimeException e) {
-            LOG.error("Could not record the fragment history: {}", e.toString());
+            if (Thread.currentThread().isInterrupted()) {
+                LOG.info("Stopping: the fragment history is not recorded ({})", e.toString());
+            } else {
+                LOG.error("Could not record the fragment history: {}", e.toString());
+            }
         }
     }
 

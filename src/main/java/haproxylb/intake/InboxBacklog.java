@@ -25,6 +25,7 @@ public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
     private final long holdNanos;
     private volatile boolean lastPollFull;
     private volatile long lastPollEndNanos;
+    private volatile boolean stopped;
 
     /**
      * @param pollLimit  the most files one poll takes (lb.intake.max-per-poll): a poll that took that many left more
@@ -54,10 +55,10 @@ public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
         return lastPollFull && System.nanoTime() - lastPollEndNanos < FRESH_NANOS;
     }
 
-    /** Waits while a storm is under way, at most the hold; a stop (interrupt) ends the wait. */
+    /** Waits while a storm is under way, at most the hold; a stop ({@link #stop}, an interrupt) ends the wait. */
     public void awaitCalm() {
         long deadline = System.nanoTime() + holdNanos;
-        while (stormUnderway() && System.nanoTime() < deadline) {
+        while (!stopped && stormUnderway() && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(STEP_MILLIS);
             } catch (InterruptedException e) {
@@ -65,5 +66,10 @@ public final class InboxBacklog extends DefaultPollingConsumerPollStrategy {
                 return;
             }
         }
+    }
+
+    /** The daemon stops: nobody waits for the rest of a storm any more (it stays in the inbox for the next start). */
+    public void stop() {
+        stopped = true;
     }
 }

@@ -101,6 +101,17 @@ class AssemblyServiceTest {
     }
 
     @Test
+    void once_the_daemon_stops_an_assembly_does_not_start_and_its_changes_stay_pending() throws Exception {
+        queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
+        assembly.stop(); // what the CamelContextStopping notifier calls
+        assertFalse(assembly.assemble(), "no new generation while stopping");
+        assertFalse(Thread.currentThread().isInterrupted());
+        assertEquals(0, gate.configGeneration());
+        assertTrue(store.hasPending(), "the change waits for the next start");
+        assertNull(assembly.fault(), "a stop is no disk fault");
+    }
+
+    @Test
     void an_assembly_without_changes_writes_no_new_generation() throws Exception {
         queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
         assembly.assemble();

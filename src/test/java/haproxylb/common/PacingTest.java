@@ -1,6 +1,7 @@
 package haproxylb.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,21 @@ class PacingTest {
         pacing.ran(end - SECOND, end);
         long wait = pacing.waitNanos();
         assertTrue(wait > SECOND && wait <= 2 * SECOND, "a 1 s run, factor 2: up to 2 s to wait, was " + wait);
+    }
+
+    @Test
+    void a_stop_ends_a_wait_for_the_turn_and_every_later_one() throws Exception {
+        Pacing pacing = new Pacing(1);
+        long end = System.nanoTime();
+        pacing.ran(end - 60 * SECOND, end); // the next run's turn is a minute away
+        Thread waiter = new Thread(pacing::awaitTurn);
+        waiter.start();
+        pacing.stop();
+        waiter.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(waiter.isAlive(), "the wait for a turn a minute away ended at the stop");
+        long start = System.nanoTime();
+        pacing.awaitTurn();
+        assertTrue(System.nanoTime() - start < 10 * SECOND, "a later wait does not start");
     }
 
     @Test

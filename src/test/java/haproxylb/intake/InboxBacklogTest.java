@@ -38,6 +38,33 @@ class InboxBacklogTest {
     }
 
     @Test
+    void a_stop_ends_the_wait_for_a_storm_that_goes_on() throws Exception {
+        InboxBacklog backlog = new InboxBacklog(1, Duration.ofSeconds(60));
+        Thread intake = new Thread(() -> { // full polls back to back: the storm never ends by itself
+            while (!Thread.currentThread().isInterrupted()) {
+                backlog.commit(null, null, 1);
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        intake.start();
+        Thread waiter = new Thread(backlog::awaitCalm);
+        try {
+            waiter.start();
+            backlog.stop();
+            waiter.join(10_000);
+            assertFalse(waiter.isAlive(), "the wait (hold 60 s) ended at the stop");
+            assertTrue(backlog.stormUnderway(), "though the storm went on");
+        } finally {
+            intake.interrupt();
+            intake.join();
+        }
+    }
+
+    @Test
     void a_stale_full_poll_is_no_storm() throws Exception {
         // The intake polls again at once after a full poll; one that came and went a while ago says nothing.
         InboxBacklog backlog = new InboxBacklog(1, Duration.ofMillis(30_000));

@@ -210,6 +210,7 @@ public final class CertificateMaintenance {
     /** Stops between two orders: called when the daemon shuts down, so a long check does not hold it up. */
     public void stop() {
         stopping = true;
+        pacing.stop();
     }
 
     /** Completed checks since start. */
