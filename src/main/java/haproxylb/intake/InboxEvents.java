@@ -134,6 +134,8 @@ public final class InboxEvents implements AutoCloseable {
     private void handle(int mask, String name) {
         if ((mask & IN_Q_OVERFLOW) != 0) {
             files.clear(); // events were lost: nothing is known any more
+            LOG.info("More files arrived at once than the kernel queues inotify events for (fs.inotify."
+                    + "max_queued_events): the files in the inbox now are taken once unchanged for lb.intake.settle ms");
         } else if (name.isEmpty()) {
             return;
         } else if ((mask & (IN_DELETE | IN_MOVED_FROM)) != 0) {
