@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * directory, rotated by size by the JDK's own {@link FileHandler} (access.0.log is the newest).
  *
  * <p>Access lines are written a read at a time, not a line at a time: FileHandler flushes every record, and one
- * record (and one write) per request cost the daemon 6-8 µs of CPU a request, a third of haproxy's own
+ * record (and one write) per request cost the daemon 4-9 µs of CPU a request, a third to half of haproxy's own
  * (bench/h2.sh). A file may therefore pass its size by one read's worth of lines before it rotates.
  */
 public final class HaproxyOutput implements AutoCloseable {
@@ -32,8 +32,9 @@ public final class HaproxyOutput implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
     /**
      * After a small read, wait this long before the next, so that one read takes many lines instead of waking the
-     * daemon for each request. The pipe (64 KiB) must not fill meanwhile, or haproxy drops lines (it writes its
-     * log non-blocking): at 100,000 requests a second of ~200-byte lines, 1 ms is 20 KiB.
+     * daemon for each request. The pipe (1 MiB once {@link LogPipe} widened it, else 64 KiB) must not fill
+     * meanwhile, or haproxy drops lines (it writes its log non-blocking): at 100,000 requests a second of ~200-byte
+     * lines, 1 ms is 20 KiB.
      */
     private static final long BATCH_NANOS = 1_000_000;
     /** A read this large means lines come fast enough to batch by themselves: read again at once. */
