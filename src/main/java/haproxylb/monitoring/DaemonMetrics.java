@@ -40,6 +40,7 @@ import java.util.function.ToDoubleFunction;
  *   haproxylb_assembly_validations_total        haproxy -c runs (one per assembly, more while bisecting)
  *   haproxylb_haproxy_up                        1 while haproxy runs and answers on its stats socket
  *   haproxylb_haproxy_starts_total              haproxy starts by the supervisor (supervise mode)
+ *   haproxylb_haproxy_dropped_logs              log lines haproxy's current worker could not write (show info)
  *   haproxylb_certificate_days_left{domain}     days until the domain's certificate expires
  *   haproxylb_certificates_failing              domains whose last ACME attempt failed (backing off)
  *   haproxylb_acme_orders_total                 orders sent to the CA (the certificate stage's count)
@@ -110,6 +111,9 @@ final class DaemonMetrics {
                 t -> t.last().oldWorkers() == null ? 0 : t.last().oldWorkers().connections());
         meters.add(Gauge.builder("haproxylb.haproxy.up", daemon.haproxy(), p -> p.probe().up() ? 1 : 0)
                 .description("1 while haproxy runs and answers on its stats socket").register(registry));
+        meters.add(Gauge.builder("haproxylb.haproxy.dropped.logs", daemon.haproxy(), DaemonMetrics::droppedLogs)
+                .description("log lines haproxy's current worker could not write (its log target was full or busy)")
+                .register(registry));
         if (daemon.supervisor() != null) {
             meters.add(FunctionCounter.builder("haproxylb.haproxy.starts", daemon.supervisor(), s -> s.starts())
                     .description("haproxy starts by the supervisor").register(registry));
@@ -269,6 +273,16 @@ final class DaemonMetrics {
         try {
             return Instant.parse(r.at()).toEpochMilli() / 1000.0;
         } catch (DateTimeParseException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** show info's DroppedLogs of the worker answering the stats socket; NaN while haproxy does not answer. */
+    private static double droppedLogs(HaproxyProbe probe) {
+        Object dropped = probe.probe().details().get("droppedlogs");
+        try {
+            return dropped == null ? Double.NaN : Double.parseDouble(dropped.toString());
+        } catch (NumberFormatException e) {
             return Double.NaN;
         }
     }

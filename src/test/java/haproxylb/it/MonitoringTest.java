@@ -188,6 +188,7 @@ class MonitoringTest {
             assertTrue(text.contains("\n" + name), name + " in\n" + text);
         }
         assertTrue(text.contains("routeId=\"reload\""), "Camel's route metrics are there too");
+        assertEquals(0.0, metric("haproxylb_haproxy_dropped_logs"), "haproxy's DroppedLogs, none at this rate");
     }
 
     @Test
