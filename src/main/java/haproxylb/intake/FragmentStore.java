@@ -442,14 +442,10 @@ public final class FragmentStore {
                 unrecorded.add(change.name() + " (" + e + ")");
             }
         }));
-        if (!unrecorded.isEmpty() && Thread.currentThread().isInterrupted()) {
-            // A stop, not the disk: the fragments are promoted all the same, only their history entries are missing.
-            LOG.info("Stopping: the fragment history of {} of {} promoted fragment(s) is not recorded",
-                    unrecorded.size(), changes.size());
-        } else if (!unrecorded.isEmpty()) {
-            // One line for the batch: a full disk fails every entry alike.
-            LOG.error("Could not record the fragment history of {} of {} promoted fragment(s), first {}",
-                    unrecorded.size(), changes.size(), unrecorded.get(0));
+        if (!unrecorded.isEmpty()) {
+            // One line for the batch: a full disk, or a stop, fails every entry alike.
+            notRecorded(" of " + unrecorded.size() + " of " + changes.size() + " promoted fragment(s), first "
+                    + unrecorded.get(0));
         }
         record(recorded::commit);
         synchronized (this) {
@@ -541,11 +537,19 @@ public final class FragmentStore {
         try {
             write.run();
         } catch (IOException | RuntimeException e) {
-            if (Thread.currentThread().isInterrupted()) {
-                LOG.info("Stopping: the fragment history is not recorded ({})", e.toString());
-            } else {
-                LOG.error("Could not record the fragment history: {}", e.toString());
-            }
+            notRecorded(": " + e);
+        }
+    }
+
+    /**
+     * A history write failed. At a stop (the thread interrupted) that is no fault: the fragments are promoted all the
+     * same, only their history entries are missing. Otherwise it is the disk.
+     */
+    private static void notRecorded(String what) {
+        if (Thread.currentThread().isInterrupted()) {
+            LOG.info("Stopping: the fragment history{} is not recorded", what);
+        } else {
+            LOG.error("Could not record the fragment history{}", what);
         }
     }
 
