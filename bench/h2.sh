@@ -100,6 +100,10 @@ elif [[ -n ${PIN:-} ]]; then
 fi
 tck=$(getconf CLK_TCK)
 haproxy_ticks() { local pid t=0; for pid in $(haproxy_pids); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# CPU µs per request over a cell of DURATION s: ticks requests/s printf-format ("-" when nothing was served).
+us_per_request() {
+    awk -v c="$1" -v t="$tck" -v r="$2" -v d="$DURATION" -v f="$3" 'BEGIN { if (r > 0) printf f, 1e6 * c / t / (r * d); else printf "-" }'
+}
 # Access log lines haproxy dropped so far (show info DroppedLogs of the current worker; needs socat, else "-").
 dropped_logs() {
     command -v socat >/dev/null || { echo -; return; }
@@ -196,7 +200,7 @@ if [[ -n ${SLICES:-} ]]; then
                 IFS='|' read -r rps _ bad err <<<"$r"
                 [[ $bad == 0 && $err == 0 ]] || bench_die "cell $c: $bad non-2xx, $err errors"
                 rps_of[$c]=$rps
-                us_of[$c]=$(awk -v c=$((t1 - t0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf "%.2f", 1e6 * c / t / (r * d) }')
+                us_of[$c]=$(us_per_request $((t1 - t0)) "$rps" %.2f)
             done
             printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$slice" "$who" "${rps_of[$who-one]}" "${rps_of[$who-spread]}" \
                 "${us_of[$who-one]}" "${us_of[$who-spread]}" | tee -a "$pairs" \
@@ -225,8 +229,8 @@ for round in $(seq 1 "$ROUNDS"); do
         r=$(run_cell "$c")
         t1=$(haproxy_ticks) j1=$(daemon_ticks) d1=$(dropped_logs)
         IFS='|' read -r rps lat bad err <<<"$r"
-        us=$(awk -v c=$((t1 - t0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
-        jus=$(awk -v c=$((j1 - j0)) -v t="$tck" -v r="$rps" -v d="$DURATION" 'BEGIN { printf (r > 0 ? "%.1f" : "-"), 1e6 * c / t / (r * d) }')
+        us=$(us_per_request $((t1 - t0)) "$rps" %.1f)
+        jus=$(us_per_request $((j1 - j0)) "$rps" %.1f)
         RESULT[$c]+=" $rps"
         US[$c]+=" $us"
         printf '  %-60s %9s %7s %7s  %-24s %s %s %s\n' "$(describe "$c")" "$rps" "$us" "$jus" "$lat" "$bad" "$err" \
