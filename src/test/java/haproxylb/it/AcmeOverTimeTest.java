@@ -129,7 +129,8 @@ class AcmeOverTimeTest {
                     () -> edge.servedFromPebbleFor(name + ".fault.test", Set.of(name + ".fault.test")));
         }
         // 3 orders that succeed, plus at most one failed attempt per outage (the CA gate stops the rest).
-        assertTrue(edge.maintenance().orderAttempts() <= 5, "order attempts: " + edge.maintenance().orderAttempts());
+        assertTrue(edge.maintenance().orderAttempts() <= 5, "order attempts: " + edge.maintenance().orderAttempts()
+                + ", failed by type: " + edge.maintenance().errorCounts());
         assertTrue(Files.exists(fixture.state().resolve("certificates/rate-limits.json")), "the ledger is kept on disk");
         assertTrue(pebble.logs().contains("reject 50% of good nonces"), "Pebble really rejected nonces");
     }

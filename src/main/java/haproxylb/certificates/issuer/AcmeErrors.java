@@ -72,8 +72,8 @@ final class AcmeErrors {
         if (e instanceof AcmeServerException se && badNonce(se)) {
             String detail = describe(se.getProblem());
             return new IssuanceException(IssuanceException.Kind.TRANSIENT, ca + ": the CA refused the anti-replay nonce "
-                    + "of a request for " + names + " " + NonceRetryingConnection.ROUNDS
-                    * NonceRetryingConnection.TRIES_PER_ROUND + " times in a row: " + detail, names, detail,
+                    + "of a request for " + names + " " + CaConnection.ROUNDS
+                    * CaConnection.TRIES_PER_ROUND + " times in a row: " + detail, names, detail,
                     BAD_NONCE, null, e);
         }
         if (e instanceof AcmeServerException se) {

@@ -19,7 +19,7 @@ import org.shredzone.acme4j.provider.GenericAcmeProvider;
 /**
  * The generic provider (any https directory URL), with an HTTP client whose TLS trust is the JVM's default
  * anchors plus the extra CA file from the settings, and connections that retry refused nonces longer than acme4j
- * alone ({@link NonceRetryingConnection}).
+ * alone and report a connection lost mid-answer as the network failure it is ({@link CaConnection}).
  */
 final class TrustingProvider extends GenericAcmeProvider {
     private final SSLContext sslContext;
@@ -30,7 +30,7 @@ final class TrustingProvider extends GenericAcmeProvider {
 
     @Override
     public Connection connect(URI serverUri, NetworkSettings networkSettings, HttpClient httpClient) {
-        return new NonceRetryingConnection(createHttpConnector(networkSettings, httpClient));
+        return new CaConnection(createHttpConnector(networkSettings, httpClient));
     }
 
     @Override

@@ -235,7 +235,7 @@ final class OrderRunner {
             // 'replaces' names a certificate of this CA's: another CA does not know it
             Optional<X509Certificate> replaces = replacing
                     .filter(c -> issuingCa(c).equals(ca.name())).flatMap(InstalledCertificate::leaf);
-            IssuedCertificate issued = issuer.issue(new OrderRequest(names, replaces,
+            IssuedCertificate issued = issue(issuer, ca, new OrderRequest(names, replaces,
                     profiles.forNames(group.domains())));
             CertificateBundle bundle = CertificateBundle.parse(certName + ".pem", issued.haproxyPem(), clock);
             store.recordIssued(bundle, IssuedDetails.of(issued.outcome(), passedOver.isEmpty() ? Optional.empty()
@@ -304,6 +304,21 @@ final class OrderRunner {
             return new Attempt(Optional.of(new FailureScope(FailureScope.Kind.GROUP, List.of())), false);
         } finally {
             records.save();
+        }
+    }
+
+    /**
+     * The issuer's answer. An issuer reports every failure as an {@link IssuanceException}; anything else it throws is
+     * a failure nobody classified, and counts as the CA's (its gate closes, as for an error answer), never as this
+     * certificate's store failing, so the rest of the check's orders do not follow it to the CA.
+     */
+    private static IssuedCertificate issue(Issuer issuer, CertificateAuthority ca, OrderRequest request)
+            throws IssuanceException {
+        try {
+            return issuer.issue(request);
+        } catch (RuntimeException e) {
+            throw new IssuanceException(IssuanceException.Kind.LOCAL, ca.name() + ": the order for " + request.names()
+                    + " failed in an unexpected way: " + e, request.names(), null, null, e);
         }
     }
 

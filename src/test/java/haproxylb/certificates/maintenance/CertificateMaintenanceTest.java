@@ -1,6 +1,10 @@
 package haproxylb.certificates.maintenance;
 
 import haproxylb.certificates.issuer.DisabledIssuer;
+import haproxylb.certificates.issuer.IssuedCertificate;
+import haproxylb.certificates.issuer.Issuer;
+import haproxylb.certificates.issuer.OrderRequest;
+import haproxylb.certificates.issuer.RenewalInfoWindow;
 import haproxylb.certificates.policy.Backoff;
 import haproxylb.certificates.policy.CoverageDecision;
 import haproxylb.certificates.policy.RateLimitLedger;
@@ -26,9 +30,12 @@ import haproxylb.support.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,6 +64,10 @@ class CertificateMaintenanceTest {
 
     @BeforeEach
     void setUp() {
+        check = checkOrderingFrom(new DisabledIssuer());
+    }
+
+    private CertificateMaintenance checkOrderingFrom(Issuer issuer) {
         liveMap = state.resolve("backend.map");
         store = new CertificateStore(state.resolve("certs"), state.resolve("certificates/archive"), clock);
         status = new StatusBoard(state.resolve("status.json"), clock);
@@ -64,10 +75,10 @@ class CertificateMaintenanceTest {
         HaproxyCertificates haproxy = new HaproxyCertificates(
                 new RuntimeApi(new HaproxySocket(state.resolve("no-haproxy.sock"), Duration.ofSeconds(1))),
                 state.resolve("certs").toString(), new ReloadWindow(), reloadsRequested::incrementAndGet);
-        check = new CertificateMaintenance(
+        return new CertificateMaintenance(
                 new CertificateMaintenance.Locations(LiveDomains.file(liveMap), state.resolve("cert-inbox"), new LocalStorage(state),
                         "certificates/backoff.json", "certificates/rate-limits.json"),
-                store, new DisabledIssuer(), CoverageDecision.Reachability.assumeAll(),
+                store, issuer, CoverageDecision.Reachability.assumeAll(),
                 new Backoff(clock, new SplittableRandom(1)), new RateLimitLedger(clock), haproxy, status, clock, false);
     }
 
@@ -182,5 +193,38 @@ class CertificateMaintenanceTest {
         assertNull(certificates.get("b.example.com"), "a name that left the map is cleared");
         assertFalse(certificates.get("a.example.com") == null);
         assertEquals(3, check.checks());
+    }
+
+    @Test
+    void an_issuer_failing_in_a_way_nobody_classified_holds_back_the_ca_not_just_one_certificate() throws Exception {
+        // what acme4j threw when the CA went away in the middle of an answer, before CaConnection read it as a network
+        // failure; whatever the next such surprise is, it must not send every certificate's order after it
+        Issuer surprised = new Issuer() {
+            int orders;
+
+            public String caName() { return "surprise"; }
+            public String accountId() { return "surprise-account"; }
+            public Optional<String> off() { return Optional.empty(); }
+            public IssuedCertificate issue(OrderRequest request) {
+                orders++;
+                throw new java.io.UncheckedIOException(new java.io.IOException("closed (order " + orders + ")"));
+            }
+            public Optional<RenewalInfoWindow> renewalInfo(X509Certificate certificate) { return Optional.empty(); }
+            public boolean supportsRenewalInfo() { return true; }
+        };
+        check = checkOrderingFrom(surprised);
+        map("a.example.com web\nb.example.com other\nc.example.com third\n");
+
+        check.check();
+
+        assertEquals(1, check.orderAttempts(), "one order, then the CA's gate is closed for the other certificates");
+        assertTrue(check.caBackoff().get("surprise").isPresent(), "the CA backs off: " + check.caBackoff());
+        assertEquals(List.of(new CertificateMaintenance.ErrorCount("surprise", "local", 1)), check.errorCounts(),
+                "counted among the failed orders");
+        assertTrue(Files.readString(state.resolve("certificates/backoff.json")).contains("failed in an unexpected way: "
+                + "java.io.UncheckedIOException: java.io.IOException: closed (order 1)"), "the reason is kept for the status");
+
+        check.check();
+        assertEquals(1, check.orderAttempts(), "nor at the next check: the gate stays closed for its backoff");
     }
 }
