@@ -1,18 +1,17 @@
 package haproxylb.intake;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import java.util.Set;
 
 /**
- * Reads the section headers of a fragment's haproxy config. Fragments carry {@code backend} sections only (unless
- * a setting allows more): a stray {@code global}, {@code defaults} or {@code frontend} in one fragment would
- * change the behaviour of every other domain on the balancer.
+ * Reads the section headers of a fragment's haproxy config, each line split into words as haproxy splits it
+ * ({@link ConfigWords}: {@code "defaults"} and {@code \x64efaults} open a defaults section too). Fragments carry
+ * {@code backend} sections only (unless a setting allows more): a stray {@code global}, {@code defaults} or
+ * {@code frontend} in one fragment would change the behaviour of every other domain on the balancer.
  */
 public final class ConfigFragmentParser {
-    /** Compiled once: String.split compiles a pattern of more than one character on every call. */
-    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     // haproxy 2.6 section keywords (configuration manual, section 2 and 3-12).
     static final Set<String> SECTION_KEYWORDS = Set.of("global", "defaults", "frontend", "backend", "listen",
             "userlist", "peers", "resolvers", "mailers", "program", "http-errors", "ring", "cache",
@@ -30,13 +29,19 @@ public final class ConfigFragmentParser {
         boolean inSection = false;
         for (int i = 0; i < lines.length; i++) {
             int lineNo = i + 1;
-            String line = lines[i];
-            String stripped = line.strip();
-            if (stripped.isEmpty() || stripped.startsWith("#")) {
+            ConfigWords line = ConfigWords.of(lines[i]);
+            if (line.isEmpty() || line.keyword().isEmpty()) {
+                // haproxy skips a line whose first word is empty ("" or '') as it skips a blank one
                 continue;
             }
-            String[] words = WHITESPACE.split(stripped);
-            String keyword = words[0];
+            List<String> words = line.words();
+            String keyword = line.keyword();
+            if (keyword.startsWith(".")) {
+                throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(keyword)
+                        + "' is a directive of haproxy's config reader (conditional blocks, messages at start-up);"
+                        + " fragments may not use them, as haproxy would skip or print lines haproxy-lb checked as"
+                        + " written");
+            }
             if (SECTION_KEYWORDS.contains(keyword)) {
                 if (!keyword.equals("backend") && !allowAnySection) {
                     throw FragmentProblem.at(fragment, file, lineNo, "'" + keyword
@@ -45,10 +50,10 @@ public final class ConfigFragmentParser {
                 }
                 inSection = true;
                 if (keyword.equals("backend") || keyword.equals("listen")) {
-                    if (words.length < 2) {
+                    if (words.size() < 2) {
                         throw FragmentProblem.at(fragment, file, lineNo, "'" + keyword + "' needs a name");
                     }
-                    String name = words[1];
+                    String name = words.get(1);
                     if (!MapParser.BACKEND.matcher(name).matches()) {
                         throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(name)
                                 + "' is not a valid backend name (letters, digits, '_', '.', ':' and '-')");

@@ -125,7 +125,7 @@ public final class FragmentPolicy {
         }
         if (line.expandsEnvironment()) {
             return "'$NAME' and '${NAME}' make haproxy insert its own environment variables, which may hold"
-                    + " secrets; write the value itself (or escape the '$' as '\\$')";
+                    + " secrets; write the value itself (or, inside double quotes, escape the '$' as '\\$')";
         }
         List<String> w = line.words();
         String keyword = w.get(0);

@@ -89,7 +89,19 @@ class FragmentPolicyTest {
     @Test
     void quoting_and_escapes_are_read_as_haproxy_reads_them() {
         refusedOnLine(FragmentPolicy.DEFAULT, 1, "\"err\"orfile 503 '/etc/passwd'", "'/etc/passwd'");
-        refusedOnLine(FragmentPolicy.DEFAULT, 1, "http-request return status 200 fi\\le /etc/passwd", "'/etc/passwd'");
+        refusedOnLine(FragmentPolicy.DEFAULT, 1, "http-request return status 200 fi\\x6ce /etc/passwd", "'/etc/passwd'");
+        // every check of the policy sees through haproxy's escapes ("\\x6e" is 'n', "\\x2f" is '/')
+        refusedOnLine(FragmentPolicy.DEFAULT, 1, "http-request return status 200 content-type text/plain lf-string"
+                + " \"%[e\\x6ev(HOME)]\"", "'env()' reads haproxy's own environment variables");
+        refusedOnLine(FragmentPolicy.DEFAULT, 1, "http-request set-var(txn.x) req.hdr(host),\\x6dap(/etc/passwd)",
+                "'map()' makes haproxy read the file '/etc/passwd'");
+        refusedOnLine(FragmentPolicy.DEFAULT, 1, "\\x73tats enable", "'stats' pages list every fragment's backends");
+        refusedOnLine(FragmentPolicy.DEFAULT, 1, "server s1 \\x2frun/haproxy/admin.sock",
+                "'server' address '/run/haproxy/admin.sock' is a local socket");
+        refusedOnLine(FragmentPolicy.DEFAULT, 1, "errorfile 503 \\x2fetc\\x2fshadow", "the file '/etc/shadow'");
+        // what haproxy does not read as an escape is not one: "fi\\le" is not the keyword file (haproxy -c refuses it)
+        assertDoesNotThrow(() -> FragmentPolicy.DEFAULT.check("app", "app.cfg",
+                "backend be\n  http-request return status 200 fi\\le /etc/passwd\n"));
         assertDoesNotThrow(() -> FragmentPolicy.DEFAULT.check("app", "app.cfg",
                 "backend be\n  http-request return status 200 string '$HOME' # errorfile 503 /etc/passwd\n"
                         + "  http-request return status 200 string \"\\$HOME\"\n"
