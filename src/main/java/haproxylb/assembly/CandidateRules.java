@@ -11,7 +11,9 @@ import java.util.Set;
 
 /**
  * The checks haproxy -c cannot make: it resolves map values to backends only at request time, so a map line
- * naming a missing backend would silently send that domain to the unknown-host page.
+ * naming a missing backend would silently send that domain to the unknown-host page; and it lets any backend use
+ * another's stick table, servers and counters, which would let one fragment change another's sites (fill its
+ * rate-limit table, clear its counters) and keep that fragment from being removed.
  */
 public final class CandidateRules {
     private final Set<String> baseBackends;
@@ -37,6 +39,16 @@ public final class CandidateRules {
                             + " be unique across fragments");
                 }
                 backendWhere.put(b.getKey(), where);
+            }
+        }
+        for (Fragment f : fragments) {
+            for (var r : f.references().entrySet()) {
+                String owner = backendOwner.get(r.getKey());
+                if (owner != null && !owner.equals(f.name())) {
+                    return Optional.of(f.cfgFile() + " line " + r.getValue() + " uses backend '" + r.getKey()
+                            + "' (its stick table, servers or counters), which fragment '" + owner + "' defines ("
+                            + backendWhere.get(r.getKey()) + "); a fragment may only use its own backends");
+                }
             }
         }
         Map<String, String> domainOwner = new HashMap<>();

@@ -46,7 +46,7 @@ record LiveFragments(TreeMap<String, Fragment> fragments, List<String> skipped) 
                 Fragment f = reader.read(name, Files.readAllBytes(cfg), Files.readAllBytes(map));
                 Path idFile = dir.resolve(name + ".id");
                 String id = Files.exists(idFile) ? Files.readString(idFile).strip() : f.id();
-                fragments.put(name, new Fragment(name, f.cfg(), f.map(), f.entries(), f.backends(), id));
+                fragments.put(name, f.withId(id));
             } catch (FragmentProblem e) {
                 skipped.add(name + ": " + e.getMessage());
             }

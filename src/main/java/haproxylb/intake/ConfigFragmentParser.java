@@ -4,6 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Reads the section headers of a fragment's haproxy config, each line split into words as haproxy splits it
@@ -21,10 +23,34 @@ public final class ConfigFragmentParser {
 
     private ConfigFragmentParser() {}
 
+    /**
+     * What a fragment's sections are: its backends, and the names it refers to where haproxy expects a backend or a
+     * stick table (a backend's table): {@code table NAME} of {@code track-sc*} and {@code stick} rules, a server's
+     * {@code track NAME/server}, and the arguments of the fetches and converters that read or change another
+     * backend's table, servers or counters ({@code table_*()}, {@code sc*_*()}, {@code src_*()}, {@code in_table()},
+     * {@code be_*()}, {@code srv_*()}, {@code nbsrv()}, {@code queue()}, {@code avg_queue()}, {@code connslots()}).
+     * {@link haproxylb.assembly.CandidateRules} refuses a reference to another fragment's backend.
+     *
+     * @param backends   backend name → line of its {@code backend} line
+     * @param references referred name → line of its first mention
+     */
+    public record Sections(Map<String, Integer> backends, Map<String, Integer> references) {}
+
+    private static final Pattern CALL = Pattern.compile("([a-z0-9_.]+)\\(([^()]*)\\)");
+    private static final Pattern REFERRING_CALL = Pattern.compile(
+            "table_[a-z0-9_]+|in_table|sc[0-9]?_[a-z0-9_]+|src_[a-z0-9_]+|be_[a-z0-9_]+|srv_[a-z0-9_]+|nbsrv|queue"
+                    + "|avg_queue|connslots");
+
     /** Returns backend name → line number of its {@code backend} line. */
     public static Map<String, Integer> backends(String fragment, String file, String text, boolean allowAnySection)
             throws FragmentProblem {
+        return read(fragment, file, text, allowAnySection).backends();
+    }
+
+    public static Sections read(String fragment, String file, String text, boolean allowAnySection)
+            throws FragmentProblem {
         Map<String, Integer> backends = new LinkedHashMap<>();
+        Map<String, Integer> references = new LinkedHashMap<>();
         String[] lines = text.split("\n", -1);
         boolean inSection = false;
         for (int i = 0; i < lines.length; i++) {
@@ -72,8 +98,42 @@ public final class ConfigFragmentParser {
             } else if (!inSection) {
                 throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(keyword)
                         + "' appears before any section; a fragment starts with a 'backend NAME' line");
+            } else {
+                collectReferences(words, lineNo, references);
             }
         }
-        return backends;
+        return new Sections(backends, references);
+    }
+
+    private static void collectReferences(List<String> words, int lineNo, Map<String, Integer> references) {
+        for (int i = 0; i < words.size(); i++) {
+            String word = words.get(i);
+            if ((word.equals("table") || word.equals("track")) && i + 1 < words.size()) {
+                refer(words.get(i + 1), lineNo, references);
+            }
+            if (word.indexOf('(') < 0) {
+                continue;
+            }
+            Matcher call = CALL.matcher(word);
+            while (call.find()) {
+                if (REFERRING_CALL.matcher(call.group(1)).matches()) {
+                    for (String arg : call.group(2).split(",")) {
+                        refer(arg, lineNo, references);
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code be/server} refers to {@code be}. */
+    private static void refer(String name, int lineNo, Map<String, Integer> references) {
+        String backend = name.strip();
+        int slash = backend.indexOf('/');
+        if (slash >= 0) {
+            backend = backend.substring(0, slash);
+        }
+        if (!backend.isEmpty()) {
+            references.putIfAbsent(backend, lineNo);
+        }
     }
 }

@@ -55,7 +55,8 @@ public final class FragmentReader {
         String map = TextDecoder.decode(name, name + ".map", mapBytes);
         checkLines(name, name + ".cfg", cfg, Integer.MAX_VALUE);
         checkLines(name, name + ".map", map, maxMapLines);
-        Map<String, Integer> backends = ConfigFragmentParser.backends(name, name + ".cfg", cfg, allowAnySection);
+        ConfigFragmentParser.Sections sections = ConfigFragmentParser.read(name, name + ".cfg", cfg, allowAnySection);
+        Map<String, Integer> backends = sections.backends();
         policy.check(name, name + ".cfg", cfg);
         List<MapEntry> entries = MapParser.parse(name, name + ".map", map);
         if (backends.isEmpty() && entries.isEmpty()) {
@@ -63,7 +64,7 @@ public final class FragmentReader {
                     + " down use 'haproxy-config remove " + name + "' (or drop " + name + ".remove)");
         }
         return new Fragment(name, cfg, map, List.copyOf(entries), Map.copyOf(backends),
-                Fragment.idOf(cfgBytes, mapBytes));
+                Map.copyOf(sections.references()), Fragment.idOf(cfgBytes, mapBytes));
     }
 
     public void checkSize(String name, String file, long size) throws FragmentProblem {

@@ -316,7 +316,7 @@ public final class FragmentStore {
             return known;
         }
         Fragment f = reader.read(change.name(), bytes(change.cfg()), bytes(change.map()));
-        Fragment withId = new Fragment(f.name(), f.cfg(), f.map(), f.entries(), f.backends(), change.id());
+        Fragment withId = f.withId(change.id());
         parsedPending.put(change.name(), withId);
         return withId;
     }
@@ -383,7 +383,7 @@ public final class FragmentStore {
                 Fragment f = reader.read(name, Files.readAllBytes(cfg), Files.readAllBytes(map));
                 Path idFile = live.resolve(name + ".id");
                 String id = Files.exists(idFile) ? Files.readString(idFile).strip() : f.id();
-                fragments.put(name, new Fragment(name, f.cfg(), f.map(), f.entries(), f.backends(), id));
+                fragments.put(name, f.withId(id));
             } catch (FragmentProblem e) {
                 LOG.error("Live fragment '{}' no longer parses ({}); ignoring it. Fix it and apply it again.",
                         name, e.getMessage());

@@ -1,0 +1,67 @@
+package haproxylb.assembly;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import haproxylb.intake.Fragment;
+import haproxylb.intake.FragmentProblem;
+import haproxylb.intake.FragmentReader;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The candidate set's own rules: one owner per backend and per domain, and no fragment using another's backend. */
+class CandidateRulesTest {
+    private static final CandidateRules RULES = new CandidateRules(Set.of("lb_unknown_host"));
+    private static final FragmentReader READER = new FragmentReader(false, 1 << 20);
+
+    private static Fragment fragment(String name, String cfg, String map) throws FragmentProblem {
+        return READER.read(name, cfg.getBytes(StandardCharsets.UTF_8), map.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static final String LIMITED = "backend limited\n"
+            + "  stick-table type ip size 1k expire 1m store gpc0,http_req_rate(10s)\n"
+            + "  http-request track-sc0 src\n"
+            + "  http-request deny if { sc_http_req_rate(0) gt 100 }\n"
+            + "  server app 10.0.0.5:8080\n";
+
+    @Test
+    void a_fragment_may_not_use_another_fragments_stick_table_servers_or_counters() throws Exception {
+        Fragment owner = fragment("owner", LIMITED, "shop.example.com limited\n");
+        Map<String, String> uses = Map.of(
+                "  http-request track-sc1 src table limited\n  http-request sc-inc-gpc0(1)\n", "line 3",
+                "  stick on src table limited\n", "line 3",
+                "  http-request set-var(txn.n) src,table_gpc0(limited)\n", "line 3",
+                "  http-request return status 200 content-type text/plain lf-string \"%[src_clr_gpc0(limited)]\"\n",
+                "line 3",
+                "  http-request deny if { sc_get_gpc0(0,limited) gt 1 }\n", "line 3",
+                "  http-request deny if { nbsrv(limited) lt 1 } || { be_conn(limited) gt 9 }\n", "line 3",
+                "  server copy 10.0.0.6:8080 track limited/app\n", "line 3",
+                "  http-request deny if { srv_is_up(limited/app) }\n", "line 3");
+        for (var use : uses.entrySet()) {
+            Fragment other = fragment("other", "backend mine\n  http-request return status 200\n" + use.getKey(),
+                    "blog.example.com mine\n");
+            assertEquals(Optional.of("other.cfg " + use.getValue() + " uses backend 'limited' (its stick table, servers"
+                    + " or counters), which fragment 'owner' defines (owner.cfg line 1); a fragment may only use its own"
+                    + " backends"), RULES.check(List.of(owner, other)), use.getKey());
+        }
+    }
+
+    @Test
+    void its_own_backends_and_names_that_only_look_alike_are_fine() throws Exception {
+        Fragment owner = fragment("owner", LIMITED, "shop.example.com limited\n");
+        // a server, an ACL, a variable and a header may share a name with another fragment's backend
+        Fragment other = fragment("other", "backend mine\n"
+                + "  stick-table type ip size 1k store gpc0\n"
+                + "  acl limited path_beg /limited\n"
+                + "  http-request track-sc0 src table mine\n"
+                + "  http-request set-var(txn.limited) str(limited)\n"
+                + "  http-request set-header X-Limited limited if limited\n"
+                + "  http-request deny if { src,table_gpc0(mine) gt 3 } || { nbsrv(mine) lt 1 }\n"
+                + "  server limited 10.0.0.7:8080 track mine/app2\n"
+                + "  server app2 10.0.0.8:8080 check\n", "blog.example.com mine\n");
+        assertEquals(Optional.empty(), RULES.check(List.of(owner, other)));
+    }
+}
