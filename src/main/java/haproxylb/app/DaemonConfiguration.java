@@ -23,6 +23,7 @@ import haproxylb.haproxy.Reloader;
 import haproxylb.intake.CompleteFileReadLock;
 import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentIntake;
+import haproxylb.intake.FragmentPolicy;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.intake.InboxBacklog;
@@ -80,7 +81,8 @@ public final class DaemonConfiguration implements CamelConfiguration {
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
         InboxBacklog backlog = new InboxBacklog((int) s.number("lb.intake.max-per-poll"),
                 s.millis("lb.assembly.storm-hold"));
-        AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS), check,
+        AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS,
+                reader.policy().level() == FragmentPolicy.Level.TRUSTED), check,
                 liveConfig, liveMap, layout.candidate(), status, reloadGate,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
                         : MapUpdater.NONE, backlog);

@@ -13,14 +13,26 @@ import java.util.Set;
  * The checks haproxy -c cannot make: it resolves map values to backends only at request time, so a map line
  * naming a missing backend would silently send that domain to the unknown-host page; and it lets any backend use
  * another's stick table, servers and counters, which would let one fragment change another's sites (fill its
- * rate-limit table, clear its counters) and keep that fragment from being removed.
+ * rate-limit table, clear its counters) and keep that fragment from being removed. A map line routing a domain to
+ * another fragment's backend would do the latter too. Both are allowed when fragments may share backends.
  */
 public final class CandidateRules {
     private final Set<String> baseBackends;
+    private final boolean sharedBackends;
 
-    /** @param baseBackends backends the base template defines itself (mapping a domain to them is allowed) */
+    /** Each fragment keeps to its own backends (lb.fragments.policy = strict, the default). */
     public CandidateRules(Set<String> baseBackends) {
+        this(baseBackends, false);
+    }
+
+    /**
+     * @param baseBackends   backends the base template defines itself (mapping a domain to them is allowed)
+     * @param sharedBackends fragments may route domains to, and use, each other's backends (lb.fragments.policy =
+     *                       trusted: the people who drop fragments are one team)
+     */
+    public CandidateRules(Set<String> baseBackends, boolean sharedBackends) {
         this.baseBackends = Set.copyOf(baseBackends);
+        this.sharedBackends = sharedBackends;
     }
 
     public Optional<String> check(Collection<Fragment> fragments) {
@@ -44,7 +56,7 @@ public final class CandidateRules {
         for (Fragment f : fragments) {
             for (var r : f.references().entrySet()) {
                 String owner = backendOwner.get(r.getKey());
-                if (owner != null && !owner.equals(f.name())) {
+                if (owner != null && !owner.equals(f.name()) && !sharedBackends) {
                     return Optional.of(f.cfgFile() + " line " + r.getValue() + " uses backend '" + r.getKey()
                             + "' (its stick table, servers or counters), which fragment '" + owner + "' defines ("
                             + backendWhere.get(r.getKey()) + "); a fragment may only use its own backends");
@@ -59,6 +71,13 @@ public final class CandidateRules {
                     return Optional.of(f.mapFile() + " line " + e.line() + ": domain '" + e.domain()
                             + "' is routed to backend '" + e.backend() + "', which no fragment defines;"
                             + " define 'backend " + e.backend() + "' in " + f.cfgFile() + " or fix the name");
+                }
+                String owner = backendOwner.get(e.backend());
+                if (owner != null && !owner.equals(f.name()) && !sharedBackends) {
+                    return Optional.of(f.mapFile() + " line " + e.line() + ": domain '" + e.domain() + "' is routed to"
+                            + " backend '" + e.backend() + "', which fragment '" + owner + "' defines ("
+                            + backendWhere.get(e.backend()) + "); a fragment routes its domains to its own backends"
+                            + " (define one in " + f.cfgFile() + ", or add the domain to fragment '" + owner + "')");
                 }
                 String where = f.mapFile() + " line " + e.line();
                 String other = domainOwner.putIfAbsent(e.domain(), f.name());

@@ -4,6 +4,8 @@ import haproxylb.common.SettingsFile;
 import haproxylb.assembly.TemplateValues;
 import haproxylb.common.Settings;
 import haproxylb.assembly.CandidateRules;
+import haproxylb.intake.FragmentReader;
+import haproxylb.intake.FragmentPolicy;
 import haproxylb.assembly.CandidateValidator;
 import haproxylb.assembly.ConfigAssembler;
 import haproxylb.assembly.ConfigTemplate;
@@ -47,7 +49,8 @@ final class DaemonValidation implements AutoCloseable {
                     TemplateValues.of(s, certDir));
             HaproxyCheck haproxy = new HaproxyCheck(s.string("lb.haproxy.binary", "haproxy"),
                     Long.parseLong(s.string("lb.haproxy.check-timeout", "60")));
-            this.validator = new CandidateValidator(new CandidateRules(TemplateValues.BASE_BACKENDS), assembler,
+            this.validator = new CandidateValidator(new CandidateRules(TemplateValues.BASE_BACKENDS,
+                    FragmentReader.from(s).policy().level() == FragmentPolicy.Level.TRUSTED), assembler,
                     haproxy, workDir.resolve("candidate"));
             this.runtimeMapUpdates = Boolean.parseBoolean(s.string("lb.haproxy.runtime-map-updates", "true"));
             this.mapPath = s.path("lb.haproxy.map").toString();

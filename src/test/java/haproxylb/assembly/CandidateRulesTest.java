@@ -64,4 +64,20 @@ class CandidateRulesTest {
                 + "  server app2 10.0.0.8:8080 check\n", "blog.example.com mine\n");
         assertEquals(Optional.empty(), RULES.check(List.of(owner, other)));
     }
+
+    @Test
+    void a_domain_is_routed_to_a_backend_of_its_own_fragment_unless_fragments_share_backends() throws Exception {
+        Fragment owner = fragment("owner", LIMITED, "shop.example.com limited\n");
+        Fragment alias = fragment("alias", "backend mine\n  http-request return status 200\n",
+                "blog.example.com mine\nshop-alias.example.com limited\n");
+        assertEquals(Optional.of("alias.map line 2: domain 'shop-alias.example.com' is routed to backend 'limited', which"
+                + " fragment 'owner' defines (owner.cfg line 1); a fragment routes its domains to its own backends"
+                + " (define one in alias.cfg, or add the domain to fragment 'owner')"), RULES.check(List.of(alias, owner)));
+
+        CandidateRules shared = new CandidateRules(Set.of("lb_unknown_host"), true);
+        Fragment tracking = fragment("tracking", "backend theirs\n  http-request track-sc0 src table limited\n",
+                "t.example.com theirs\n");
+        assertEquals(Optional.empty(), shared.check(List.of(alias, owner, tracking)),
+                "lb.fragments.policy = trusted: one team, shared backends");
+    }
 }

@@ -88,7 +88,10 @@ class ConfigAssemblerTest {
                 + " belongs to one fragment: remove it from one of them first",
                 rules.check(List.of(a, sharedDomain)).orElseThrow());
         Fragment usesOther = fragment("o", "", "o.test be_a\n");
-        assertTrue(rules.check(List.of(a, usesOther)).isEmpty(), "a map may use another fragment's backend");
+        assertTrue(rules.check(List.of(a, usesOther)).orElseThrow().startsWith("o.map line 1: domain 'o.test' is routed"
+                + " to backend 'be_a', which fragment 'a' defines"), "only its own backends (CandidateRulesTest)");
+        assertTrue(new CandidateRules(Set.of("lb_unknown_host"), true).check(List.of(a, usesOther)).isEmpty(),
+                "trusted fragments may share backends");
         assertTrue(rules.check(List.of(fragment("x", "", "x.test lb_unknown_host\n"))).isEmpty());
     }
 }
