@@ -1,5 +1,6 @@
 package haproxylb.intake;
 
+import static haproxylb.support.DaemonHarness.await;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,7 +54,11 @@ class InboxBacklogTest {
         intake.start();
         Thread waiter = new Thread(backlog::awaitCalm);
         try {
+            // on a loaded machine the intake thread may not have run yet: the wait must really be a wait for a storm
+            await("the storm under way", Duration.ofSeconds(10), backlog::stormUnderway);
             waiter.start();
+            await("the wait for calm begun", Duration.ofSeconds(10),
+                    () -> waiter.getState() == Thread.State.TIMED_WAITING);
             backlog.stop();
             waiter.join(10_000);
             assertFalse(waiter.isAlive(), "the wait (hold 60 s) ended at the stop");
