@@ -72,19 +72,19 @@ public final class CandidateRules {
                             + "' is routed to backend '" + e.backend() + "', which no fragment defines;"
                             + " define 'backend " + e.backend() + "' in " + f.cfgFile() + " or fix the name");
                 }
-                String owner = backendOwner.get(e.backend());
-                if (owner != null && !owner.equals(f.name()) && !sharedBackends) {
-                    return Optional.of(f.mapFile() + " line " + e.line() + ": domain '" + e.domain() + "' is routed to"
-                            + " backend '" + e.backend() + "', which fragment '" + owner + "' defines ("
-                            + backendWhere.get(e.backend()) + "); a fragment routes its domains to its own backends"
-                            + " (define one in " + f.cfgFile() + ", or add the domain to fragment '" + owner + "')");
-                }
                 String where = f.mapFile() + " line " + e.line();
                 String other = domainOwner.putIfAbsent(e.domain(), f.name());
                 if (other != null) {
                     return Optional.of(domainWhere.get(e.domain()) + " and " + where + " both route domain '"
                             + e.domain() + "' (fragments '" + other + "' and '" + f.name() + "'); a domain belongs to"
                             + " one fragment: remove it from one of them first");
+                }
+                String owner = backendOwner.get(e.backend());
+                if (owner != null && !owner.equals(f.name()) && !sharedBackends) {
+                    return Optional.of(f.mapFile() + " line " + e.line() + ": domain '" + e.domain() + "' is routed to"
+                            + " backend '" + e.backend() + "', which fragment '" + owner + "' defines ("
+                            + backendWhere.get(e.backend()) + "); a fragment routes its domains to its own backends"
+                            + " (define one in " + f.cfgFile() + ", or add the domain to fragment '" + owner + "')");
                 }
                 domainWhere.put(e.domain(), where);
             }

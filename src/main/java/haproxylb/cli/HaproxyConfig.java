@@ -132,15 +132,12 @@ public final class HaproxyConfig {
     }
 
     int apply(String name, Path cfgFile, Path mapFile, boolean wait, Duration timeout) throws IOException {
-        byte[] cfg;
-        byte[] map;
-        try {
-            cfg = Files.readAllBytes(cfgFile);
-            map = Files.readAllBytes(mapFile);
-        } catch (IOException e) {
-            err.println("haproxy-config: cannot read " + e.getMessage());
+        byte[][] files = readBoth(cfgFile, mapFile);
+        if (files == null) {
             return 2;
         }
+        byte[] cfg = files[0];
+        byte[] map = files[1];
         Fragment fragment;
         try {
             fragment = reader.read(name, cfg, map); // same checks as the daemon's intake: fail before sending
@@ -179,6 +176,11 @@ public final class HaproxyConfig {
             err.println("haproxy-config: " + p.getMessage());
             return 2;
         }
+        if (!known(name)) {
+            out.println("fragment '" + name + "' is not on this balancer (haproxy-config list shows what is):"
+                    + " nothing to remove");
+            return 0;
+        }
         Path marker = state.inbox().resolve(name + ".remove");
         long sent = System.currentTimeMillis();
         AtomicFiles.write(marker, new byte[0]);
@@ -194,6 +196,15 @@ public final class HaproxyConfig {
         // millisecond the intake took it, so an older refusal is not); a "live" entry is the version being removed.
         return awaitOutcome(name, Duration.between(Instant.now(), deadline), s -> s.state().equals("rejected")
                 && s.id() != null && s.id().startsWith("remove-") && intakeMillis(s.id()) >= sent, true, null);
+    }
+
+    /** Whether the daemon has the fragment (in its status, in any state) or has yet to take it from the inbox. */
+    private boolean known(String name) throws IOException {
+        Path statusFile = state.statusFile();
+        if (!Files.exists(statusFile) || StatusBoard.read(statusFile).fragments().containsKey(name)) {
+            return true; // no status yet: the daemon has not started; let the removal wait for it as before
+        }
+        return Files.exists(state.inbox().resolve(name + ".cfg")) || Files.exists(state.inbox().resolve(name + ".map"));
     }
 
     private static long intakeMillis(String removalId) {
@@ -355,11 +366,45 @@ public final class HaproxyConfig {
     /** Both files, or null after saying which one cannot be read. */
     private byte[][] readBoth(Path cfgFile, Path mapFile) {
         try {
-            return new byte[][] {Files.readAllBytes(cfgFile), Files.readAllBytes(mapFile)};
+            return new byte[][] {readBounded(cfgFile), readBounded(mapFile)};
         } catch (IOException e) {
-            err.println("haproxy-config: cannot read " + e.getMessage());
+            err.println("haproxy-config: cannot read " + describe(e));
             return null;
         }
+    }
+
+    /**
+     * A fragment file, read no further than the daemon would take (lb.fragments.max-bytes): a device such as
+     * /dev/zero, a pipe or a huge file given by mistake gets an answer, not an OutOfMemoryError.
+     */
+    private byte[] readBounded(Path file) throws IOException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new IOException(file + ": not a regular file (" + (Files.isDirectory(file) ? "a directory"
+                    : "a device, a pipe or a socket") + ")");
+        }
+        long max = reader.maxBytes();
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, max + 1));
+            if (bytes.length > max) {
+                throw new IOException(file + ": more than the limit of " + max + " bytes (setting"
+                        + " lb.fragments.max-bytes); split it into several fragments");
+            }
+            return bytes;
+        }
+    }
+
+    /** "/path: no such file" rather than Java's bare path or its exception's name. */
+    private static String describe(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException n) {
+            return n.getFile() + ": no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException a) {
+            return a.getFile() + ": permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
+        }
+        return e.getMessage();
     }
 
     private LiveFragments liveFragments(Path dir) {

@@ -91,6 +91,34 @@ class HaproxyConfigTest {
     }
 
     @Test
+    void removing_a_name_the_balancer_does_not_have_says_so_and_sends_nothing() throws Exception {
+        Run r = cli("remove", "never-applied", "--timeout", "5");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("fragment 'never-applied' is not on this balancer (haproxy-config list shows what is): nothing to"
+                + " remove\n", r.out());
+        assertTrue(Files.notExists(state.resolve("inbox/never-applied.remove")));
+    }
+
+    @Test
+    void files_that_are_no_fragment_get_an_answer_naming_them() throws Exception {
+        Path map = file("any.map", "any.example.test be_any\n");
+        Run device = cli("apply", "any", "/dev/zero", map.toString(), "--timeout", "5");
+        assertEquals(2, device.exit());
+        assertEquals("haproxy-config: cannot read /dev/zero: not a regular file (a device, a pipe or a socket)\n",
+                device.err());
+        Run dir = cli("apply", "any", files.toString(), map.toString());
+        assertEquals("haproxy-config: cannot read " + files + ": not a regular file (a directory)\n", dir.err());
+        Run missing = cli("apply", "any", files.resolve("nope.cfg").toString(), map.toString());
+        assertEquals("haproxy-config: cannot read " + files.resolve("nope.cfg") + ": no such file\n", missing.err());
+        Path big = Files.write(files.resolve("big.cfg"), new byte[(1 << 20) + 1]);
+        Run tooBig = cli("check", "any", big.toString(), map.toString());
+        assertEquals(2, tooBig.exit());
+        assertTrue(tooBig.err().startsWith("haproxy-config: cannot read " + big + ": more than the limit of 1048576"
+                + " bytes (setting lb.fragments.max-bytes)"), tooBig.err());
+        assertTrue(Files.notExists(state.resolve("inbox/any.cfg")));
+    }
+
+    @Test
     void wrong_arguments_print_usage_and_exit_2() throws Exception {
         assertEquals(2, cli("apply", "only-two").exit());
         assertEquals(2, cli("remove").exit());
