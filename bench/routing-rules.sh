@@ -66,8 +66,12 @@ LC_ALL=C sort -k1,1 "$scratch/backend.map" > "$scratch/backend-sorted.map"
 
 # The host routing rules HostRouting writes for lb.routing.match = exact, with the map's path.
 routing_rules() {
-    sed -n '/case "exact"/,/use_backend/p' src/main/java/haproxylb/assembly/HostRouting.java \
-        | grep -o '"    [^"]*"' | tr -d '"' | sed "s|{{backend-map}}|$scratch/backend.map|g"
+    # A rule may be two Java literals joined by '+' across lines ("... map(..)" + " unless { ... }"): join them first
+    # (before 8th session's fix this read only the first part, and ran the wildcard lookup on every request); '\\'
+    # in the Java source is one backslash in haproxy's config.
+    sed -n '/case "exact"/,/use_backend/p' src/main/java/haproxylb/assembly/HostRouting.java | tr '\n' ' ' \
+        | sed 's/"[[:space:]]*+[[:space:]]*"//g' | grep -o '"    [^"]*"' | tr -d '"' | sed 's/\\\\/\\/g' \
+        | sed "s|{{backend-map}}|$scratch/backend.map|g"
     # A plain HTTP listener on the same frontend, for the cells over TCP (bench only).
     echo "    bind 127.0.0.1:$tcp_port"
 }

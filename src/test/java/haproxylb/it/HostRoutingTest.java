@@ -42,6 +42,8 @@ class HostRoutingTest {
         assertEquals("exact", route("WWW.Example.Test:443"));
         assertEquals("wild", route("shop.example.test"));
         assertEquals("wild", route("Shop.Example.test:8443"));
+        assertEquals("exact", route("www.example.test."), "a fully qualified name (browsers send the dot as typed)");
+        assertEquals("wild", route("shop.example.test.:443"));
         assertEquals("404", route("a.b.example.test"), "a wildcard covers one label only");
         assertEquals("404", route("example.test"), "the wildcard does not cover its parent");
     }

@@ -68,7 +68,8 @@ public final class EdgeClient {
         if (tls) {
             SSLSocket ssl = (SSLSocket) trustAll().getSocketFactory().createSocket(plain, "127.0.0.1", port, true);
             SSLParameters params = ssl.getSSLParameters();
-            params.setServerNames(List.of(new SNIHostName(host.split(":")[0])));
+            // as a browser does, SNI carries the name without a port or the trailing dot of a fully qualified name
+            params.setServerNames(List.of(new SNIHostName(host.split(":")[0].replaceFirst("\\.$", ""))));
             ssl.setSSLParameters(params);
             ssl.startHandshake();
             Certificate[] certs = ssl.getSession().getPeerCertificates();
