@@ -15,7 +15,8 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
  * Readiness only: restarting the daemon would not fix it.
  *
  * <p>A certificate whose renewal time ({@code nextRenewal}) has not come yet is not expiring, however close its expiry:
- * a fresh 6-day certificate (Let's Encrypt's {@code shortlived}) renews at 4 days and is healthy until then.
+ * a fresh 6-day certificate (Let's Encrypt's {@code shortlived}) renews at 4 days and is healthy until then, and while
+ * that renewal is under way ({@link #renewalFailing}).
  */
 public final class CertificateHealthCheck extends AbstractHealthCheck {
     private final Monitored daemon;
@@ -36,7 +37,7 @@ public final class CertificateHealthCheck extends AbstractHealthCheck {
                 .sorted(Comparator.comparing(d -> d.expires().get())).toList();
         builder.detail("certificates", dated.size());
         List<CertificateView.Domain> expiring = dated.stream().filter(d -> d.expires().get().isBefore(limit))
-                .filter(d -> d.nextRenewal().map(r -> !now.isBefore(r)).orElse(true)).toList();
+                .filter(d -> renewalFailing(d, now)).toList();
         if (expiring.isEmpty()) {
             builder.message(dated.isEmpty() ? "no certificate with a known expiry yet"
                     : "no certificate expires within " + minDays + " days; the first is " + describe(dated.get(0), now));
@@ -52,6 +53,28 @@ public final class CertificateHealthCheck extends AbstractHealthCheck {
         }
         message.append(". Renewal keeps failing: see haproxy-config status for each domain's last error.");
         builder.message(message.toString()).down();
+    }
+
+    /**
+     * Whether a certificate close to its expiry is not being renewed as it should: it has expired, it has no renewal
+     * planned (ACME off, an operator's own certificate), its renewal failed (the domain backs off), or its renewal is
+     * so late that half the time from its renewal time to its expiry is gone. A renewal merely under way is not
+     * failing: a short-lived certificate is within the days of the setting whenever it renews, and health must not
+     * go DOWN at every routine renewal.
+     */
+    static boolean renewalFailing(CertificateView.Domain d, Instant now) {
+        Instant expires = d.expires().orElseThrow();
+        if (!now.isBefore(expires) || d.nextRenewal().isEmpty()) {
+            return true;
+        }
+        Instant renewal = d.nextRenewal().get();
+        if (now.isBefore(renewal)) {
+            return false;
+        }
+        if (d.backoffStep() > 0) {
+            return true;
+        }
+        return !now.isBefore(renewal.plus(Duration.between(renewal, expires).dividedBy(2)));
     }
 
     private static String describe(CertificateView.Domain d, Instant now) {

@@ -239,15 +239,19 @@ class MonitoringTest {
     @Test
     void retrying_a_rejected_fragment_puts_it_back_through_intake() throws Exception {
         backend = new TestBackend("retried");
-        // Rejected because no fragment defines be_shared yet.
-        daemon.drop("app", cfg("be_app", backend.port()), "app.example.test be_shared\n");
+        daemon.drop("shared", cfg("be_shared", backend.port()), "shared.example.test be_shared\napp.example.test be_shared\n");
+        daemon.awaitFragmentState("shared", "live", LIMIT);
+        // Rejected because fragment 'shared' still routes app.example.test.
+        daemon.drop("app", cfg("be_app", backend.port()), "app.example.test be_app\n");
         daemon.awaitFragmentState("app", "rejected", LIMIT);
         MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
         ObjectName name = HaproxyLbControl.NAME;
         assertEquals(List.of("app"), List.of((String[]) mbeans.getAttribute(name, "RejectedFragmentNames")));
 
+        String sharedId = daemon.fragment("shared").orElseThrow().id();
         daemon.drop("shared", cfg("be_shared", backend.port()), "shared.example.test be_shared\n");
-        daemon.awaitFragmentState("shared", "live", LIMIT);
+        await("shared gave up app.example.test", LIMIT, () -> daemon.fragment("shared")
+                .map(f -> f.state().equals("live") && !f.id().equals(sharedId)).orElse(false));
         String answer = (String) mbeans.invoke(name, "retryRejectedFragment", new Object[] {"app"},
                 new String[] {String.class.getName()});
         assertTrue(answer.startsWith("Fragment 'app' is back in the inbox"), answer);
