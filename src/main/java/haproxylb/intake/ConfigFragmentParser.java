@@ -26,7 +26,7 @@ public final class ConfigFragmentParser {
     /**
      * What a fragment's sections are: its backends, and the names it refers to where haproxy expects a backend or a
      * stick table (a backend's table): {@code table NAME} of {@code track-sc*} and {@code stick} rules, a server's
-     * {@code track NAME/server}, and the arguments of the fetches and converters that read or change another
+     * {@code track NAME/server}, {@code use_backend} and {@code default_backend}, and the arguments of the fetches and converters that read or change another
      * backend's table, servers or counters ({@code table_*()}, {@code sc*_*()}, {@code src_*()}, {@code in_table()},
      * {@code be_*()}, {@code srv_*()}, {@code nbsrv()}, {@code queue()}, {@code avg_queue()}, {@code connslots()}).
      * {@link haproxylb.assembly.CandidateRules} refuses a reference to another fragment's backend.
@@ -40,12 +40,6 @@ public final class ConfigFragmentParser {
     private static final Pattern REFERRING_CALL = Pattern.compile(
             "table_[a-z0-9_]+|in_table|sc[0-9]?_[a-z0-9_]+|src_[a-z0-9_]+|be_[a-z0-9_]+|srv_[a-z0-9_]+|nbsrv|queue"
                     + "|avg_queue|connslots");
-
-    /** Returns backend name → line number of its {@code backend} line. */
-    public static Map<String, Integer> backends(String fragment, String file, String text, boolean allowAnySection)
-            throws FragmentProblem {
-        return read(fragment, file, text, allowAnySection).backends();
-    }
 
     public static Sections read(String fragment, String file, String text, boolean allowAnySection)
             throws FragmentProblem {
@@ -108,7 +102,9 @@ public final class ConfigFragmentParser {
     private static void collectReferences(List<String> words, int lineNo, Map<String, Integer> references) {
         for (int i = 0; i < words.size(); i++) {
             String word = words.get(i);
-            if ((word.equals("table") || word.equals("track")) && i + 1 < words.size()) {
+            // "use_backend"/"default_backend": in the frontends lb.fragments.allow-any-section lets a fragment have
+            if ((word.equals("table") || word.equals("track") || (i == 0 && (word.equals("use_backend")
+                    || word.equals("default_backend")))) && i + 1 < words.size()) {
                 refer(words.get(i + 1), lineNo, references);
             }
             if (word.indexOf('(') < 0) {

@@ -66,6 +66,18 @@ class CandidateRulesTest {
     }
 
     @Test
+    void a_frontend_allowed_by_allow_any_section_may_not_route_to_another_fragments_backend() throws Exception {
+        Fragment owner = fragment("owner", LIMITED, "shop.example.com limited\n");
+        Fragment frontend = new FragmentReader(true, 1 << 20).read("edge", ("frontend extra\n"
+                + "  bind 127.0.0.1:8081\n  use_backend limited if { path_beg /shop }\n  default_backend mine\n"
+                + "backend mine\n  http-request return status 200\n").getBytes(StandardCharsets.UTF_8),
+                "e.example.com mine\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals(Optional.of("edge.cfg line 3 uses backend 'limited' (its stick table, servers or counters), which"
+                + " fragment 'owner' defines (owner.cfg line 1); a fragment may only use its own backends"),
+                RULES.check(List.of(frontend, owner)));
+    }
+
+    @Test
     void a_domain_is_routed_to_a_backend_of_its_own_fragment_unless_fragments_share_backends() throws Exception {
         Fragment owner = fragment("owner", LIMITED, "shop.example.com limited\n");
         Fragment alias = fragment("alias", "backend mine\n  http-request return status 200\n",
