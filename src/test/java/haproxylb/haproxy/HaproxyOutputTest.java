@@ -8,10 +8,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.slf4j.event.Level.DEBUG;
+import static org.slf4j.event.Level.ERROR;
+import static org.slf4j.event.Level.INFO;
+import static org.slf4j.event.Level.WARN;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -106,19 +112,16 @@ class HaproxyOutputTest {
 
     @Test
     void an_old_worker_leaving_after_a_reload_is_no_warning_in_the_daemons_log() {
-        // lines as haproxy 2.6 writes them when a reload's old worker stops (one per frontend and backend)
-        assertEquals(org.slf4j.event.Level.DEBUG, HaproxyOutput.levelOf(
-                "[WARNING]  (15869) : Proxy be_hello stopped (cumulated conns: FE: 0, BE: 12)."));
-        assertEquals(org.slf4j.event.Level.DEBUG, HaproxyOutput.levelOf(
-                "[WARNING]  (15869) : Stopping backend be_hello in 0 ms."));
-        assertEquals(org.slf4j.event.Level.INFO, HaproxyOutput.levelOf(
-                "[WARNING]  (15866) : Former worker (15869) exited with code 0 (Exit)"));
-        assertEquals(org.slf4j.event.Level.WARN, HaproxyOutput.levelOf(
-                "[WARNING]  (15866) : Former worker (15869) exited with code 134 (Aborted)"));
-        assertEquals(org.slf4j.event.Level.WARN, HaproxyOutput.levelOf(
-                "[WARNING]  (15866) : config : 'option forwardfor' ignored for proxy 'be_x' as it requires HTTP mode."));
-        assertEquals(org.slf4j.event.Level.ERROR, HaproxyOutput.levelOf(
-                "[ALERT]    (15866) : Current worker (15870) exited with code 139 (Segmentation fault)"));
-        assertEquals(org.slf4j.event.Level.INFO, HaproxyOutput.levelOf("[NOTICE]   (15866) : haproxy version is 2.6.12"));
+        // lines as haproxy 2.6 writes them; a reload's old worker says the first two for every frontend and backend
+        Map<String, org.slf4j.event.Level> levels = new LinkedHashMap<>();
+        levels.put("[WARNING]  (15869) : Proxy be_hello stopped (cumulated conns: FE: 0, BE: 12).", DEBUG);
+        levels.put("[WARNING]  (15869) : Stopping backend be_hello in 0 ms.", DEBUG);
+        levels.put("[WARNING]  (15866) : Former worker (15869) exited with code 0 (Exit)", INFO);
+        levels.put("[WARNING]  (15866) : Former worker (15869) exited with code 134 (Aborted)", WARN);
+        levels.put("[WARNING]  (15866) : config : 'option forwardfor' ignored for proxy 'be_x' as it requires HTTP mode.",
+                WARN);
+        levels.put("[ALERT]    (15866) : Current worker (15870) exited with code 139 (Segmentation fault)", ERROR);
+        levels.put("[NOTICE]   (15866) : haproxy version is 2.6.12", INFO);
+        levels.forEach((line, level) -> assertEquals(level, HaproxyOutput.levelOf(line), line));
     }
 }
