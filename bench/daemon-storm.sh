@@ -8,6 +8,8 @@
 # with pairs/s for each, and the CPU the daemon's JVM spent between the first rename and "taken".
 # The daemon is long-running, so a storm meets a warm JVM: a warm-up storm of WARMUP pairs (default 3,000) goes
 # first and is waited for until live. ROUNDS (default 2) storms follow, each of new names.
+# THREADS=1: the JVM's CPU by thread; SYSCALLS=1: the daemon's system calls per pair by kind (needs perf), and with
+# SYSCALLS_PER_THREAD=1 by thread too.
 # BUILD_DIR (default target) or LB_DIST: the build to run. BEFORE_DIST: a dist of an earlier commit (as made by
 # 'make build': bin/, lib/; conf/ and routes/ are taken from it if it has them), run first with the same storms.
 set -euo pipefail
@@ -84,8 +86,13 @@ storm() { # who label count
     make_storm "$state/inbox/.make" "$label" "$n"
     cpu0=$(jvm_cpu_ticks)
     [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads0"
+    [[ -z ${SYSCALLS:-} ]] || syscalls_start "$label"
     now_us_into t0
-    (cd "$state/inbox/.make" && find . -maxdepth 1 -name "$label-*" -exec mv -t .. {} +)
+    # mv has been seen to fail on a file the daemon had already taken from the inbox (inotify wakes it at the
+    # rename): what counts is that nothing stays behind in .make
+    (cd "$state/inbox/.make" && find . -maxdepth 1 -name "$label-*" -exec mv -t .. {} + 2>/dev/null) || true
+    [[ -z $(find "$state/inbox/.make" -maxdepth 1 -name "$label-*" -print -quit) ]] \
+        || bench_die "$who: could not rename every file of $label into the inbox"
     deadline=$(( t0 + LIVE_TIMEOUT * 1000000 ))
     # Listing 10,000 files costs this script ~12 ms of CPU, which it would take from the daemon it measures: while
     # many are left it looks every 200 ms, near the end every 20 ms.
@@ -97,6 +104,7 @@ storm() { # who label count
     now_us_into t_taken
     cpu1=$(jvm_cpu_ticks)
     [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads1"
+    [[ -z ${SYSCALLS:-} ]] || syscalls_stop "$label" "$n"
     while live=$(live_domains "$label"); (( live < 2 * n )); do
         now_us_into now
         (( now < deadline )) || bench_die "$who: $live of $((2 * n)) domains of $label live in $LIVE_TIMEOUT s"
@@ -110,6 +118,36 @@ storm() { # who label count
         "$(bc -l <<< "($t_live - $t0) / 1000000")" "$(bc -l <<< "$n * 1000000 / ($t_live - $t0)")" \
         "$(cut -d' ' -f1 /proc/loadavg)"
     [[ -z ${THREADS:-} ]] || thread_report "$scratch/threads0" "$scratch/threads1"
+}
+
+# SYSCALLS=1: the daemon's system calls from the first rename until "taken", per pair, by kind (perf's syscall
+# tracepoints, counted in the kernel: no ptrace, so the storm runs at its own speed).
+SYSCALL_EVENTS=openat,read,write,pread64,pwrite64,close,renameat,renameat2,rename,unlinkat,unlink,fsync,fdatasync,\
+getdents64,newfstatat,statx,fstat,lstat,stat,mkdirat,fchmod,fchmodat,fchown,lseek,ftruncate,futex,epoll_wait,\
+inotify_add_watch,ioctl,mmap,munmap,madvise,sched_yield,access,faccessat,faccessat2,readlinkat,flock,fcntl
+syscalls_start() { # label
+    local e events=
+    for e in ${SYSCALL_EVENTS//,/ }; do
+        perf list "syscalls:sys_enter_$e" 2>/dev/null | grep -q "sys_enter_$e " && events+="${events:+,}syscalls:sys_enter_$e"
+    done
+    perf stat -x, ${SYSCALLS_PER_THREAD:+--per-thread} -e "$events" -p "$daemon_pid" -o "$scratch/syscalls.$1" &
+    perf_pid=$!
+    sleep 0.5 # perf attaches before the storm starts
+}
+syscalls_stop() { # label pairs
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    if [[ -n ${SYSCALLS_PER_THREAD:-} ]]; then
+        # "comm-tid,count,,event,...": per thread name (numbers folded), the calls of at least 0.1 per pair
+        awk -F, -v n="$2" '$4 ~ /sys_enter_/ && $2 > 0 { sub(/.*sys_enter_/, "", $4); c = $1; sub(/-[0-9]+$/, "", c)
+                gsub(/[0-9]+/, "N", c); k[c "\t" $4] += $2 }
+            END { for (x in k) if (k[x] / n >= 0.1) { split(x, p, "\t"); printf "    %-28s %-14s %7.2f per pair\n", p[1], p[2], k[x] / n } }' \
+            "$scratch/syscalls.$1" | sort -k1,1 -k3,3rn
+        return
+    fi
+    awk -F, -v n="$2" '$3 ~ /sys_enter_/ && $1 > 0 { sub(/.*sys_enter_/, "", $3); t += $1
+            printf "    %-18s %10d  %7.2f per pair\n", $3, $1, $1 / n }
+        END { printf "    %-18s %10d  %7.2f per pair\n", "(all counted)", t, t / n }' "$scratch/syscalls.$1" | sort -k2 -rn
 }
 
 run_daemon() { # who dist-dir
