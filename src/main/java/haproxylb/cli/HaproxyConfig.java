@@ -15,8 +15,12 @@ import haproxylb.status.Status;
 import haproxylb.status.StatusBoard;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -383,7 +387,7 @@ public final class HaproxyConfig {
                     : "a device, a pipe or a socket") + ")");
         }
         long max = reader.maxBytes();
-        try (java.io.InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(file)) {
             byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16, max + 1));
             if (bytes.length > max) {
                 throw new IOException(file + ": more than the limit of " + max + " bytes (setting"
@@ -395,13 +399,13 @@ public final class HaproxyConfig {
 
     /** "/path: no such file" rather than Java's bare path or its exception's name. */
     private static String describe(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException n) {
+        if (e instanceof NoSuchFileException n) {
             return n.getFile() + ": no such file";
         }
-        if (e instanceof java.nio.file.AccessDeniedException a) {
+        if (e instanceof AccessDeniedException a) {
             return a.getFile() + ": permission denied";
         }
-        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
+        if (e instanceof FileSystemException f && f.getFile() != null) {
             return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
         }
         return e.getMessage();
