@@ -277,9 +277,12 @@ final class DaemonMetrics {
         }
     }
 
+    /** Dropped logs reuse the 'show info' of the up gauge (read just before it in a scrape) within this long. */
+    private static final Duration ONE_SCRAPE = Duration.ofSeconds(1);
+
     /** show info's DroppedLogs of the worker answering the stats socket; NaN while haproxy does not answer. */
     private static double droppedLogs(HaproxyProbe probe) {
-        Object dropped = probe.probe().details().get("droppedlogs");
+        Object dropped = probe.recent(ONE_SCRAPE).details().get("droppedlogs");
         try {
             return dropped == null ? Double.NaN : Double.parseDouble(dropped.toString());
         } catch (NumberFormatException e) {

@@ -5,6 +5,7 @@ import haproxylb.haproxy.RuntimeApi;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -26,7 +27,27 @@ public final class HaproxyProbe {
 
     public record Result(boolean up, String message, Map<String, Object> details) {}
 
+    private record Timed(Result result, long atNanos) {}
+
+    private volatile Timed last;
+
+    /**
+     * A probe at most {@code maxAge} old, made by {@link #probe()} (which every caller gets fresh): a gauge read
+     * right after another in one metrics scrape (dropped logs after up) shares that round trip.
+     */
+    public Result recent(Duration maxAge) {
+        Timed t = last;
+        return t != null && System.nanoTime() - t.atNanos() < maxAge.toNanos() ? t.result() : probe();
+    }
+
     public Result probe() {
+        long at = System.nanoTime();
+        Result r = probeNow();
+        last = new Timed(r, at);
+        return r;
+    }
+
+    private Result probeNow() {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("mode", supervisor != null ? "supervise" : "systemd");
         details.put("stats.socket", statsSocketPath.toString());
