@@ -23,7 +23,6 @@ import haproxylb.haproxy.Reloader;
 import haproxylb.intake.CompleteFileReadLock;
 import haproxylb.intake.FragmentHistory;
 import haproxylb.intake.FragmentIntake;
-import haproxylb.intake.FragmentPolicy;
 import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.intake.InboxBacklog;
@@ -82,7 +81,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         InboxBacklog backlog = new InboxBacklog((int) s.number("lb.intake.max-per-poll"),
                 s.millis("lb.assembly.storm-hold"));
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS,
-                reader.policy().level() == FragmentPolicy.Level.TRUSTED), check,
+                reader.policy().fragmentsShareBackends()), check,
                 liveConfig, liveMap, layout.candidate(), status, reloadGate,
                 s.flag("lb.haproxy.runtime-map-updates") ? new RuntimeMapUpdater(runtimeApi, liveMap.toString())
                         : MapUpdater.NONE, backlog);

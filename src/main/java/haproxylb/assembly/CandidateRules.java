@@ -55,8 +55,8 @@ public final class CandidateRules {
         }
         for (Fragment f : fragments) {
             for (var r : f.references().entrySet()) {
-                String owner = backendOwner.get(r.getKey());
-                if (owner != null && !owner.equals(f.name()) && !sharedBackends) {
+                String owner = otherOwner(backendOwner, r.getKey(), f);
+                if (owner != null) {
                     return Optional.of(f.cfgFile() + " line " + r.getValue() + " uses backend '" + r.getKey()
                             + "' (its stick table, servers or counters), which fragment '" + owner + "' defines ("
                             + backendWhere.get(r.getKey()) + "); a fragment may only use its own backends");
@@ -79,8 +79,8 @@ public final class CandidateRules {
                             + e.domain() + "' (fragments '" + other + "' and '" + f.name() + "'); a domain belongs to"
                             + " one fragment: remove it from one of them first");
                 }
-                String owner = backendOwner.get(e.backend());
-                if (owner != null && !owner.equals(f.name()) && !sharedBackends) {
+                String owner = otherOwner(backendOwner, e.backend(), f);
+                if (owner != null) {
                     return Optional.of(f.mapFile() + " line " + e.line() + ": domain '" + e.domain() + "' is routed to"
                             + " backend '" + e.backend() + "', which fragment '" + owner + "' defines ("
                             + backendWhere.get(e.backend()) + "); a fragment routes its domains to its own backends"
@@ -90,5 +90,11 @@ public final class CandidateRules {
             }
         }
         return Optional.empty();
+    }
+
+    /** The other fragment that defines {@code backend}, when {@code f} may not use it; null when it may. */
+    private String otherOwner(Map<String, String> backendOwner, String backend, Fragment f) {
+        String owner = backendOwner.get(backend);
+        return owner == null || owner.equals(f.name()) || sharedBackends ? null : owner;
     }
 }

@@ -4,7 +4,6 @@ import haproxylb.common.SettingsFile;
 import haproxylb.assembly.TemplateValues;
 import haproxylb.common.Settings;
 import haproxylb.assembly.CandidateRules;
-import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentPolicy;
 import haproxylb.assembly.CandidateValidator;
 import haproxylb.assembly.ConfigAssembler;
@@ -37,8 +36,9 @@ final class DaemonValidation implements AutoCloseable {
     /**
      * @param runsHaproxy whether haproxy -c will run (check); diff only compares rendered configs, where any cert
      *                    directory path does, so it needs no stand-in certificate
+     * @param policy      the fragment policy of the same settings (whether fragments may share backends)
      */
-    DaemonValidation(SettingsFile cli, boolean runsHaproxy) throws IOException {
+    DaemonValidation(SettingsFile cli, boolean runsHaproxy, FragmentPolicy policy) throws IOException {
         Settings s = new Settings(cli::get);
         this.workDir = Files.createTempDirectory("haproxy-config-check-");
         try {
@@ -50,7 +50,7 @@ final class DaemonValidation implements AutoCloseable {
             HaproxyCheck haproxy = new HaproxyCheck(s.string("lb.haproxy.binary", "haproxy"),
                     Long.parseLong(s.string("lb.haproxy.check-timeout", "60")));
             this.validator = new CandidateValidator(new CandidateRules(TemplateValues.BASE_BACKENDS,
-                    FragmentReader.from(s).policy().level() == FragmentPolicy.Level.TRUSTED), assembler,
+                    policy.fragmentsShareBackends()), assembler,
                     haproxy, workDir.resolve("candidate"));
             this.runtimeMapUpdates = Boolean.parseBoolean(s.string("lb.haproxy.runtime-map-updates", "true"));
             this.mapPath = s.path("lb.haproxy.map").toString();

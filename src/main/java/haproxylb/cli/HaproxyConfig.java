@@ -282,7 +282,7 @@ public final class HaproxyConfig {
         byte[][] files = p.files();
         Path dir = p.dir();
         LiveFragments live = p.live();
-        try (DaemonValidation validation = new DaemonValidation(settings, true)) {
+        try (DaemonValidation validation = new DaemonValidation(settings, true, reader.policy())) {
             Optional<String> reason = FragmentCheck.verdict(reader, name, files[0], files[1], live.fragments(),
                     validation.validator());
             if (reason.isPresent()) {
@@ -307,7 +307,7 @@ public final class HaproxyConfig {
             err.println("Fragment '" + name + "' would be rejected: " + read.problem().get());
             return 1;
         }
-        try (DaemonValidation validation = new DaemonValidation(settings, false)) {
+        try (DaemonValidation validation = new DaemonValidation(settings, false, reader.policy())) {
             out.print(FragmentDiff.describe(live.fragments(), read.fragment().orElseThrow(),
                     validation.validator().assembler(), validation.mapPath(), validation.runtimeMapUpdates()));
         }

@@ -41,15 +41,14 @@ public final class ConfigFragmentParser {
             "table_[a-z0-9_]+|in_table|sc[0-9]?_[a-z0-9_]+|src_[a-z0-9_]+|be_[a-z0-9_]+|srv_[a-z0-9_]+|nbsrv|queue"
                     + "|avg_queue|connslots");
 
-    public static Sections read(String fragment, String file, String text, boolean allowAnySection)
+    static Sections read(String fragment, String file, List<ConfigWords> lines, boolean allowAnySection)
             throws FragmentProblem {
         Map<String, Integer> backends = new LinkedHashMap<>();
         Map<String, Integer> references = new LinkedHashMap<>();
-        String[] lines = text.split("\n", -1);
         boolean inSection = false;
-        for (int i = 0; i < lines.length; i++) {
+        for (int i = 0; i < lines.size(); i++) {
             int lineNo = i + 1;
-            ConfigWords line = ConfigWords.of(lines[i]);
+            ConfigWords line = lines.get(i);
             if (line.isEmpty() || line.keyword().isEmpty()) {
                 // haproxy skips a line whose first word is empty ("" or '') as it skips a blank one
                 continue;

@@ -156,6 +156,21 @@ record ConfigWords(List<String> words, boolean expandsEnvironment) {
         }
     }
 
+    /** Every line of a config text, split into words once for all the checks that read them. */
+    static List<ConfigWords> lines(String text) {
+        List<ConfigWords> lines = new ArrayList<>();
+        int start = 0;
+        while (start <= text.length()) {
+            int end = text.indexOf('\n', start);
+            if (end < 0) {
+                end = text.length();
+            }
+            lines.add(of(text.substring(start, end)));
+            start = end + 1;
+        }
+        return lines;
+    }
+
     boolean isEmpty() {
         return words.isEmpty();
     }

@@ -95,23 +95,28 @@ public final class FragmentPolicy {
 
     /** Refuses the first line that breaks the policy, naming file and line. */
     public void check(String fragment, String file, String text) throws FragmentProblem {
+        check(fragment, file, ConfigWords.lines(text));
+    }
+
+    /** As {@link #check(String, String, String)}, on the lines as {@link FragmentReader} split them already. */
+    void check(String fragment, String file, List<ConfigWords> lines) throws FragmentProblem {
         if (level == Level.TRUSTED) {
             return;
         }
-        int lineNo = 0;
-        int start = 0;
-        while (start <= text.length()) {
-            int end = text.indexOf('\n', start);
-            if (end < 0) {
-                end = text.length();
-            }
-            lineNo++;
-            String problem = problem(ConfigWords.of(text.substring(start, end)));
+        for (int i = 0; i < lines.size(); i++) {
+            String problem = problem(lines.get(i));
             if (problem != null) {
-                throw FragmentProblem.at(fragment, file, lineNo, problem + ". " + remedy());
+                throw FragmentProblem.at(fragment, file, i + 1, problem + ". " + remedy());
             }
-            start = end + 1;
         }
+    }
+
+    /**
+     * Whether fragments may route domains to, and use, each other's backends: only when the people who drop them are
+     * one team (trusted), as with every other check here ({@link haproxylb.assembly.CandidateRules}).
+     */
+    public boolean fragmentsShareBackends() {
+        return level == Level.TRUSTED;
     }
 
     private String remedy() {

@@ -55,9 +55,11 @@ public final class FragmentReader {
         String map = TextDecoder.decode(name, name + ".map", mapBytes);
         checkLines(name, name + ".cfg", cfg, Integer.MAX_VALUE);
         checkLines(name, name + ".map", map, maxMapLines);
-        ConfigFragmentParser.Sections sections = ConfigFragmentParser.read(name, name + ".cfg", cfg, allowAnySection);
+        // split into words once: the section check and the policy read the same lines
+        List<ConfigWords> lines = ConfigWords.lines(cfg);
+        ConfigFragmentParser.Sections sections = ConfigFragmentParser.read(name, name + ".cfg", lines, allowAnySection);
         Map<String, Integer> backends = sections.backends();
-        policy.check(name, name + ".cfg", cfg);
+        policy.check(name, name + ".cfg", lines);
         List<MapEntry> entries = MapParser.parse(name, name + ".map", map);
         if (backends.isEmpty() && entries.isEmpty()) {
             throw new FragmentProblem(name, name + ".cfg and " + name + ".map are both empty; to take a fragment"
