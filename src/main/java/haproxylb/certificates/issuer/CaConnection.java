@@ -1,5 +1,6 @@
 package haproxylb.certificates.issuer;
 
+import haproxylb.common.Causes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URL;
@@ -91,11 +92,6 @@ final class CaConnection extends DefaultConnection {
      * (a CA's answer that is complete but makes no sense stays acme4j's {@link AcmeProtocolException}).
      */
     static AcmeNetworkException networkFailureOr(RuntimeException e) {
-        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof IOException io) {
-                return new AcmeNetworkException(io);
-            }
-        }
-        throw e;
+        return new AcmeNetworkException(Causes.find(e, IOException.class).orElseThrow(() -> e));
     }
 }

@@ -1,6 +1,7 @@
 package haproxylb.certificates.policy;
 
 import haproxylb.certificates.issuer.IssuanceException;
+import haproxylb.common.Causes;
 import java.util.List;
 import java.util.Set;
 import org.shredzone.acme4j.exception.AcmeNetworkException;
@@ -41,20 +42,12 @@ public record FailureScope(Kind kind, List<String> domains) {
                 List<String> failed = e.failedDomains().stream().filter(Set.copyOf(ordered)::contains).toList();
                 yield new FailureScope(Kind.DOMAINS, failed.isEmpty() ? ordered : failed);
             }
-            case CA_UNREACHABLE -> new FailureScope(networkFailure(e) ? Kind.CA_UNREACHABLE : Kind.CA, List.of());
+            case CA_UNREACHABLE -> new FailureScope(Causes.find(e, AcmeNetworkException.class).isPresent()
+                    ? Kind.CA_UNREACHABLE : Kind.CA, List.of());
             case CONFIGURATION -> new FailureScope(Kind.CA, List.of());
             case LOCAL -> new FailureScope(e.getCause() instanceof InterruptedException ? Kind.NONE : Kind.CA, List.of());
             case TRANSIENT -> new FailureScope(Kind.NONE, List.of());
             case RATE_LIMITED, CA_REJECTED, TIMEOUT, DNS_PROVIDER -> new FailureScope(Kind.GROUP, List.of());
         };
-    }
-
-    private static boolean networkFailure(Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof AcmeNetworkException) {
-                return true;
-            }
-        }
-        return false;
     }
 }
