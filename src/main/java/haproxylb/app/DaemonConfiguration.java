@@ -79,7 +79,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Path liveMap = s.path("lb.haproxy.map");
         RuntimeApi runtimeApi = new RuntimeApi(new HaproxySocket(s.path("lb.haproxy.stats-socket"), Duration.ofSeconds(5)));
         InboxBacklog backlog = new InboxBacklog((int) s.number("lb.intake.max-per-poll"),
-                s.millis("lb.assembly.storm-hold"));
+                s.millis("lb.assembly.storm-hold"), layout.inbox());
         AssemblyService assembly = new AssemblyService(store, assembler, new CandidateRules(TemplateValues.BASE_BACKENDS,
                 reader.policy().fragmentsShareBackends()), check,
                 liveConfig, liveMap, layout.candidate(), status, reloadGate,

@@ -59,7 +59,7 @@ class AssemblyServiceTest {
         assembly = new AssemblyService(store, new ConfigAssembler(TEMPLATE, Map.of()),
                 new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck("haproxy", 60),
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
-                status, gate, MapUpdater.NONE, new InboxBacklog(Integer.MAX_VALUE, Duration.ZERO));
+                status, gate, MapUpdater.NONE, new InboxBacklog(Integer.MAX_VALUE, Duration.ZERO, null));
     }
 
     private void queue(String name, String cfg, String map) throws Exception {

@@ -104,7 +104,7 @@ class IntakeAssemblyRouteTest {
         gate = new ReloadGate(clock, Duration.ofSeconds(60));
         FragmentStore store = new FragmentStore(state, new FragmentReader(false, 1 << 20));
         Path haproxyDir = Files.createDirectories(state.resolve("haproxy"));
-        InboxBacklog backlog = new InboxBacklog(500, Duration.ofSeconds(5));
+        InboxBacklog backlog = new InboxBacklog(500, Duration.ofSeconds(5), null);
         AssemblyService assembly = new AssemblyService(store, new ConfigAssembler(TEMPLATE, Map.of()),
                 new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck("haproxy", 60),
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
