@@ -4,12 +4,17 @@
 # Camel's file consumer (listing, read lock, delete-on-commit) and the assembly that runs beside the intake; this one
 # has both. Prints, from the first rename:
 #   taken   every pair durable and acknowledged: no storm file left in inbox/ or in the claim directory
-#   live    every storm domain in the assembled backend.map (assembled, checked with haproxy -c, reloaded)
+#   mapped    every storm domain in the assembled backend.map (checked with haproxy -c, written)
+#   recorded  the assembly done: its fragments promoted and status.json written, no fragment pending. The reload
+#             is asked for then; it goes at once after a quiet minute, otherwise at lb.reload.min-interval's turn
+#             (not waited for here). The next storm starts only now: an earlier version of this bench began it at
+#             "mapped", and the previous storm's promotion (seconds at 10,000 fragments) ran beside it.
 # with pairs/s for each, and the CPU the daemon's JVM spent between the first rename and "taken".
 # The daemon is long-running, so a storm meets a warm JVM: a warm-up storm of WARMUP pairs (default 3,000) goes
-# first and is waited for until live. ROUNDS (default 2) storms follow, each of new names.
+# first and is waited for until recorded. ROUNDS (default 2) storms follow, each of new names.
 # THREADS=1: the JVM's CPU by thread; SYSCALLS=1: the daemon's system calls per pair by kind (needs perf), and with
-# SYSCALLS_PER_THREAD=1 by thread too.
+# SYSCALLS_PER_THREAD=1 by thread too. PROFILE=1: where the intake route's thread spends its CPU (perf's cpu-clock
+# samples, kernel and user; Java frames are named from the JVM's perf map, so the JVM runs with -XX:+DumpPerfMapAtExit).
 # BUILD_DIR (default target) or LB_DIST: the build to run. BEFORE_DIST: a dist of an earlier commit (as made by
 # 'make build': bin/, lib/; conf/ and routes/ are taken from it if it has them), run first with the same storms.
 set -euo pipefail
@@ -20,6 +25,10 @@ PAIRS=${PAIRS:-5000}
 WARMUP=${WARMUP:-3000}
 ROUNDS=${ROUNDS:-2}
 LIVE_TIMEOUT=${LIVE_TIMEOUT:-300}
+if [[ -n ${PROFILE:-} ]]; then
+    command -v perf >/dev/null || bench_die "perf is not installed"
+    export JAVA_OPTS="${JAVA_OPTS:-} -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
+fi
 scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/daemon-storm.XXXXXX")
 daemon_pid=
 stop_daemon() {
@@ -77,16 +86,24 @@ left_in_intake() { # label
     { find "$state/inbox" "$state/claimed" -maxdepth 1 -name "$1-*" 2>/dev/null || true; } | wc -l
 }
 
+unrecorded() { # label count: storm fragments status.json does not show decided (it is rewritten atomically)
+    local named pending
+    named=$({ grep -c "^    \"$1-[0-9]*\" : {" "$state/status.json" 2>/dev/null || true; } | head -n 1)
+    pending=$({ grep -c '"state" : "pending"' "$state/status.json" 2>/dev/null || true; } | head -n 1)
+    echo $(( $2 - named + pending ))
+}
+
 live_domains() { # label
     { grep -c "\.$1\.test " "$state/haproxy/backend.map" 2>/dev/null || true; } | head -n 1
 }
 
 storm() { # who label count
-    local who=$1 label=$2 n=$3 t0 t_taken t_live cpu0 cpu1 deadline now live left
+    local who=$1 label=$2 n=$3 t0 t_taken t_live t_done cpu0 cpu1 deadline now live left pending
     make_storm "$state/inbox/.make" "$label" "$n"
     cpu0=$(jvm_cpu_ticks)
     [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads0"
     [[ -z ${SYSCALLS:-} ]] || syscalls_start "$label"
+    [[ -z ${PROFILE:-} ]] || profile_start "$label"
     now_us_into t0
     # mv has been seen to fail on a file the daemon had already taken from the inbox (inotify wakes it at the
     # rename): what counts is that nothing stays behind in .make
@@ -105,17 +122,25 @@ storm() { # who label count
     cpu1=$(jvm_cpu_ticks)
     [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads1"
     [[ -z ${SYSCALLS:-} ]] || syscalls_stop "$label" "$n"
+    [[ -z ${PROFILE:-} ]] || profile_stop
     while live=$(live_domains "$label"); (( live < 2 * n )); do
         now_us_into now
         (( now < deadline )) || bench_die "$who: $live of $((2 * n)) domains of $label live in $LIVE_TIMEOUT s"
         sleep 0.05
     done
     now_us_into t_live
-    printf '%-16s %-8s %6d pairs: taken in %6.2f s (%5.0f pairs/s, JVM CPU %5.2f s = %.2f ms/pair), live in %6.2f s (%5.0f pairs/s); load %s\n' \
+    while pending=$(unrecorded "$label" "$n"); (( pending > 0 )); do
+        now_us_into now
+        (( now < deadline )) || bench_die "$who: $pending fragments of $label not recorded in $LIVE_TIMEOUT s"
+        sleep 0.05
+    done
+    now_us_into t_done
+    printf '%-16s %-8s %6d pairs: taken in %6.2f s (%5.0f pairs/s, JVM CPU %5.2f s = %.2f ms/pair), mapped in %6.2f s (%5.0f pairs/s), recorded in %6.2f s; load %s\n' \
         "$who" "$label" "$n" "$(bc -l <<< "($t_taken - $t0) / 1000000")" \
         "$(bc -l <<< "$n * 1000000 / ($t_taken - $t0)")" "$(bc -l <<< "($cpu1 - $cpu0) / $(getconf CLK_TCK)")" \
         "$(bc -l <<< "($cpu1 - $cpu0) * 1000 / $(getconf CLK_TCK) / $n")" \
         "$(bc -l <<< "($t_live - $t0) / 1000000")" "$(bc -l <<< "$n * 1000000 / ($t_live - $t0)")" \
+        "$(bc -l <<< "($t_done - $t0) / 1000000")" \
         "$(cut -d' ' -f1 /proc/loadavg)"
     [[ -z ${THREADS:-} ]] || thread_report "$scratch/threads0" "$scratch/threads1"
 }
@@ -150,6 +175,29 @@ syscalls_stop() { # label pairs
         END { printf "    %-18s %10d  %7.2f per pair\n", "(all counted)", t, t / n }' "$scratch/syscalls.$1" | sort -k2 -rn
 }
 
+profile_start() { # label
+    perf record -q -e cpu-clock -F 999 -g -p "$daemon_pid" -o "$scratch/perf.$1" 2>/dev/null &
+    perf_pid=$!
+    profiled+=("$1")
+    sleep 0.5
+}
+profile_stop() {
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+}
+profile_report() { # after the daemon stopped (its perf map is written at exit): the intake thread's top symbols
+    local label tid
+    for label in "${profiled[@]}"; do
+        tid=$(perf report -i "$scratch/perf.$label" --stdio --sort pid -g none 2>/dev/null | grep -o '[0-9]*:Camel (camel-1)' \
+            | sed -n 1p | cut -d: -f1 || true)
+        printf '%s: the busiest Camel thread (%s), by symbol (self)\n' "$label" "${tid:-?}"
+        perf report -i "$scratch/perf.$label" --stdio --no-children ${tid:+--tid "$tid"} --sort dso,sym -g none \
+            2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "${PROFILE_TOP:-40}"
+    done
+    profiled=()
+}
+profiled=()
+
 run_daemon() { # who dist-dir
     local who=$1 health round
     state=$scratch/$who/state
@@ -167,6 +215,7 @@ run_daemon() { # who dist-dir
         storm "$who" "s$round" "$PAIRS"
     done
     stop_daemon
+    [[ -z ${PROFILE:-} ]] || profile_report
 }
 
 for tool in curl bc haproxy java; do command -v "$tool" >/dev/null || bench_die "$tool is not installed"; done

@@ -65,4 +65,22 @@ class FragmentStoreTest {
         new FragmentStore(state, new FragmentReader(false, 1 << 20));
         assertFalse(Files.exists(state.resolve("pending/.tmp-a.json-123")));
     }
+
+    @Test
+    void staged_halves_are_known_across_a_restart_and_gone_from_disk_and_memory_once_cleared() throws Exception {
+        FragmentStore store = new FragmentStore(state, new FragmentReader(false, 1 << 20));
+        store.stage("a.cfg", "backend be_a\n".getBytes());
+        assertTrue(store.hasStaged("a"));
+        assertTrue(store.stagedPair("a").isEmpty(), "one half only");
+        assertTrue(store.staged("a.map").isEmpty());
+
+        FragmentStore restarted = new FragmentStore(state, new FragmentReader(false, 1 << 20));
+        assertTrue(restarted.hasStaged("a"), "staging/ is read at start-up");
+        restarted.stage("a.map", "a.test be_a\n".getBytes());
+        assertEquals("a.test be_a\n", new String(restarted.stagedPair("a").orElseThrow()[1]));
+        restarted.clearStaged("a");
+        assertFalse(restarted.hasStaged("a"));
+        assertEquals(List.of(), restarted.stagedFiles(), "both halves deleted from staging/");
+        assertFalse(new FragmentStore(state, new FragmentReader(false, 1 << 20)).hasStaged("a"));
+    }
 }
