@@ -47,12 +47,12 @@ start_watchdog $(( (ROUNDS + 1) * 2 * LIVE_TIMEOUT + 120 ))
 jvm_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat"; }
 # THREADS=1: which of the JVM's threads spent the CPU of a storm (JIT compiler, GC, Camel's consumers, fsync pool).
 # A thread's name may have spaces, so its stat is read after the name's closing parenthesis (utime is then $12).
-thread_ticks() { # file: tid, name, ticks of every live thread, and the whole JVM's ticks as tid 0
+thread_ticks() { # file: tid, name, ticks (user+system, system) of every live thread, the whole JVM's as tid 0
     local t
-    { printf '0\tjvm\t%s\n' "$(jvm_cpu_ticks)"
+    { printf '0\tjvm\t%s\t0\n' "$(jvm_cpu_ticks)"
       for t in /proc/"$daemon_pid"/task/*; do
           printf '%s\t%s\t%s\n' "${t##*/}" "$(tr -d '\n' < "$t/comm" 2>/dev/null | tr ' ' _ | sed 's/[0-9]\+$/N/')" \
-              "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+              "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 "\t" $13 }')"
       done; } > "$1"
 }
 thread_report() { # before after: CPU per thread name; threads gone by the end count as "(ended threads)"
@@ -62,11 +62,12 @@ thread_report() { # before after: CPU per thread name; threads gone by the end c
         | sed 's|#[0-9]\+|#N|; s|file://.*/state/|file:|' > "$1.names"
     awk -F'\t' -v tck="$(getconf CLK_TCK)" '
         FILENAME ~ /names$/ { full[$1] = $2; next }
-        NR == FNR { before[$1] = $3; next }
+        NR == FNR { before[$1] = $3; sys[$1] = $4; next }
         $1 == 0 { total = $3 - before[0]; next }
-        { d = $3 - before[$1]; by[($1 in full) ? full[$1] : $2] += d; seen += d }
+        { d = $3 - before[$1]; k = ($1 in full) ? full[$1] : $2; by[k] += d; kern[k] += $4 - sys[$1]; seen += d }
         END { by["(ended_threads)"] = total - seen
-              for (k in by) if (by[k] > 0) printf "    %6.2f s  %s\n", by[k] / tck, k }' "$1" "$1.names" "$2" | sort -rn
+              for (k in by) if (by[k] > 0) printf "    %6.2f s  (%5.2f s in the kernel)  %s\n", by[k] / tck, kern[k] / tck, k }' \
+        "$1" "$1.names" "$2" | sort -rn
 }
 
 # Made in a hidden directory of the same file system, then renamed in: complete drops, as Ansible's copy or
