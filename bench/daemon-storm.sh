@@ -15,6 +15,7 @@
 # THREADS=1: the JVM's CPU by thread; SYSCALLS=1: the daemon's system calls per pair by kind (needs perf), and with
 # SYSCALLS_PER_THREAD=1 by thread too. PROFILE=1: where the intake route's thread spends its CPU (perf's cpu-clock
 # samples, kernel and user; Java frames are named from the JVM's perf map, so the JVM runs with -XX:+DumpPerfMapAtExit).
+# The state directory is made under BENCH_TMP (default /tmp); the file system it is on is printed first.
 # BUILD_DIR (default target) or LB_DIST: the build to run. BEFORE_DIST: a dist of an earlier commit (as made by
 # 'make build': bin/, lib/; conf/ and routes/ are taken from it if it has them), run first with the same storms.
 set -euo pipefail
@@ -30,6 +31,7 @@ if [[ -n ${PROFILE:-} ]]; then
     export JAVA_OPTS="${JAVA_OPTS:-} -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
 fi
 scratch=$(mktemp -d "${BENCH_TMP:-/tmp}/daemon-storm.XXXXXX")
+echo "state directory on: $(file_system_of "$scratch") (BENCH_TMP chooses where)"
 daemon_pid=
 stop_daemon() {
     if [[ -n $daemon_pid ]]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi

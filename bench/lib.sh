@@ -12,6 +12,20 @@ BENCH_TMP=${BENCH_TMP:-${TMPDIR:-/tmp}}
 bench_log() { printf '%s\n' "$*" >&2; }
 bench_die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
+# The file system a directory is on, and for ext4 whether it has its journal (/proc/fs/jbd2 lists journals). Without
+# one, ext4 scans the inodes deleted in the last 30 s for every new file: storms of files run several times slower.
+file_system_of() { # dir
+    local src type
+    read -r src type < <(df --output=source,fstype "$1" | tail -n 1)
+    if [[ $type != ext4 ]]; then
+        printf '%s on %s\n' "$type" "$src"
+    elif compgen -G "/proc/fs/jbd2/${src##*/}-*" > /dev/null; then
+        printf '%s on %s, with a journal\n' "$type" "$src"
+    else
+        printf '%s on %s, WITHOUT a journal\n' "$type" "$src"
+    fi
+}
+
 # Microseconds since the epoch into the named variable, without forking (bash 5 EPOCHREALTIME).
 now_us_into() {
     local __now=${EPOCHREALTIME/,/.}

@@ -67,6 +67,12 @@ public final class AtomicFiles {
     public static final class SyncBatch {
         private static final int THREADS = 16;
         /**
+         * From this many files a batch is made durable with one syncfs of their file system instead of an fsync each
+         * (bench/daemon-storm.sh); a smaller one (an apply, a certificate) keeps its own fsyncs and does not flush
+         * what others wrote to that file system.
+         */
+        static final int WHOLE_FILE_SYSTEM_FROM = 64;
+        /**
          * Shared by every batch (the intake's and the assembly's), its threads kept while batches come: a pool made
          * per commit started up to 16 threads each time, 2,300 thread starts in a storm of 2,000 pairs.
          */
@@ -103,6 +109,9 @@ public final class AtomicFiles {
             if (n == 0) {
                 return;
             }
+            if (n >= WHOLE_FILE_SYSTEM_FROM && FileSystemSync.syncIfOne(dirsOf(written, directories))) {
+                return;
+            }
             try {
                 List<Future<?>> forced = new ArrayList<>();
                 for (Path p : written) {
@@ -126,6 +135,14 @@ public final class AtomicFiles {
             } catch (ExecutionException e) {
                 throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
             }
+        }
+
+        private static Set<Path> dirsOf(List<Path> written, List<Path> directories) {
+            Set<Path> dirs = new LinkedHashSet<>(directories);
+            for (Path p : written) {
+                dirs.add(p.getParent());
+            }
+            return dirs;
         }
 
         private static void force(Path file) throws IOException {

@@ -1,0 +1,95 @@
+package haproxylb.common;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Linux syncfs(2): makes everything written to one file system durable in one call. A big batch (a storm's poll, the
+ * promotion of thousands of fragments) paid an fsync per file, each its own data flush and journal commit; syncfs
+ * writes the batch back and commits once. It also flushes what others wrote to that file system, so small batches
+ * keep their own fsyncs ({@link AtomicFiles.SyncBatch}). Since Linux 5.8 it reports write-back errors as fsync does.
+ */
+final class FileSystemSync {
+    private static final Logger LOG = LoggerFactory.getLogger(FileSystemSync.class);
+    private static final int O_RDONLY = 0;
+    private static final int O_DIRECTORY = 0x10000;
+    private static final int O_CLOEXEC = 0x80000;
+
+    interface LibC extends Library {
+        int open(String path, int flags) throws LastErrorException;
+
+        int syncfs(int fd) throws LastErrorException;
+
+        int close(int fd) throws LastErrorException;
+    }
+
+    private static final LibC LIBC = load();
+
+    private FileSystemSync() {}
+
+    private static LibC load() {
+        try {
+            return Native.load("c", LibC.class);
+        } catch (RuntimeException | LinkageError e) {
+            LOG.info("No syncfs ({}): big write batches are made durable file by file", e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Makes every write to the file system of {@code dirs} durable, if they are all on one file system and syncfs
+     * can be called; false otherwise (nothing was done, the caller forces file by file).
+     */
+    static boolean syncIfOne(Collection<Path> dirs) throws IOException {
+        if (LIBC == null || dirs.isEmpty()) {
+            return false;
+        }
+        Set<Object> devices = new HashSet<>();
+        Path any = null;
+        for (Path dir : dirs) {
+            try {
+                devices.add(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS));
+            } catch (NoSuchFileException removedMeanwhile) {
+                continue; // nothing in it is left to make durable
+            }
+            if (devices.size() > 1) {
+                return false;
+            }
+            any = dir;
+        }
+        if (any == null) {
+            return false;
+        }
+        int fd;
+        try {
+            fd = LIBC.open(any.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } catch (LastErrorException e) {
+            throw new IOException("open " + any + ": errno " + e.getErrorCode());
+        }
+        try {
+            LIBC.syncfs(fd);
+            return true;
+        } catch (LastErrorException e) {
+            throw new IOException("syncfs of the file system of " + any + " failed: errno " + e.getErrorCode());
+        } finally {
+            try {
+                LIBC.close(fd);
+            } catch (LastErrorException ignored) {
+                // a close of a read-only directory descriptor loses nothing
+            }
+        }
+    }
+}
