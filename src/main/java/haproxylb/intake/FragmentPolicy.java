@@ -276,7 +276,8 @@ public final class FragmentPolicy {
         }
         if (fileDirs.isEmpty()) {
             return what + " makes haproxy read the file " + shown + "; no fragment may name a file, as"
-                    + " lb.fragments.file-dirs is empty";
+                    + " lb.fragments.file-dirs is empty (the balancer's operator lists there the directories whose"
+                    + " files fragments may name, such as /etc/ssl/certs for the system's CA bundle)";
         }
         Path real;
         try {
