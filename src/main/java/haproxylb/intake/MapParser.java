@@ -2,6 +2,7 @@ package haproxylb.intake;
 
 import haproxylb.common.DomainName;
 
+import java.net.IDN;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -33,7 +34,9 @@ public final class MapParser {
             String[] fields = WHITESPACE.split(line);
             if (fields.length != 2) {
                 throw FragmentProblem.at(fragment, file, lineNo, "expected 'domain backend' (two fields), found "
-                        + fields.length + " field(s): '" + FragmentName.printable(line) + "'");
+                        + fields.length + " field(s): '" + FragmentName.printable(line) + "'"
+                        + (fields.length > 2 && fields[2].startsWith("#")
+                                ? "; a comment goes on a line of its own, starting with '#'" : ""));
             }
             // "*.example.test" covers exactly one more label (a.example.test, not a.b.example.test), as a
             // wildcard certificate does; exact lines win over it.
@@ -44,7 +47,7 @@ public final class MapParser {
                 // One message for every way a name can be wrong: operators' tooling matches on it.
                 throw FragmentProblem.at(fragment, file, lineNo, "'" + FragmentName.printable(fields[0])
                         + "' is not a valid domain name (letters, digits, '-' and dots, optionally '*.' in front;"
-                        + " no port, no scheme)");
+                        + " no port, no scheme)" + asciiFormHint(fields[0]));
             }
             String backend = fields[1];
             if (!BACKEND.matcher(backend).matches()) {
@@ -59,5 +62,24 @@ public final class MapParser {
             entries.add(new MapEntry(domain, backend, lineNo));
         }
         return entries;
+    }
+
+    /**
+     * For an internationalised name (bücher.example): its ASCII form, which is what clients send in Host and SNI and
+     * what certificates name. Suggested, not substituted: the map says what the operator wrote.
+     */
+    private static String asciiFormHint(String raw) {
+        if (raw.chars().allMatch(c -> c < 0x80)) {
+            return "";
+        }
+        try {
+            boolean wildcard = raw.startsWith("*.");
+            String ascii = (wildcard ? "*." : "")
+                    + IDN.toASCII(wildcard ? raw.substring(2) : raw, IDN.USE_STD3_ASCII_RULES);
+            return "; an internationalised name is written in its ASCII form: '" + DomainName.parse(ascii).value()
+                    + "'";
+        } catch (IllegalArgumentException notOne) {
+            return "";
+        }
     }
 }

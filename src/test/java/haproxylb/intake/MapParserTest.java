@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -84,5 +85,27 @@ class MapParserTest {
         FragmentProblem p = assertThrows(FragmentProblem.class,
                 () -> MapParser.parse("s", "s.map", "a.test be/a\n"));
         assertTrue(p.getMessage().contains("not a valid backend name"), p.getMessage());
+    }
+
+    @Test
+    void a_trailing_comment_and_an_internationalised_name_are_refused_with_what_to_write_instead() {
+        FragmentProblem comment = assertThrows(FragmentProblem.class,
+                () -> MapParser.parse("m", "m.map", "shop.example.test be_m # the shop\n"));
+        assertTrue(comment.getMessage().contains("m.map line 1: expected 'domain backend' (two fields), found 5"
+                + " field(s)"), comment.getMessage());
+        assertTrue(comment.getMessage().endsWith("; a comment goes on a line of its own, starting with '#'"),
+                comment.getMessage());
+
+        FragmentProblem idn = assertThrows(FragmentProblem.class,
+                () -> MapParser.parse("m", "m.map", "B\u00fccher.example be_m\n*.b\u00fccher.example be_m\n"));
+        assertTrue(idn.getMessage().contains("is not a valid domain name"), idn.getMessage());
+        assertTrue(idn.getMessage().endsWith("written in its ASCII form: 'xn--bcher-kva.example'"), idn.getMessage());
+        FragmentProblem wildcard = assertThrows(FragmentProblem.class,
+                () -> MapParser.parse("m", "m.map", "*.b\u00fccher.example be_m\n"));
+        assertTrue(wildcard.getMessage().endsWith("'*.xn--bcher-kva.example'"), wildcard.getMessage());
+
+        FragmentProblem junk = assertThrows(FragmentProblem.class,
+                () -> MapParser.parse("m", "m.map", "a\u00e9/../x:80 be_m\n"));
+        assertFalse(junk.getMessage().contains("ASCII form"), "no suggestion that is not a name: " + junk.getMessage());
     }
 }
