@@ -142,11 +142,25 @@ public final class HaproxyOutput implements AutoCloseable {
      */
     private static final Pattern ROUTINE_STOP = Pattern.compile(
             "\\[WARNING\\] +\\(\\d+\\) : (Proxy \\S+ stopped \\(cumulated conns|Stopping (frontend|backend|proxy) \\S+ in \\d+ ms).*");
+    private static final Pattern STOPPED_AS_ASKED = Pattern.compile("\\[(ALERT|WARNING)\\] +\\(\\d+\\) : (Exiting Master"
+            + " process\\.\\.\\.|Current worker \\(\\d+\\) exited with code 143 \\(Terminated\\)|All workers exited\\."
+            + " Exiting\\.\\.\\. \\(0\\))");
     private static final Pattern WORKER_EXITED_CLEANLY = Pattern.compile(
             "\\[WARNING\\] +\\(\\d+\\) : Former worker \\(\\d+\\) exited with code 0 \\(Exit\\)");
 
     /** The daemon log's level for one of haproxy's own message lines. */
     static org.slf4j.event.Level levelOf(String line) {
+        return levelOf(line, false);
+    }
+
+    /**
+     * @param stopping the daemon is stopping haproxy (SIGTERM to its master): the master's goodbye, and its worker
+     *                 ending on that signal, are what was asked for, not news for whoever watches for errors
+     */
+    static org.slf4j.event.Level levelOf(String line, boolean stopping) {
+        if (stopping && STOPPED_AS_ASKED.matcher(line).matches()) {
+            return org.slf4j.event.Level.INFO;
+        }
         if (line.startsWith("[ALERT]")) {
             return org.slf4j.event.Level.ERROR;
         }
@@ -166,7 +180,7 @@ public final class HaproxyOutput implements AutoCloseable {
         private boolean told;
 
         void add(String line) {
-            switch (levelOf(line)) {
+            switch (levelOf(line, ending)) {
                 case ERROR -> LOG.error("{}", line);
                 case WARN -> LOG.warn("{}", line);
                 case INFO -> LOG.info("{}", line);

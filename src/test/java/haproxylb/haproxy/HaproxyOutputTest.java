@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.slf4j.event.Level.DEBUG;
 import static org.slf4j.event.Level.ERROR;
 import static org.slf4j.event.Level.INFO;
@@ -123,5 +124,21 @@ class HaproxyOutputTest {
         levels.put("[ALERT]    (15866) : Current worker (15870) exited with code 139 (Segmentation fault)", ERROR);
         levels.put("[NOTICE]   (15866) : haproxy version is 2.6.12", INFO);
         levels.forEach((line, level) -> assertEquals(level, HaproxyOutput.levelOf(line), line));
+    }
+
+    @Test
+    void haproxy_saying_goodbye_when_the_daemon_stops_it_is_no_error() {
+        String[] goodbye = {
+            "[WARNING]  (17759) : Exiting Master process...",
+            "[ALERT]    (17759) : Current worker (17762) exited with code 143 (Terminated)",
+            "[WARNING]  (17759) : All workers exited. Exiting... (0)",
+        };
+        for (String line : goodbye) {
+            assertEquals(INFO, HaproxyOutput.levelOf(line, true), line);
+            assertNotEquals(INFO, HaproxyOutput.levelOf(line, false), "not asked for: " + line);
+        }
+        assertEquals(ERROR, HaproxyOutput.levelOf(
+                "[ALERT]    (17759) : Current worker (17762) exited with code 139 (Segmentation fault)", true),
+                "a crash while stopping is still one");
     }
 }
