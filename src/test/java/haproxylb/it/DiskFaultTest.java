@@ -187,8 +187,11 @@ class DiskFaultTest {
                 () -> FaultTools.failedExchanges(daemon.context(), "fragment-intake") > intakeFailures);
         await("the certificate install to meet the full disk", LIMIT,
                 () -> FaultTools.failedExchanges(daemon.context(), "certificate-intake") > certFailures);
-        assertTrue(Files.exists(daemon.inbox().resolve("app.cfg")) || Files.exists(state.resolve("staging/app.cfg")),
-                "app v2's files are kept");
+        // The intake retries at every poll, so the file may be in the claim directory (given back to the inbox after
+        // each failed try, and at start-up) when looked for: it is kept if it is in one of the three.
+        await("app v2's files kept (inbox, claim directory or staging)", LIMIT,
+                () -> Files.exists(daemon.inbox().resolve("app.cfg")) || Files.exists(state.resolve("claimed/app.cfg"))
+                        || Files.exists(state.resolve("staging/app.cfg")));
         assertTrue(Files.exists(state.resolve("cert-inbox/app.disk.test.pem")), "the certificate waits in its inbox");
         // Assembly holds the acknowledged change, with the reason, and rejects nothing.
         await("assembly to hold 'queued'", LIMIT, () -> inMemory("queued") != null
