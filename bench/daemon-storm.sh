@@ -5,10 +5,12 @@
 # has both. Prints, from the first rename:
 #   taken   every pair durable and acknowledged: no storm file left in inbox/ or in the claim directory
 #   mapped    every storm domain in the assembled backend.map (checked with haproxy -c, written)
-#   recorded  the assembly done: its fragments promoted and status.json written, no fragment pending. The reload
-#             is asked for then; it goes at once after a quiet minute, otherwise at lb.reload.min-interval's turn
-#             (not waited for here). The next storm starts only now: an earlier version of this bench began it at
-#             "mapped", and the previous storm's promotion (seconds at 10,000 fragments) ran beside it.
+#   served    haproxy answers the storm's first and last domains (a0.LABEL.test, bN.LABEL.test) over HTTPS: the
+#             reload is done. It goes at once for the first change after a quiet period, otherwise at
+#             lb.reload.min-interval's turn (a minute by default), so a storm soon after another waits for it.
+#   recorded  the assembly done: its fragments promoted and status.json written, no fragment pending. The next storm
+#             starts once both: an earlier version of this bench began it at "mapped", and the previous storm's
+#             promotion (seconds at 10,000 fragments) ran beside it.
 # with pairs/s for each, and the CPU the daemon's JVM spent between the first rename and "taken".
 # The daemon is long-running, so a storm meets a warm JVM: a warm-up storm of WARMUP pairs (default 3,000) goes
 # first and is waited for until recorded. ROUNDS (default 2) storms follow, each of new names.
@@ -96,12 +98,20 @@ unrecorded() { # label count: storm fragments status.json does not show decided 
     echo $(( $2 - named + pending ))
 }
 
+served() { # label count: haproxy answers the storm's first and last domains with their own strings
+    local last=$(( $2 - 1 ))
+    [[ $(curl -sk --max-time 2 --resolve "a0.$1.test:$HTTPS_PORT:127.0.0.1" "https://a0.$1.test:$HTTPS_PORT/" \
+        2>/dev/null) == 0 ]] || return 1
+    [[ $(curl -sk --max-time 2 --resolve "b$last.$1.test:$HTTPS_PORT:127.0.0.1" "https://b$last.$1.test:$HTTPS_PORT/" \
+        2>/dev/null) == "$last" ]]
+}
+
 live_domains() { # label
     { grep -c "\.$1\.test " "$state/haproxy/backend.map" 2>/dev/null || true; } | head -n 1
 }
 
 storm() { # who label count
-    local who=$1 label=$2 n=$3 t0 t_taken t_live t_done cpu0 cpu1 deadline now live left pending
+    local who=$1 label=$2 n=$3 t0 t_taken t_live t_served= t_done= cpu0 cpu1 deadline now live left
     make_storm "$state/inbox/.make" "$label" "$n"
     cpu0=$(jvm_cpu_ticks)
     [[ -z ${THREADS:-} ]] || thread_ticks "$scratch/threads0"
@@ -132,18 +142,19 @@ storm() { # who label count
         sleep 0.05
     done
     now_us_into t_live
-    while pending=$(unrecorded "$label" "$n"); (( pending > 0 )); do
+    while [[ -z $t_served || -z $t_done ]]; do
         now_us_into now
-        (( now < deadline )) || bench_die "$who: $pending fragments of $label not recorded in $LIVE_TIMEOUT s"
+        (( now < deadline )) || bench_die "$who: $label not served and recorded in $LIVE_TIMEOUT s"
+        if [[ -z $t_served ]] && served "$label" "$n"; then now_us_into t_served; fi
+        if [[ -z $t_done ]] && (( $(unrecorded "$label" "$n") == 0 )); then now_us_into t_done; fi
         sleep 0.05
     done
-    now_us_into t_done
-    printf '%-16s %-8s %6d pairs: taken in %6.2f s (%5.0f pairs/s, JVM CPU %5.2f s = %.2f ms/pair), mapped in %6.2f s (%5.0f pairs/s), recorded in %6.2f s; load %s\n' \
+    printf '%-16s %-8s %6d pairs: taken in %6.2f s (%5.0f pairs/s, JVM CPU %5.2f s = %.2f ms/pair), mapped in %6.2f s (%5.0f pairs/s), served in %6.2f s, recorded in %6.2f s; load %s\n' \
         "$who" "$label" "$n" "$(bc -l <<< "($t_taken - $t0) / 1000000")" \
         "$(bc -l <<< "$n * 1000000 / ($t_taken - $t0)")" "$(bc -l <<< "($cpu1 - $cpu0) / $(getconf CLK_TCK)")" \
         "$(bc -l <<< "($cpu1 - $cpu0) * 1000 / $(getconf CLK_TCK) / $n")" \
         "$(bc -l <<< "($t_live - $t0) / 1000000")" "$(bc -l <<< "$n * 1000000 / ($t_live - $t0)")" \
-        "$(bc -l <<< "($t_done - $t0) / 1000000")" \
+        "$(bc -l <<< "($t_served - $t0) / 1000000")" "$(bc -l <<< "($t_done - $t0) / 1000000")" \
         "$(cut -d' ' -f1 /proc/loadavg)"
     [[ -z ${THREADS:-} ]] || thread_report "$scratch/threads0" "$scratch/threads1"
 }
