@@ -70,7 +70,7 @@ for seed in "${seeds[@]}"; do
     echo "seed $seed: $CYCLES cycles"
     set +e
     mvn -q -B -Dbuild.dir="$BUILD_DIR" -Dtest=CrashSafetyTest -Dsurefire.failIfNoSpecifiedTests=false \
-        -DargLine="-Dhaproxylb.crash.cycles=$CYCLES -Dhaproxylb.crash.seed=$seed" test >"$log" 2>&1 &
+        -Dhaproxylb.crash.cycles="$CYCLES" -Dhaproxylb.crash.seed="$seed" test >"$log" 2>&1 &
     MVN_PID=$!
     wait "$MVN_PID"
     rc=$?
