@@ -88,8 +88,9 @@ final class CaConnection extends DefaultConnection {
     }
 
     /**
-     * {@code e} as the network failure it is when an I/O error of reading the answer caused it, else {@code e} itself
-     * (a CA's answer that is complete but makes no sense stays acme4j's {@link AcmeProtocolException}).
+     * {@code e} as the network failure it is when an I/O error of reading the answer caused it; otherwise {@code e}
+     * itself is thrown from here (a CA's answer that is complete but makes no sense stays acme4j's
+     * {@link AcmeProtocolException}).
      */
     static AcmeNetworkException networkFailureOr(RuntimeException e) {
         return new AcmeNetworkException(Causes.find(e, IOException.class).orElseThrow(() -> e));
