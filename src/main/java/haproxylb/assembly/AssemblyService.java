@@ -51,10 +51,6 @@ public final class AssemblyService {
     private final ReloadGate reloads;
     private final MapUpdater mapUpdater;
     private volatile AssemblyReport lastReport;
-    /** Written by {@link #decide}, not yet recorded by {@link #record}; guarded by this. */
-    private Decided decided;
-    /** When the decided assembly started: the pacing counts both stages as one run. */
-    private long runStartNanos;
     /**
      * The last haproxy.cfg (rendered with the live map path) that haproxy -c accepted, and the last one it refused
      * with its error: the same text is not checked twice (a batch that fails as a whole is the bisection's first
@@ -153,19 +149,6 @@ public final class AssemblyService {
      * or of haproxy -c does not throw: the changes wait (see {@link #fault()}) and the last good config keeps serving.
      */
     public boolean assemble() throws IOException {
-        boolean reload = decide();
-        record();
-        return reload;
-    }
-
-    /**
-     * The assembly route's first stage: validates the pending changes and writes haproxy's live files (a map-only
-     * change goes live through the runtime API here). Its caller asks for the reload, then calls {@link #record}: at
-     * 10,000 fragments the promotion took seconds, and the reload used to wait for it.
-     *
-     * @return true when haproxy should reload
-     */
-    public boolean decide() throws IOException {
         // The pause first: a storm may start during it, and is then waited for too.
         pacing.awaitTurn();
         backlog.awaitCalm();
@@ -174,40 +157,12 @@ public final class AssemblyService {
             // interruptible write and be logged as a full or read-only disk.
             return false;
         }
-        long start = System.nanoTime();
-        boolean reload = guarded(this::decideChanges);
-        runStartNanos = start;
-        if (decided == null) {
-            pacing.ran(start, System.nanoTime());
-        }
-        return reload;
+        return pacing.run(this::assembleNow);
     }
 
-    /**
-     * The assembly route's last stage: what {@link #decide} wrote is recorded: the fragments promoted into fragments/
-     * (a crash before that finds them pending, assembles them again into the same files, and records them then),
-     * status.json, the log. Nothing when there is nothing to record.
-     */
-    public synchronized void record() {
-        if (decided == null) {
-            return;
-        }
-        guarded(() -> {
-            recordDecided();
-            return false;
-        });
-        pacing.ran(runStartNanos, System.nanoTime());
-    }
-
-    /** Work of an assembly stage; a fault of the disk or of haproxy -c holds the changes instead of throwing. */
-    @FunctionalInterface
-    private interface Stage {
-        boolean run() throws IOException;
-    }
-
-    private synchronized boolean guarded(Stage stage) {
+    private synchronized boolean assembleNow() throws IOException {
         try (StatusBoard.Publication batch = status.publication()) {
-            return stage.run();
+            return assembleChanges();
         } catch (HaproxyCheck.Unavailable e) {
             hold(e.getMessage());
         } catch (IOException | UncheckedIOException e) {
@@ -249,10 +204,7 @@ public final class AssemblyService {
         }
     }
 
-    private boolean decideChanges() throws IOException {
-        if (decided != null) {
-            recordDecided(); // the route did not come back for it (its reload request failed): recorded first
-        }
+    private boolean assembleChanges() throws IOException {
         long start = System.nanoTime();
         TreeMap<String, Fragment> live = store.liveFragments();
         List<PendingChange> changes = store.pendingChanges();
@@ -311,6 +263,7 @@ public final class AssemblyService {
             written = Written.CONFIG;
         }
         unrecorded = written != Written.NOTHING;
+        store.promote(outcome.accepted());
         Map<String, String> mapBefore = mapOf(live);
         Map<String, String> mapAfter = mapOf(next);
         Outcome result = switch (written) {
@@ -333,27 +286,11 @@ public final class AssemblyService {
         if (result == Outcome.MAP_APPLIED) {
             reloads.liveWithoutReload(generation);
         }
-        decided = new Decided(outcome.accepted(), outcome.rejected().size() + unparsable.size(),
-                outcome.validations(), start, result, generation, accepted, ids, removed, withdrawn);
-        return result == Outcome.RELOAD_NEEDED;
-    }
-
-    /** What {@link #decide} wrote, waiting for {@link #record}. */
-    private record Decided(List<PendingChange> changes, int rejected, int validations, long startNanos, Outcome result,
-                           long generation, Map<String, String> accepted, Map<String, String> ids,
-                           List<String> removed, boolean withdrawn) {}
-
-    private void recordDecided() throws IOException {
-        Decided d = decided;
-        decided = null; // taken: should recording fail, the changes stay pending and the fault's retry records them
-        store.promote(d.changes());
-        status.assembled(reloads.facts(), d.accepted(), d.ids(), d.removed());
-        if (d.withdrawn()) {
-            status.withdrawn(d.removed());
+        status.assembled(reloads.facts(), accepted, ids, removed);
+        if (withdrawn) {
+            status.withdrawn(removed);
         }
-        Outcome result = d.result();
-        long generation = d.generation();
-        for (PendingChange c : d.changes()) {
+        for (PendingChange c : outcome.accepted()) {
             LOG.info("{} accepted{}", capitalised(c.describe()), switch (result) {
                 case UNCHANGED -> " (config unchanged)";
                 case MAP_APPLIED -> ": map generation " + generation + " applied through the runtime API, no reload";
@@ -365,8 +302,9 @@ public final class AssemblyService {
             LOG.info("Assembly works again: the changes that waited are decided");
             fault = null;
         }
-        lastReport = new AssemblyReport(d.changes().size(), d.rejected(), d.validations(),
-                (System.nanoTime() - d.startNanos()) / 1_000_000, result);
+        lastReport = new AssemblyReport(outcome.accepted().size(), outcome.rejected().size() + unparsable.size(),
+                outcome.validations(), (System.nanoTime() - start) / 1_000_000, result);
+        return result == Outcome.RELOAD_NEEDED;
     }
 
     private enum Written { NOTHING, MAP_ONLY, CONFIG }

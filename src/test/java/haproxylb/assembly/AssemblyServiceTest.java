@@ -86,28 +86,6 @@ class AssemblyServiceTest {
     }
 
     @Test
-    void the_live_files_are_written_before_the_promotion_which_a_later_assembly_makes_up_for_if_it_was_skipped()
-            throws Exception {
-        queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
-        assertTrue(assembly.decide(), "haproxy.cfg changed: reload");
-        assertTrue(Files.readString(assembly.liveConfig()).contains("backend be_app"), "written for the reload");
-        assertTrue(store.hasPending(), "not promoted yet: a crash now assembles it again");
-        assertFalse(store.liveFragments().containsKey("app"));
-        assertFalse(Files.exists(state.resolve("status.json")), "nothing recorded yet");
-
-        // the route's reload request failed, so record() was never called: the next assembly records it first
-        queue("web", "backend be_web\n    server s1 127.0.0.1:8081\n", "web.example.test be_web\n");
-        assertTrue(assembly.decide());
-        assertTrue(store.liveFragments().containsKey("app"), "the skipped record was made up for");
-        assertEquals(1, published("app").generation());
-        assembly.record();
-        assertFalse(store.hasPending());
-        assertEquals(2, published("web").generation());
-        assembly.record(); // nothing left to record
-        assertEquals(2, gate.configGeneration());
-    }
-
-    @Test
     void an_assembly_asked_for_while_the_daemon_stops_does_not_start_and_its_changes_stay_pending() throws Exception {
         queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
         Thread.currentThread().interrupt(); // as Camel's shutdown interrupts the aggregator's thread
