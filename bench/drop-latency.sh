@@ -6,6 +6,8 @@
 #            the clock starts when the second mv returns
 #   apply    `haproxy-config apply NAME CFG MAP` (the operator's verb: it writes both atomically and waits for the
 #            outcome); the clock starts before the command, "returned" is when it exits 0
+#   apply-nocds  the same without haproxy-config's class-data archive (LB_CLI_ARCHIVE pointed at nothing), as before
+#            bin/haproxy-config-cds; not in the default MODES
 #   ansible  as Ansible's copy module does it, one file after the other: a hidden temp file in the inbox
 #            (.ansible_tmpXXXXNAME.cfg), written, then renamed over NAME.cfg; same for NAME.map
 # and polls `curl -sk --resolve DOMAIN:PORT:127.0.0.1 https://DOMAIN:PORT/` every ~10 ms until it returns that
@@ -161,7 +163,7 @@ hand_over() {
             mv "$out/$name.map" "$inbox/$name.map"
             now_us_into DROP_T0
             ;;
-        apply)
+        apply|apply-nocds)
             fragment_cfg "$name" "$answer" >"$out/$name.cfg"
             fragment_map "$name" "$domain" >"$out/$name.map"
             now_us_into DROP_T0
@@ -169,6 +171,7 @@ hand_over() {
             rm -f "$WORK/apply.done"
             (
                 rc=0
+                [[ $mode == apply ]] || export LB_CLI_ARCHIVE=$WORK/no-archive
                 LB_CONF_DIR=$CONF LB_STATE_DIR=$STATE "$DIST/bin/haproxy-config" apply "$name" "$out/$name.cfg" \
                     "$out/$name.map" >"$WORK/apply.out" 2>&1 || rc=$?
                 now_us_into t
@@ -286,8 +289,8 @@ run_series() {
     echo "daemon ready (HTTPS answers 404 for an unknown host) $(ms "$ready_us") ms after launch"
     echo
     echo "ms after the hand-over started; queued/accepted/reloaded: time stamps of the daemon's log lines"
-    printf '%6s  %-8s %-7s %9s %9s %9s %9s %9s\n' drop mode name queued accepted reloaded returned served
-    printf '%6s  %-8s %-7s %9s %9s %9s %9s %9s\n' "" "" "" "(intake)" "(assembly)" "(logged)" "(apply)" "(HTTPS)"
+    printf '%6s  %-11s %-7s %9s %9s %9s %9s %9s\n' drop mode name queued accepted reloaded returned served
+    printf '%6s  %-11s %-7s %9s %9s %9s %9s %9s\n' "" "" "" "(intake)" "(assembly)" "(logged)" "(apply)" "(HTTPS)"
 
     i=0
     for r in $(seq 1 $((WARMUP + DROPS))); do
@@ -304,7 +307,7 @@ run_series() {
             fi
             hand_over "$mode" "$name" "$domain" "$answer"
             wait_served "$name" "$domain" "$answer"
-            if [[ $mode == apply ]]; then
+            if [[ $mode == apply* ]]; then
                 wait "$APPLY_PID" || true
                 read -r rc t <"$WORK/apply.done" || bench_die "haproxy-config apply $name did not finish"
                 (( rc == 0 )) || bench_die "haproxy-config apply $name exited $rc: $(cat "$WORK/apply.out")"
@@ -326,9 +329,9 @@ run_series() {
             fi
             row=$(printf '%9s %9s %9s %9s %9s' "$queued" "$accepted" "$reloaded" "$(ms "$RETURNED_US")" "$(ms "$SERVED_US")")
             if (( r <= WARMUP )); then
-                printf '%6s  %-8s %-7s %s  (warm-up, not counted)\n' "w$i" "$mode" "$name" "$row"
+                printf '%6s  %-11s %-7s %s  (warm-up, not counted)\n' "w$i" "$mode" "$name" "$row"
             else
-                printf '%6s  %-8s %-7s %s\n' "$i" "$mode" "$name" "$row"
+                printf '%6s  %-11s %-7s %s\n' "$i" "$mode" "$name" "$row"
                 served[$mode]+=" $SERVED_US"; returned[$mode]+=" $RETURNED_US"
                 q_ms[$mode]+=" $queued"; a_ms[$mode]+=" $accepted"; r_ms[$mode]+=" $reloaded"
             fi
@@ -354,11 +357,11 @@ run_series() {
         echo "$mode sorted (ms): $(printf '%s\n' ${served[$mode]} | sort -g | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1000 }')"
         local ret="-" a
         # shellcheck disable=SC2086
-        [[ $mode != apply ]] || ret=$(stats_ms ${returned[$mode]})
+        [[ $mode != apply* ]] || ret=$(stats_ms ${returned[$mode]})
         # shellcheck disable=SC2086
         a=$(stats_ms ${served[$mode]})
         # shellcheck disable=SC2086
-        SUMMARY+=("$(printf '%-7s %-8s %5s %7s %6s %7s %9s %9s %-17s %s' "$variant" "$mode" "$poll" "$settle" "$batch" \
+        SUMMARY+=("$(printf '%-7s %-11s %5s %7s %6s %7s %9s %9s %-17s %s' "$variant" "$mode" "$poll" "$settle" "$batch" \
             "$(median_of ${q_ms[$mode]})" "$(median_of ${a_ms[$mode]})" "$(median_of ${r_ms[$mode]})" "$ret" "$a")")
     done
     echo "each sample ends with one probe: curl + TLS handshake ≈ $(ms "$probe50") ms (median of 10);" \
@@ -387,9 +390,9 @@ for v in $VARIANTS; do run_series "$v"; done
 
 echo
 echo "== drop→served summary: ms, $DROPS drops per mode and build; queued/accepted/reload = medians of those phases =="
-printf '%-7s %-8s %5s %7s %6s %7s %9s %9s %-17s %s\n' build mode poll settle batch queued accepted reload \
+printf '%-7s %-11s %5s %7s %6s %7s %9s %9s %-17s %s\n' build mode poll settle batch queued accepted reload \
     "apply returned" "served p50 p95 max"
-printf '%-7s %-8s %5s %7s %6s %7s %9s %9s %-17s %s\n' "" "" "" "" "" "" "" "" "p50 p95 max" ""
+printf '%-7s %-11s %5s %7s %6s %7s %9s %9s %-17s %s\n' "" "" "" "" "" "" "" "" "p50 p95 max" ""
 printf '%s\n' "${SUMMARY[@]}"
 echo "queued: intake done. accepted: + the lb.assembly.batch window + assembly (haproxy -c, atomic writes, promotion)."
 echo "reload: the daemon logged 'haproxy reloaded' (after SIGUSR2 and its own check that the new worker runs; it can"

@@ -29,6 +29,7 @@ install -m 0644 packaging/debian/lintian-overrides "$overrides/haproxy-lb"
 
 install -d -m 0755 "$root/DEBIAN"
 install -m 0755 "$pkg/postinst" "$pkg/prerm" "$pkg/postrm" "$root/DEBIAN/"
+install -m 0644 "$pkg/triggers" "$root/DEBIAN/"
 # Everything under /etc is the operator's: kept (or asked about) on upgrade, removed on purge.
 (cd "$root" && find etc -type f | sort | sed 's:^:/:') > "$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -print | sed 's:^\./::' | sort | xargs md5sum) \

@@ -58,6 +58,13 @@ userdel "$deployer"
 
 # haproxy-config runs from PATH on the installed Java, the unit is valid.
 check "haproxy-config --help" sh -c 'haproxy-config --help 2>&1 | grep -q "haproxy-config apply NAME"'
+# Its class-data archive, made by postinst for this JVM and these jars, is used, by a deployer too (not only root).
+check "haproxy-config's class-data archive" test -s /var/cache/haproxy-lb/haproxy-config.jsa
+check "haproxy-config starts from it" sh -c \
+    'runuser -u nobody -- env JAVA_OPTS=-Xlog:class+load=info haproxy-config --help 2>&1 | grep -q "haproxylb.cli.HaproxyConfig source: shared objects file (top)"'
+rm /var/cache/haproxy-lb/haproxy-config.jsa
+check "a change of Java remakes it (dpkg trigger on /usr/lib/jvm)" sh -c \
+    'dpkg-trigger --no-await /usr/lib/jvm && dpkg --triggers-only --pending && test -s /var/cache/haproxy-lb/haproxy-config.jsa'
 if systemd-analyze verify /lib/systemd/system/haproxy-lb.service >/tmp/test-deb-verify.log 2>&1; then
     pass "systemd-analyze verify haproxy-lb.service"
 else
@@ -77,6 +84,7 @@ apt-get remove -y haproxy-lb >/tmp/test-deb-remove.log 2>&1 && pass "apt-get rem
 check "remove keeps the state" test -f /var/lib/haproxy-lb/inbox/kept
 check "remove keeps the settings" test -f /etc/haproxy-lb/application.properties
 check "remove takes the program" test ! -e /usr/share/haproxy-lb
+check "remove takes haproxy-config's class-data archive" test ! -e /var/cache/haproxy-lb
 apt-get purge -y haproxy-lb >/tmp/test-deb-purge.log 2>&1 && pass "apt-get purge" || { fail "apt-get purge"; cat /tmp/test-deb-purge.log; }
 for gone in /var/lib/haproxy-lb /etc/haproxy-lb /usr/share/haproxy-lb /usr/bin/haproxy-config \
             /lib/systemd/system/haproxy-lb.service /usr/share/polkit-1/rules.d/haproxy-lb-reload.rules; do
