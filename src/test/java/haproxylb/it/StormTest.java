@@ -8,7 +8,9 @@ import haproxylb.status.Status;
 import haproxylb.support.DaemonFixture;
 import haproxylb.support.DaemonHarness;
 import haproxylb.support.EdgeClient;
+import haproxylb.support.RouteProcessors;
 
+import org.apache.camel.processor.aggregate.AggregateProcessor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -230,7 +232,11 @@ class StormTest {
         long window = Duration.between(start, reloads.get(reloads.size() - 1)).toMillis();
         assertTrue(masterReloads <= 1 + window / INTERVAL.toMillis(), masterReloads + " reloads in " + window + " ms");
 
-        // 5. Memory flat.
+        // 5. Memory flat. Camel's aggregator lets go of every assembly once it is over: a certificate check request
+        // discarded (one already queued) used to keep its assembly counted as running, half of a storm's, for ever.
+        AggregateProcessor aggregator = RouteProcessors.aggregator(daemon.context(), "assembly");
+        await("the aggregator to hold no finished assembly", Duration.ofSeconds(30),
+                () -> aggregator.getInProgressCompleteExchanges() == 0);
         long heapAfter = heapAfterGc();
         System.out.printf("StormTest: 1000 drops sent in %d ms (waited for the inbox %d times); all live or rejected"
                         + " %d ms after the first drop; reloads %d (status.json) = %d (master), at %s;"

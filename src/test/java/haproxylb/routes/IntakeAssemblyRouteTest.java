@@ -17,21 +17,26 @@ import haproxylb.intake.FragmentReader;
 import haproxylb.intake.FragmentStore;
 import haproxylb.status.Status;
 import haproxylb.status.StatusBoard;
+import haproxylb.support.DaemonHarness;
 import haproxylb.support.MutableClock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.EndpointInject;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
+import org.apache.camel.ServiceStatus;
 import org.apache.camel.builder.NotifyBuilder;
 import org.apache.camel.component.mock.MockEndpoint;
 import org.apache.camel.main.MainConfigurationProperties;
@@ -47,7 +52,8 @@ import org.junit.jupiter.api.Test;
  * support, with the real intake, store, assembly ({@code haproxy -c} included) and reload stage: a burst of fragments
  * taken in one poll is assembled once, as one config generation, and reloaded once. The inbox poll is replaced by an
  * endpoint the test sends the files to, and the batch is closed by Camel's complete-all-groups signal instead of
- * waiting out lb.assembly.batch; the certificate check is not part of this wiring and is skipped.
+ * waiting out lb.assembly.batch; the certificate check is not part of this wiring and is skipped (its requests are
+ * counted). {@code haproxy -c} runs through a wrapper that a test can hold, to land a stop in the middle of an assembly.
  */
 @CamelMainTest(
         properties = {
@@ -93,6 +99,13 @@ class IntakeAssemblyRouteTest {
     @EndpointInject("mock:exec:haproxy-reload")
     MockEndpoint reloads;
 
+    @EndpointInject("mock:direct:certificates-check")
+    MockEndpoint certificateChecks;
+
+    /** While this file exists, haproxy -c waits before it runs (and marks that it started). */
+    private Path hold;
+    private Path checkStarted;
+
     @EndpointInject
     ProducerTemplate template;
 
@@ -100,13 +113,19 @@ class IntakeAssemblyRouteTest {
     @Configure
     void beans(MainConfigurationProperties configuration) throws IOException {
         state = Files.createTempDirectory("intake-assembly-route-");
+        hold = state.resolve("hold-haproxy-check");
+        checkStarted = state.resolve("haproxy-check-started");
+        Path haproxy = state.resolve("haproxy-held");
+        Files.writeString(haproxy, "#!/bin/sh\nif [ -e '" + hold + "' ]; then\n    : > '" + checkStarted + "'\n"
+                + "    while [ -e '" + hold + "' ]; do sleep 0.01; done\nfi\nexec haproxy \"$@\"\n");
+        Files.setPosixFilePermissions(haproxy, PosixFilePermissions.fromString("rwx------"));
         status = new StatusBoard(state.resolve("status.json"), clock);
         gate = new ReloadGate(clock, Duration.ofSeconds(60));
         FragmentStore store = new FragmentStore(state, new FragmentReader(false, 1 << 20));
         Path haproxyDir = Files.createDirectories(state.resolve("haproxy"));
         InboxBacklog backlog = new InboxBacklog(500, Duration.ofSeconds(5), null);
         AssemblyService assembly = new AssemblyService(store, new ConfigAssembler(TEMPLATE, Map.of()),
-                new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck("haproxy", 60),
+                new CandidateRules(Set.of("lb_unknown_host")), new HaproxyCheck(haproxy.toString(), 60),
                 haproxyDir.resolve("haproxy.cfg"), haproxyDir.resolve("backend.map"), state.resolve("candidate"),
                 status, gate, MapUpdater.NONE, backlog);
         FragmentIntake intake = new FragmentIntake(store, status, clock, state.resolve("claimed"),
@@ -170,5 +189,56 @@ class IntakeAssemblyRouteTest {
                 && (f.state().equals("assembled") || f.state().equals("live"))).count(), published.fragments().toString());
         assertEquals(FRAGMENTS, Files.readAllLines(state.resolve("haproxy/backend.map")).stream()
                 .filter(l -> l.endsWith(".burst.test") || l.contains(".burst.test ")).count());
+    }
+
+    /**
+     * Camel stops the assembly route (a daemon stop, or a route stop as DiskFaultTest does) while an assembly runs: it
+     * waits for it, so the config it wrote is reloaded and its certificate check asked for. Without that, the route's
+     * steps after the assembly bean were refused with a RejectedExecutionException (a WARN with a stack trace) and the
+     * reload of what had just been written was left to the next change.
+     */
+    @Test
+    void a_stop_that_lands_during_an_assembly_waits_for_it_and_its_reload() throws Exception {
+        Path inbox = Files.createDirectories(state.resolve("inbox"));
+        Files.writeString(inbox.resolve("held.cfg"), "backend be_held\n    http-request return status 200\n");
+        Files.writeString(inbox.resolve("held.map"), "held.stop.test be_held\n");
+        NotifyBuilder queued = new NotifyBuilder(template.getCamelContext()).from("seda:config-changed")
+                .whenCompleted(1).create();
+        template.sendBodyAndProperty("direct:inbox", inbox.resolve("held.cfg").toFile(), Exchange.BATCH_COMPLETE, false);
+        template.sendBodyAndProperty("direct:inbox", inbox.resolve("held.map").toFile(), Exchange.BATCH_COMPLETE, true);
+        assertTrue(queued.matchesWaitTime(), "the change reached the aggregator");
+
+        Files.createFile(hold);
+        reloads.expectedMessageCount(1);
+        certificateChecks.expectedMessageCount(1);
+        template.sendBodyAndHeader("seda:config-changed", null, Exchange.AGGREGATION_COMPLETE_ALL_GROUPS, true);
+        DaemonHarness.await("haproxy -c of the assembly to start", Duration.ofSeconds(30),
+                () -> Files.exists(checkStarted));
+
+        CamelContext context = template.getCamelContext();
+        CompletableFuture<Void> stop = CompletableFuture.runAsync(() -> {
+            try {
+                context.getRouteController().stopRoute("assembly");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        // Released once the stop is over (as it was, without waiting) or waits for the assembly (the route reads
+        // "Started" until then, so its status cannot tell).
+        DaemonHarness.await("the stop to end or to wait for the assembly", Duration.ofSeconds(30),
+                () -> stop.isDone() || stopWaitsForAggregatedExchanges());
+        Files.delete(hold);
+        stop.get(30, TimeUnit.SECONDS);
+
+        reloads.assertIsSatisfied();
+        certificateChecks.assertIsSatisfied();
+        assertEquals(1, gate.facts().configGeneration(), "the assembly finished: one generation");
+        assertEquals(ServiceStatus.Stopped, context.getRouteController().getRouteStatus("assembly"));
+    }
+
+    private static boolean stopWaitsForAggregatedExchanges() {
+        return Thread.getAllStackTraces().values().stream().flatMap(Stream::of).anyMatch(frame ->
+                frame.getClassName().endsWith(".AggregateProcessor")
+                        && frame.getMethodName().equals("doForceCompletionOnStop"));
     }
 }
