@@ -62,6 +62,11 @@ check "haproxy-config --help" sh -c 'haproxy-config --help 2>&1 | grep -q "hapro
 check "haproxy-config's class-data archive" test -s /var/cache/haproxy-lb/haproxy-config.jsa
 check "haproxy-config starts from it" sh -c \
     'runuser -u nobody -- env JAVA_OPTS=-Xlog:class+load=info haproxy-config --help 2>&1 | grep -q "haproxylb.cli.HaproxyConfig source: shared objects file (top)"'
+statedir=$(mktemp -d)
+echo '{}' >"$statedir/status.json"
+check "haproxy-config status reads status.json with classes from it" sh -c "LB_STATE_DIR=$statedir \
+    JAVA_OPTS=-Xlog:class+load=info haproxy-config status 2>&1 | grep -q 'jackson.databind.ObjectMapper source: shared objects file (top)'"
+rm -rf "$statedir"
 rm /var/cache/haproxy-lb/haproxy-config.jsa
 check "a change of Java remakes it (dpkg trigger on /usr/lib/jvm)" sh -c \
     'dpkg-trigger --no-await /usr/lib/jvm && dpkg --triggers-only --pending && test -s /var/cache/haproxy-lb/haproxy-config.jsa'

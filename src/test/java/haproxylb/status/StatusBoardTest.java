@@ -32,6 +32,16 @@ class StatusBoardTest {
     }
 
     @Test
+    void a_status_file_without_its_maps_reads_as_empty_ones() throws Exception {
+        Path file = file();
+        Files.writeString(file, "{ \"configGeneration\" : 3 }");
+        Status read = StatusBoard.read(file);
+        assertEquals(3, read.configGeneration());
+        assertEquals(Map.of(), read.fragments());
+        assertEquals(Map.of(), read.certificates());
+    }
+
+    @Test
     void an_assembled_fragment_is_live_once_the_reload_stage_reports_its_generation_loaded() throws Exception {
         StatusBoard board = new StatusBoard(file(), CLOCK);
         board.pending("app", "v1");
