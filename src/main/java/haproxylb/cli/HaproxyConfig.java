@@ -211,6 +211,27 @@ public final class HaproxyConfig {
         return Files.exists(state.inbox().resolve(name + ".cfg")) || Files.exists(state.inbox().resolve(name + ".map"));
     }
 
+    /**
+     * Once, when the change is accepted and its reload waits for the rate limit: up to lb.reload.min-interval of
+     * silence otherwise reads as a hang. Said on stderr, so stdout keeps only the outcome.
+     */
+    private boolean tellOfTheRateLimit(String name, FragmentStatus f, Status status) {
+        Instant at;
+        try {
+            at = status.nextReloadAt() == null ? null : Instant.parse(status.nextReloadAt());
+        } catch (java.time.format.DateTimeParseException e) {
+            return false;
+        }
+        Instant now = Instant.now();
+        if (at == null || !at.isAfter(now.plusSeconds(1))) {
+            return false;
+        }
+        err.println("haproxy-config: fragment '" + name + "' is accepted into config generation " + f.generation()
+                + "; haproxy reloads in " + Duration.between(now, at).toSeconds() + " s, at " + at
+                + " (lb.reload.min-interval: at most one reload per interval). Waiting for it.");
+        return true;
+    }
+
     private static long intakeMillis(String removalId) {
         try {
             return Long.parseLong(removalId.substring("remove-".length()));
@@ -225,6 +246,7 @@ public final class HaproxyConfig {
         Instant deadline = Instant.now().plus(timeout.isNegative() ? Duration.ZERO : timeout);
         Path statusFile = state.statusFile();
         FragmentStatus last = null;
+        boolean toldOfTheRateLimit = false;
         do {
             if (Files.exists(statusFile)) {
                 Status status = StatusBoard.read(statusFile);
@@ -248,6 +270,8 @@ public final class HaproxyConfig {
                             err.println(f.error());
                             return 1;
                         }
+                        case "assembled" -> toldOfTheRateLimit = toldOfTheRateLimit || tellOfTheRateLimit(name, f,
+                                status);
                         default -> { }
                     }
                 }
