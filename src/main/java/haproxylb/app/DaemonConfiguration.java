@@ -52,8 +52,39 @@ public final class DaemonConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
-        Clock clock = clock(context);
         StateLayout layout = StateLayout.of(s);
+        // Taken before anything touches the state (the launcher took it already, before haproxy's early start).
+        StateDirLock lock = context.getRegistry().lookupByNameAndType(HaproxyLb.STATE_LOCK, StateDirLock.class);
+        if (lock == null) {
+            lock = StateDirLock.acquire(layout.root());
+        }
+        try {
+            // Added before every other service, so stopped after them all (haproxy stopped, status written): a
+            // daemon started again in this JVM, as tests do, takes it anew.
+            context.addService(new LockRelease(lock), true, true);
+            configure(context, s, layout);
+        } catch (Exception | Error e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /** Releases the state directory's lock when the context stops. */
+    private static final class LockRelease extends ServiceSupport {
+        private final StateDirLock lock;
+
+        LockRelease(StateDirLock lock) {
+            this.lock = lock;
+        }
+
+        @Override
+        protected void doStop() throws Exception {
+            lock.close();
+        }
+    }
+
+    private void configure(CamelContext context, Settings s, StateLayout layout) throws Exception {
+        Clock clock = clock(context);
         Path state = layout.root();
         // Least privilege (README, "Threat model"): the daemon's group reads the state, writes the inboxes.
         AtomicFiles.directory(state, AtomicFiles.STATE_DIR);

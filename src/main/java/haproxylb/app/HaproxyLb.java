@@ -2,6 +2,7 @@ package haproxylb.app;
 
 import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.common.SettingsFile;
+import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxySupervisor;
 
 import java.nio.file.Files;
@@ -24,19 +25,46 @@ public final class HaproxyLb {
 
     /** The supervisor of a haproxy started before Camel, in the registry for DaemonConfiguration to take over. */
     static final String EARLY_HAPROXY = "earlyHaproxy";
+    /** The state directory's lock when the launcher took it, in the registry for DaemonConfiguration. */
+    static final String STATE_LOCK = "stateDirLock";
     private static final Logger LOG = LoggerFactory.getLogger(HaproxyLb.class);
 
     public static void main(String[] args) throws Exception {
-        Optional<HaproxySupervisor> early = Optional.empty();
+        Settings settings = null;
         try {
             SettingsFile file = new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
-            early = startHaproxyEarly(new Settings(file::get)); // before Camel's classes are even loaded
+            settings = new Settings(file::get);
         } catch (Exception e) {
             LOG.warn("haproxy starts after the daemon's start-up instead of before it: {}", e.toString());
         }
         Main main = newMain();
-        early.ifPresent(supervisor -> main.bind(EARLY_HAPROXY, supervisor));
+        if (settings != null) {
+            try {
+                beforeCamel(main, settings); // before Camel's classes are even loaded
+            } catch (StateDirLock.Held e) {
+                LOG.error("Not started: {}", e.getMessage());
+                System.exit(1);
+            }
+        }
         main.run(args);
+    }
+
+    /**
+     * What the launcher does before Camel boots: takes the state directory (a second daemon on it stops here, before
+     * it starts a haproxy of its own) and starts haproxy from the last good config.
+     *
+     * @throws StateDirLock.Held when another daemon runs on the state directory
+     */
+    public static void beforeCamel(Main main, Settings s) {
+        try {
+            main.bind(STATE_LOCK, StateDirLock.acquire(StateLayout.of(s).root()));
+        } catch (StateDirLock.Held e) {
+            throw e;
+        } catch (Exception e) {
+            // Taken again, with the same error if any, when the daemon's configuration runs.
+            LOG.warn("The state directory could not be locked before start-up: {}", e.toString());
+        }
+        startHaproxyEarly(main, s);
     }
 
     /**

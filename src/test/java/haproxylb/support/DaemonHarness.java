@@ -79,7 +79,7 @@ public final class DaemonHarness implements AutoCloseable {
         main = HaproxyLb.newMain();
         overrides.forEach(main::addOverrideProperty);
         SettingsFile file = new SettingsFile(Path.of("conf"), Map.of(), overrides);
-        HaproxyLb.startHaproxyEarly(main, new Settings(file::get));
+        HaproxyLb.beforeCamel(main, new Settings(file::get));
         beforeCamel.run();
         return boot();
     }

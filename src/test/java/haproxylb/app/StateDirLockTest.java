@@ -1,0 +1,36 @@
+package haproxylb.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One daemon per state directory, within this JVM (tests restart daemons) as between processes (SecondDaemonTest). */
+class StateDirLockTest {
+    @TempDir
+    Path state;
+
+    @Test
+    void a_second_daemon_on_the_same_state_is_refused_with_the_holders_pid_until_the_first_lets_go() throws Exception {
+        try (StateDirLock first = StateDirLock.acquire(state)) {
+            StateDirLock.Held held = assertThrows(StateDirLock.Held.class, () -> StateDirLock.acquire(state));
+            assertTrue(held.getMessage().contains("another haproxy-lb daemon (pid " + ProcessHandle.current().pid()
+                    + ") is running on the state directory " + state), held.getMessage());
+            assertTrue(held.getMessage().contains("systemctl stop haproxy-lb"), held.getMessage());
+        }
+        StateDirLock.acquire(state).close(); // released: taken again
+    }
+
+    @Test
+    void another_state_directory_is_another_lock() throws Exception {
+        Path other = Files.createDirectory(state.resolve("other"));
+        try (StateDirLock a = StateDirLock.acquire(state); StateDirLock b = StateDirLock.acquire(other)) {
+            assertEquals(Long.toString(ProcessHandle.current().pid()),
+                    Files.readString(other.resolve(StateDirLock.PID_FILE)).strip());
+        }
+    }
+}
