@@ -8,6 +8,7 @@ import haproxylb.assembly.ConfigTemplate;
 import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Settings;
+import haproxylb.common.StateDirLock;
 import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.OldWorkerSampler;

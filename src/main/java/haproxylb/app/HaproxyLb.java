@@ -2,6 +2,7 @@ package haproxylb.app;
 
 import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.common.SettingsFile;
+import haproxylb.common.StateDirLock;
 import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxySupervisor;
 

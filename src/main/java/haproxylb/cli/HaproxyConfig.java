@@ -2,6 +2,7 @@ package haproxylb.cli;
 
 import haproxylb.common.Settings;
 import haproxylb.common.SettingsFile;
+import haproxylb.common.StateDirLock;
 import haproxylb.common.StateLayout;
 import haproxylb.common.AtomicFiles;
 import haproxylb.intake.Fragment;
@@ -55,6 +56,7 @@ public final class HaproxyConfig {
     private final SettingsFile settings;
     private final PrintStream out;
     private final PrintStream err;
+    private boolean toldNoDaemon;
 
     HaproxyConfig(Path stateDir, FragmentReader reader, PrintStream out, PrintStream err) throws IOException {
         this(stateDir, reader, new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv()),
@@ -193,6 +195,7 @@ public final class HaproxyConfig {
             return 0;
         }
         Instant deadline = Instant.now().plus(timeout);
+        sayIfNoDaemon(timeout);
         while (Files.exists(marker) && Instant.now().isBefore(deadline)) {
             pause();
         }
@@ -209,6 +212,19 @@ public final class HaproxyConfig {
             return true; // no status yet: the daemon has not started; let the removal wait for it as before
         }
         return Files.exists(state.inbox().resolve(name + ".cfg")) || Files.exists(state.inbox().resolve(name + ".map"));
+    }
+
+    /**
+     * Once, when no daemon holds the state directory: otherwise a stopped daemon shows only as the whole timeout
+     * going by. The files stay in the inbox and are taken when it starts, so the wait goes on (a restart ends it).
+     */
+    private void sayIfNoDaemon(Duration timeout) {
+        if (!toldNoDaemon && StateDirLock.probe(state.root()) == StateDirLock.Presence.NOT_RUNNING) {
+            toldNoDaemon = true;
+            err.println("haproxy-config: no haproxy-lb daemon is running on " + state.root() + " now: the files wait"
+                    + " in its inbox and are taken when it starts (systemctl start haproxy-lb). Waiting up to "
+                    + Math.max(0, timeout.toSeconds()) + " s.");
+        }
     }
 
     /**
@@ -244,6 +260,7 @@ public final class HaproxyConfig {
     private int awaitOutcome(String name, Duration timeout, java.util.function.Predicate<FragmentStatus> ours,
                              boolean removal, String refusal) throws IOException {
         Instant deadline = Instant.now().plus(timeout.isNegative() ? Duration.ZERO : timeout);
+        sayIfNoDaemon(timeout);
         Path statusFile = state.statusFile();
         FragmentStatus last = null;
         boolean toldOfTheRateLimit = false;
@@ -476,6 +493,10 @@ public final class HaproxyConfig {
             return 2;
         }
         Status s = StatusBoard.read(statusFile);
+        if (StateDirLock.probe(state.root()) == StateDirLock.Presence.NOT_RUNNING) {
+            out.println("haproxy-lb daemon: NOT RUNNING on " + state.root() + " (what follows is from its last run;"
+                    + " systemctl start haproxy-lb)");
+        }
         out.println("config generation " + s.configGeneration() + ", live generation " + s.liveGeneration()
                 + (s.reloadPending() ? ", reload scheduled for " + s.nextReloadAt() : ""));
         Optional.ofNullable(s.lastReload()).ifPresent(r -> out.println("last reload: " + r.at() + " "

@@ -1,6 +1,4 @@
-package haproxylb.app;
-
-import haproxylb.common.AtomicFiles;
+package haproxylb.common;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
@@ -27,8 +25,11 @@ public final class StateDirLock implements AutoCloseable {
     private static final int O_RDONLY = 0;
     private static final int O_DIRECTORY = 0x10000;
     private static final int O_CLOEXEC = 0x80000;
+    private static final int LOCK_SH = 1;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
+    /** How long a start retries a held lock: haproxy-config's {@link #probe} holds it for a moment. */
+    private static final long RETRY_NANOS = 1_000_000_000L;
     private static final int EWOULDBLOCK = 11;
 
     interface LibC extends Library {
@@ -78,7 +79,7 @@ public final class StateDirLock implements AutoCloseable {
                     + e.getErrorCode());
         }
         try {
-            LIBC.flock(fd, LOCK_EX | LOCK_NB);
+            lockRetrying(fd);
         } catch (LastErrorException e) {
             close(fd);
             if (e.getErrorCode() == EWOULDBLOCK) {
@@ -96,6 +97,53 @@ public final class StateDirLock implements AutoCloseable {
             throw e;
         }
         return new StateDirLock(fd);
+    }
+
+    private static void lockRetrying(int fd) {
+        long deadline = System.nanoTime() + RETRY_NANOS;
+        while (true) {
+            try {
+                LIBC.flock(fd, LOCK_EX | LOCK_NB);
+                return;
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != EWOULDBLOCK || System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(20); // another process's lock: nothing in this JVM to wait on
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new LastErrorException(EWOULDBLOCK);
+            }
+        }
+    }
+
+    /** Whether a daemon runs on a state directory, as far as this user can tell. */
+    public enum Presence { RUNNING, NOT_RUNNING, UNKNOWN }
+
+    /**
+     * For haproxy-config: a shared lock taken and dropped at once succeeds only when no daemon holds the directory.
+     * UNKNOWN when this user may not open it (a deployer: the state directory is the daemon's) or flock is missing.
+     */
+    public static Presence probe(Path stateDir) {
+        if (LIBC == null) {
+            return Presence.UNKNOWN;
+        }
+        int fd;
+        try {
+            fd = LIBC.open(stateDir.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } catch (LastErrorException e) {
+            return Presence.UNKNOWN;
+        }
+        try {
+            LIBC.flock(fd, LOCK_SH | LOCK_NB);
+            return Presence.NOT_RUNNING;
+        } catch (LastErrorException e) {
+            return e.getErrorCode() == EWOULDBLOCK ? Presence.RUNNING : Presence.UNKNOWN;
+        } finally {
+            close(fd);
+        }
     }
 
     private static String holder(Path stateDir) {

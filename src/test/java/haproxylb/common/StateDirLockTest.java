@@ -1,4 +1,4 @@
-package haproxylb.app;
+package haproxylb.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,5 +32,15 @@ class StateDirLockTest {
             assertEquals(Long.toString(ProcessHandle.current().pid()),
                     Files.readString(other.resolve(StateDirLock.PID_FILE)).strip());
         }
+    }
+
+    @Test
+    void haproxy_config_can_tell_whether_a_daemon_runs_and_its_look_does_not_keep_one_from_starting() throws Exception {
+        assertEquals(StateDirLock.Presence.NOT_RUNNING, StateDirLock.probe(state));
+        try (StateDirLock held = StateDirLock.acquire(state)) {
+            assertEquals(StateDirLock.Presence.RUNNING, StateDirLock.probe(state));
+        }
+        assertEquals(StateDirLock.Presence.NOT_RUNNING, StateDirLock.probe(state), "the probe let go");
+        assertEquals(StateDirLock.Presence.UNKNOWN, StateDirLock.probe(state.resolve("missing")));
     }
 }
