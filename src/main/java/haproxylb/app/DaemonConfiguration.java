@@ -9,6 +9,7 @@ import haproxylb.certificates.store.FallbackCertificate;
 import haproxylb.common.AtomicFiles;
 import haproxylb.common.Settings;
 import haproxylb.common.StateDirLock;
+import haproxylb.common.StateFileSystem;
 import haproxylb.common.StateLayout;
 import haproxylb.haproxy.HaproxyCheck;
 import haproxylb.haproxy.OldWorkerSampler;
@@ -44,11 +45,14 @@ import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Wires the fragment pipeline's beans with plain constructors and binds them under the names the YAML routes use.
  */
 public final class DaemonConfiguration implements CamelConfiguration {
+    private static final Logger LOG = LoggerFactory.getLogger(DaemonConfiguration.class);
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -63,6 +67,7 @@ public final class DaemonConfiguration implements CamelConfiguration {
             // Added before every other service, so stopped after them all (haproxy stopped, status written): a
             // daemon started again in this JVM, as tests do, takes it anew.
             context.addService(new LockRelease(lock), true, true);
+            StateFileSystem.problem(layout.root()).ifPresent(problem -> LOG.warn("{}", problem));
             configure(context, s, layout);
         } catch (Exception | Error e) {
             lock.close();
