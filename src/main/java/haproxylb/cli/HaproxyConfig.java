@@ -489,7 +489,12 @@ public final class HaproxyConfig {
     int status() throws IOException {
         Path statusFile = state.statusFile();
         if (!Files.exists(statusFile)) {
-            err.println("haproxy-config: " + statusFile + " does not exist; is the haproxy-lb daemon running?");
+            err.println("haproxy-config: " + statusFile + " does not exist" + switch (StateDirLock.probe(state.root())) {
+                case RUNNING -> " now; the daemon, which runs, writes it again within seconds: try again";
+                case NOT_RUNNING -> ", and no haproxy-lb daemon is running on " + state.root()
+                        + " (systemctl start haproxy-lb)";
+                case UNKNOWN -> "; is the haproxy-lb daemon running?";
+            });
             return 2;
         }
         Status s = StatusBoard.read(statusFile);

@@ -39,6 +39,8 @@ public final class StatusBoard {
     private ReloadFacts reload = ReloadFacts.NONE;
     private OldWorkers oldWorkers = OldWorkers.NONE;
     private String publishProblem;
+    /** Written once at least: only then is a missing file one that was deleted. */
+    private boolean published;
     /**
      * Threads inside a {@link Publication}, with how deep: their changes are written once, when their outermost one
      * closes. Other threads publish as usual (and their write carries the deferred changes too).
@@ -328,10 +330,14 @@ public final class StatusBoard {
 
     /**
      * Called on a timer: a status.json that could not be written (full or read-only disk) is written as soon as it can
-     * be, without waiting for the next change.
+     * be, without waiting for the next change; so is one deleted meanwhile (by hand, or a clean-up), which
+     * haproxy-config and monitoring read.
      */
     public synchronized void republishIfStale() {
         if (publishProblem != null) {
+            publish();
+        } else if (published && !Files.exists(file)) {
+            LOG.warn("{} was deleted; written again", file);
             publish();
         }
     }
@@ -344,6 +350,7 @@ public final class StatusBoard {
         unpublished.clear(); // this write carries every deferred change made so far
         try {
             AtomicFiles.write(file, Json.INDENTED.writeValueAsBytes(snapshot()));
+            published = true;
             if (publishProblem != null) {
                 LOG.info("{} is written again (it could not be: {})", file, publishProblem);
                 publishProblem = null;

@@ -49,4 +49,12 @@ class NoDaemonTest {
         assertTrue(r.out().startsWith("haproxy-lb daemon: NOT RUNNING on " + state), r.out());
         assertTrue(r.out().contains("config generation 4, live generation 4"), r.out());
     }
+
+    @Test
+    void status_without_a_status_file_says_that_no_daemon_runs() throws Exception {
+        Run r = cli("status");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("status.json does not exist, and no haproxy-lb daemon is running on " + state),
+                r.err());
+    }
 }

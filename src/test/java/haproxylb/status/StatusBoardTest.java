@@ -32,6 +32,22 @@ class StatusBoardTest {
     }
 
     @Test
+    void a_deleted_status_file_is_written_again_by_the_timer_without_waiting_for_a_change() throws Exception {
+        StatusBoard board = new StatusBoard(file(), CLOCK);
+        board.rejected("app", "1111111111111111", "app.cfg line 1: bad");
+        assertTrue(Files.exists(file()));
+        Files.delete(file());
+        board.republishIfStale();
+        assertEquals("rejected", StatusBoard.read(file()).fragments().get("app").state());
+    }
+
+    @Test
+    void the_timer_writes_no_status_file_before_the_board_has_published_one() throws Exception {
+        new StatusBoard(file(), CLOCK).republishIfStale();
+        assertFalse(Files.exists(file()));
+    }
+
+    @Test
     void a_status_file_without_its_maps_reads_as_empty_ones() throws Exception {
         Path file = file();
         Files.writeString(file, "{ \"configGeneration\" : 3 }");
