@@ -68,6 +68,9 @@ public final class AssemblyService {
     private volatile String fault;
     /** The live files were written by an assembly that failed before the status and the reload request. */
     private volatile boolean unrecorded;
+    /** What this process last wrote to (or found in) haproxy.cfg and the map: a difference on disk is a hand edit. */
+    private String writtenCfg;
+    private String writtenMap;
 
     /** What an assembly changed on disk, and so what haproxy needs. */
     public enum Outcome {
@@ -324,8 +327,14 @@ public final class AssemblyService {
 
     private Written writeLive(TreeMap<String, Fragment> fragments) throws IOException {
         AssembledConfig config = rendered(fragments);
-        boolean sameCfg = Files.exists(liveConfig) && Files.readString(liveConfig).equals(config.cfg());
-        boolean sameMap = Files.exists(liveMap) && Files.readString(liveMap).equals(config.map());
+        String cfgOnDisk = Files.exists(liveConfig) ? Files.readString(liveConfig) : null;
+        String mapOnDisk = Files.exists(liveMap) ? Files.readString(liveMap) : null;
+        warnIfChangedOutside(liveConfig, cfgOnDisk, writtenCfg, config.cfg());
+        warnIfChangedOutside(liveMap, mapOnDisk, writtenMap, config.map());
+        boolean sameCfg = config.cfg().equals(cfgOnDisk);
+        boolean sameMap = config.map().equals(mapOnDisk);
+        writtenCfg = config.cfg();
+        writtenMap = config.map();
         if (sameCfg && sameMap) {
             return Written.NOTHING;
         }
@@ -336,6 +345,18 @@ public final class AssemblyService {
         }
         AtomicFiles.write(liveConfig, config.cfg());
         return Written.CONFIG;
+    }
+
+    /**
+     * A hand edit of haproxy.cfg or the map (a hotfix at 3 a.m.) is replaced by the next assembly: said, so that it
+     * does not vanish unexplained. Known only for what this process wrote; a change across a restart looks like a
+     * new template.
+     */
+    private static void warnIfChangedOutside(Path file, String onDisk, String written, String next) {
+        if (written != null && onDisk != null && !onDisk.equals(written) && !onDisk.equals(next)) {
+            LOG.warn("{} was changed outside haproxy-lb since it wrote it (by hand?): the assembled one replaces it"
+                    + " now. A lasting change belongs in the template (lb.haproxy.template) or in a fragment.", file);
+        }
     }
 
     /** Checks a complete candidate set: haproxy-lb's own rules, then haproxy -c on the rendered files. */
