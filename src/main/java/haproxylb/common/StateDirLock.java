@@ -2,12 +2,12 @@ package haproxylb.common;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
-import com.sun.jna.Native;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,12 +25,12 @@ public final class StateDirLock implements AutoCloseable {
     private static final int O_RDONLY = 0;
     private static final int O_DIRECTORY = 0x10000;
     private static final int O_CLOEXEC = 0x80000;
-    private static final int LOCK_SH = 1;
     private static final int LOCK_EX = 2;
     private static final int LOCK_NB = 4;
-    /** How long a start retries a held lock: haproxy-config's {@link #probe} holds it for a moment. */
+    /** How long a start retries a held lock: a daemon stopping as this one starts lets go of it. */
     private static final long RETRY_NANOS = 1_000_000_000L;
     private static final int EWOULDBLOCK = 11;
+    private static final Path PROC_LOCKS = Path.of("/proc/locks");
 
     interface LibC extends Library {
         int open(String path, int flags) throws LastErrorException;
@@ -41,14 +41,19 @@ public final class StateDirLock implements AutoCloseable {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(StateDirLock.class);
-    private static final LibC LIBC = load();
 
-    private static LibC load() {
-        try {
-            return Native.load("c", LibC.class);
-        } catch (RuntimeException | LinkageError e) {
-            LOG.warn("No flock(2) ({}): nothing stops a second daemon on the same state directory", e.getMessage());
-            return null;
+    /** Loaded on the daemon's first lock, not by haproxy-config's {@link #probe}: JNA's load is slow to start. */
+    private static final class Native {
+        static final LibC LIBC = load();
+
+        private static LibC load() {
+            try {
+                return com.sun.jna.Native.load("c", LibC.class);
+            } catch (RuntimeException | LinkageError e) {
+                LOG.warn("No flock(2) ({}): nothing stops a second daemon on the same state directory",
+                        e.getMessage());
+                return null;
+            }
         }
     }
 
@@ -68,12 +73,12 @@ public final class StateDirLock implements AutoCloseable {
     /** @throws Held when another daemon (another process, or another daemon of this JVM) holds it */
     public static StateDirLock acquire(Path stateDir) throws IOException {
         Files.createDirectories(stateDir);
-        if (LIBC == null) {
+        if (Native.LIBC == null) {
             return new StateDirLock(-1);
         }
         int fd;
         try {
-            fd = LIBC.open(stateDir.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            fd = Native.LIBC.open(stateDir.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         } catch (LastErrorException e) {
             throw new IOException("cannot open the state directory " + stateDir + " to lock it: errno "
                     + e.getErrorCode());
@@ -103,7 +108,7 @@ public final class StateDirLock implements AutoCloseable {
         long deadline = System.nanoTime() + RETRY_NANOS;
         while (true) {
             try {
-                LIBC.flock(fd, LOCK_EX | LOCK_NB);
+                Native.LIBC.flock(fd, LOCK_EX | LOCK_NB);
                 return;
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != EWOULDBLOCK || System.nanoTime() - deadline > 0) {
@@ -123,27 +128,34 @@ public final class StateDirLock implements AutoCloseable {
     public enum Presence { RUNNING, NOT_RUNNING, UNKNOWN }
 
     /**
-     * For haproxy-config: a shared lock taken and dropped at once succeeds only when no daemon holds the directory.
-     * UNKNOWN when this user may not open it (a deployer: the state directory is the daemon's) or flock is missing.
+     * For haproxy-config, without taking anything: whether {@code /proc/locks} lists a flock on the state directory's
+     * inode. Needs no JNA (its load was a third of the CLI's start) and no read access to the directory, so a deployer
+     * is told too. UNKNOWN when the directory cannot be looked at or /proc/locks cannot be read.
      */
     public static Presence probe(Path stateDir) {
-        if (LIBC == null) {
+        String inode;
+        String device;
+        try {
+            inode = Files.getAttribute(stateDir, "unix:ino").toString();
+            long dev = (Long) Files.getAttribute(stateDir, "unix:dev");
+            // Linux's dev_t, as /proc/locks prints it: MAJOR:MINOR in hex
+            long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+            long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+            device = String.format("%02x:%02x", major, minor);
+        } catch (IOException | RuntimeException e) {
             return Presence.UNKNOWN;
         }
-        int fd;
-        try {
-            fd = LIBC.open(stateDir.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        } catch (LastErrorException e) {
+        try (Stream<String> locks = Files.lines(PROC_LOCKS, StandardCharsets.US_ASCII)) {
+            return locks.anyMatch(line -> heldOn(line, device, inode)) ? Presence.RUNNING : Presence.NOT_RUNNING;
+        } catch (IOException | java.io.UncheckedIOException e) {
             return Presence.UNKNOWN;
         }
-        try {
-            LIBC.flock(fd, LOCK_SH | LOCK_NB);
-            return Presence.NOT_RUNNING;
-        } catch (LastErrorException e) {
-            return e.getErrorCode() == EWOULDBLOCK ? Presence.RUNNING : Presence.UNKNOWN;
-        } finally {
-            close(fd);
-        }
+    }
+
+    /** A /proc/locks line: "1: FLOCK  ADVISORY  WRITE 4242 fd:00:1234567 0 EOF" (waiters, "1: -> FLOCK", are not held). */
+    static boolean heldOn(String line, String device, String inode) {
+        String[] f = line.trim().split("\\s+");
+        return f.length >= 6 && f[1].equals("FLOCK") && f[3].equals("WRITE") && f[5].equals(device + ":" + inode);
     }
 
     private static String holder(Path stateDir) {
@@ -160,7 +172,7 @@ public final class StateDirLock implements AutoCloseable {
             return;
         }
         try {
-            LIBC.close(fd);
+            Native.LIBC.close(fd);
         } catch (LastErrorException ignored) {
             // Closing releases the lock; a descriptor that cannot be closed has nothing more to release.
         }

@@ -1,6 +1,7 @@
 package haproxylb.common;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,12 +36,22 @@ class StateDirLockTest {
     }
 
     @Test
-    void haproxy_config_can_tell_whether_a_daemon_runs_and_its_look_does_not_keep_one_from_starting() throws Exception {
+    void haproxy_config_can_tell_whether_a_daemon_runs_from_proc_locks() throws Exception {
         assertEquals(StateDirLock.Presence.NOT_RUNNING, StateDirLock.probe(state));
         try (StateDirLock held = StateDirLock.acquire(state)) {
             assertEquals(StateDirLock.Presence.RUNNING, StateDirLock.probe(state));
         }
         assertEquals(StateDirLock.Presence.NOT_RUNNING, StateDirLock.probe(state), "the probe let go");
         assertEquals(StateDirLock.Presence.UNKNOWN, StateDirLock.probe(state.resolve("missing")));
+    }
+
+    @Test
+    void only_a_held_flock_on_that_device_and_inode_counts() {
+        assertTrue(StateDirLock.heldOn("1: FLOCK  ADVISORY  WRITE 4242 fd:00:1234567 0 EOF", "fd:00", "1234567"));
+        assertFalse(StateDirLock.heldOn("1: -> FLOCK  ADVISORY  WRITE 4243 fd:00:1234567 0 EOF", "fd:00", "1234567"),
+                "a waiter");
+        assertFalse(StateDirLock.heldOn("2: POSIX  ADVISORY  WRITE 4242 fd:00:1234567 0 EOF", "fd:00", "1234567"));
+        assertFalse(StateDirLock.heldOn("3: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF", "fd:00", "1234567"));
+        assertFalse(StateDirLock.heldOn("4: FLOCK  ADVISORY  WRITE 4242 fd:00:12345678 0 EOF", "fd:00", "1234567"));
     }
 }
