@@ -59,33 +59,22 @@ public final class DaemonConfiguration implements CamelConfiguration {
         Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
         StateLayout layout = StateLayout.of(s);
         // Taken before anything touches the state (the launcher took it already, before haproxy's early start).
-        StateDirLock lock = context.getRegistry().lookupByNameAndType(HaproxyLb.STATE_LOCK, StateDirLock.class);
-        if (lock == null) {
-            lock = StateDirLock.acquire(layout.root());
-        }
+        StateDirLock taken = context.getRegistry().lookupByNameAndType(HaproxyLb.STATE_LOCK, StateDirLock.class);
+        StateDirLock stateLock = taken != null ? taken : StateDirLock.acquire(layout.root());
         try {
             // Added before every other service, so stopped after them all (haproxy stopped, status written): a
             // daemon started again in this JVM, as tests do, takes it anew.
-            context.addService(new LockRelease(lock), true, true);
+            context.addService(new ServiceSupport() {
+                @Override
+                protected void doStop() {
+                    stateLock.close();
+                }
+            }, true, true);
             StateFileSystem.problem(layout.root()).ifPresent(problem -> LOG.warn("{}", problem));
             configure(context, s, layout);
         } catch (Exception | Error e) {
-            lock.close();
+            stateLock.close();
             throw e;
-        }
-    }
-
-    /** Releases the state directory's lock when the context stops. */
-    private static final class LockRelease extends ServiceSupport {
-        private final StateDirLock lock;
-
-        LockRelease(StateDirLock lock) {
-            this.lock = lock;
-        }
-
-        @Override
-        protected void doStop() throws Exception {
-            lock.close();
         }
     }
 

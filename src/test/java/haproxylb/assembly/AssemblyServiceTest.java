@@ -86,32 +86,31 @@ class AssemblyServiceTest {
         assertTrue(store.liveFragments().containsKey("app"));
     }
 
+    /** An assembly, with what it logged. */
+    private StderrCapture.Result<Boolean> assembleLogged() {
+        return StderrCapture.capture(() -> {
+            try {
+                return assembly.assemble();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     @Test
     void a_hand_edit_of_haproxy_cfg_is_replaced_by_the_next_assembly_with_a_warning_naming_the_file() throws Exception {
         queue("app", "backend be_app\n    server s1 127.0.0.1:8080\n", "app.example.test be_app\n");
         assembly.assemble();
         Files.writeString(assembly.liveConfig(), Files.readString(assembly.liveConfig()) + "# hotfix by hand\n");
         queue("web", "backend be_web\n    server s1 127.0.0.1:8081\n", "web.example.test be_web\n");
-        StderrCapture.Result<Boolean> second = StderrCapture.capture(() -> {
-            try {
-                return assembly.assemble();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        StderrCapture.Result<Boolean> second = assembleLogged();
         assertTrue(second.value());
         assertFalse(Files.readString(assembly.liveConfig()).contains("# hotfix by hand"));
         assertTrue(second.stderr().contains(assembly.liveConfig() + " was changed outside haproxy-lb since it wrote"
                 + " it (by hand?)"), second.stderr());
 
         queue("api", "backend be_api\n    server s1 127.0.0.1:8082\n", "api.example.test be_api\n");
-        StderrCapture.Result<Boolean> third = StderrCapture.capture(() -> {
-            try {
-                return assembly.assemble();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        StderrCapture.Result<Boolean> third = assembleLogged();
         assertFalse(third.stderr().contains("changed outside"), "its own writes are no hand edit: " + third.stderr());
     }
 
