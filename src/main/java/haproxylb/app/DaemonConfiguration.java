@@ -58,9 +58,9 @@ public final class DaemonConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         Settings s = new Settings(key -> context.getPropertiesComponent().resolveProperty(key));
         StateLayout layout = StateLayout.of(s);
-        // Taken before anything touches the state (the launcher took it already, before haproxy's early start).
-        StateDirLock taken = context.getRegistry().lookupByNameAndType(HaproxyLb.STATE_LOCK, StateDirLock.class);
-        StateDirLock stateLock = taken != null ? taken : StateDirLock.acquire(layout.root());
+        // Taken before anything touches the state. The launcher only looked (StateDirLock.probe) before haproxy's early
+        // start: two daemons started within the same moment both pass that, and the second stops here.
+        StateDirLock stateLock = StateDirLock.acquire(layout.root());
         try {
             // Added before every other service, so stopped after them all (haproxy stopped, status written): a
             // daemon started again in this JVM, as tests do, takes it anew.

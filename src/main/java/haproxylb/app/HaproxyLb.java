@@ -26,46 +26,41 @@ public final class HaproxyLb {
 
     /** The supervisor of a haproxy started before Camel, in the registry for DaemonConfiguration to take over. */
     static final String EARLY_HAPROXY = "earlyHaproxy";
-    /** The state directory's lock when the launcher took it, in the registry for DaemonConfiguration. */
-    static final String STATE_LOCK = "stateDirLock";
     private static final Logger LOG = LoggerFactory.getLogger(HaproxyLb.class);
 
     public static void main(String[] args) throws Exception {
-        Settings settings = null;
+        Optional<HaproxySupervisor> early = Optional.empty();
         try {
             SettingsFile file = new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv());
-            settings = new Settings(file::get);
+            early = beforeCamel(new Settings(file::get)); // before Camel's classes are even loaded
+        } catch (StateDirLock.Held e) {
+            LOG.error("Not started: {}", e.getMessage());
+            System.exit(1);
         } catch (Exception e) {
             LOG.warn("haproxy starts after the daemon's start-up instead of before it: {}", e.toString());
         }
         Main main = newMain();
-        if (settings != null) {
-            try {
-                beforeCamel(main, settings); // before Camel's classes are even loaded
-            } catch (StateDirLock.Held e) {
-                LOG.error("Not started: {}", e.getMessage());
-                System.exit(1);
-            }
-        }
+        early.ifPresent(supervisor -> main.bind(EARLY_HAPROXY, supervisor));
         main.run(args);
     }
 
     /**
-     * What the launcher does before Camel boots: takes the state directory (a second daemon on it stops here, before
-     * it starts a haproxy of its own) and starts haproxy from the last good config.
+     * What the launcher does before Camel boots: a second daemon on a state directory another one holds stops here,
+     * before it starts a haproxy of its own on the same ports; then haproxy starts from the last good config. The
+     * lock itself is taken by DaemonConfiguration while haproxy already serves: its JNA load would delay haproxy.
      *
      * @throws StateDirLock.Held when another daemon runs on the state directory
      */
     public static void beforeCamel(Main main, Settings s) {
-        try {
-            main.bind(STATE_LOCK, StateDirLock.acquire(StateLayout.of(s).root()));
-        } catch (StateDirLock.Held e) {
-            throw e;
-        } catch (Exception e) {
-            // Taken again, with the same error if any, when the daemon's configuration runs.
-            LOG.warn("The state directory could not be locked before start-up: {}", e.toString());
+        beforeCamel(s).ifPresent(supervisor -> main.bind(EARLY_HAPROXY, supervisor));
+    }
+
+    private static Optional<HaproxySupervisor> beforeCamel(Settings s) {
+        Path state = StateLayout.of(s).root();
+        if (StateDirLock.probe(state) == StateDirLock.Presence.RUNNING) {
+            throw StateDirLock.held(state);
         }
-        startHaproxyEarly(main, s);
+        return startHaproxyEarly(s);
     }
 
     /**
@@ -73,10 +68,6 @@ public final class HaproxyLb {
      * start-up (issue 11) while Camel boots (seconds); the daemon then takes this haproxy over, re-assembles and
      * reloads it if anything changed. Anything unexpected here only means the usual start, after Camel.
      */
-    public static void startHaproxyEarly(Main main, Settings s) {
-        startHaproxyEarly(s).ifPresent(supervisor -> main.bind(EARLY_HAPROXY, supervisor));
-    }
-
     static Optional<HaproxySupervisor> startHaproxyEarly(Settings s) {
         try {
             if (!s.superviseMode() || !s.flag("lb.haproxy.start-early")

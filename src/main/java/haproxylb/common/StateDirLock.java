@@ -88,10 +88,7 @@ public final class StateDirLock implements AutoCloseable {
         } catch (LastErrorException e) {
             close(fd);
             if (e.getErrorCode() == EWOULDBLOCK) {
-                throw new Held("another haproxy-lb daemon" + holder(stateDir) + " is running on the state directory "
-                        + stateDir.toAbsolutePath() + ": two would take the same inbox and overwrite each other's"
-                        + " haproxy config. Stop it first (systemctl stop haproxy-lb), or give this one its own"
-                        + " lb.state-dir.");
+                throw held(stateDir);
             }
             throw new IOException("cannot lock the state directory " + stateDir + ": errno " + e.getErrorCode());
         }
@@ -124,13 +121,21 @@ public final class StateDirLock implements AutoCloseable {
         }
     }
 
+    /** The error of a daemon that finds another one on its state directory. */
+    public static Held held(Path stateDir) {
+        return new Held("another haproxy-lb daemon" + holder(stateDir) + " is running on the state directory "
+                + stateDir.toAbsolutePath() + ": two would take the same inbox and overwrite each other's haproxy"
+                + " config. Stop it first (systemctl stop haproxy-lb), or give this one its own lb.state-dir.");
+    }
+
     /** Whether a daemon runs on a state directory, as far as this user can tell. */
     public enum Presence { RUNNING, NOT_RUNNING, UNKNOWN }
 
     /**
-     * For haproxy-config, without taking anything: whether {@code /proc/locks} lists a flock on the state directory's
-     * inode. Needs no JNA (its load was a third of the CLI's start) and no read access to the directory, so a deployer
-     * is told too. UNKNOWN when the directory cannot be looked at or /proc/locks cannot be read.
+     * Without taking anything: whether {@code /proc/locks} lists a flock on the state directory's inode. Needs no JNA
+     * (its load was a third of haproxy-config's start, and would delay the launcher's early haproxy by ~0.1 s) and no
+     * read access to the directory, so a deployer is told too. UNKNOWN when the directory cannot be looked at or
+     * /proc/locks cannot be read.
      */
     public static Presence probe(Path stateDir) {
         String inode;
