@@ -333,17 +333,24 @@ public final class AssemblyService {
         warnIfChangedOutside(liveMap, mapOnDisk, writtenMap, config.map());
         boolean sameCfg = config.cfg().equals(cfgOnDisk);
         boolean sameMap = config.map().equals(mapOnDisk);
-        writtenCfg = config.cfg();
-        writtenMap = config.map();
+        // Each remembered once it is on disk: after a failed write (a full disk) the old file is no hand edit.
+        if (sameCfg) {
+            writtenCfg = config.cfg();
+        }
+        if (sameMap) {
+            writtenMap = config.map();
+        }
         if (sameCfg && sameMap) {
             return Written.NOTHING;
         }
         // Map first: a crash between the two writes leaves the old config, which ignores unknown map lines.
         AtomicFiles.write(liveMap, config.map());
+        writtenMap = config.map();
         if (sameCfg) {
             return Written.MAP_ONLY;
         }
         AtomicFiles.write(liveConfig, config.cfg());
+        writtenCfg = config.cfg();
         return Written.CONFIG;
     }
 

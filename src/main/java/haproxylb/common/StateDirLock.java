@@ -94,9 +94,10 @@ public final class StateDirLock implements AutoCloseable {
         }
         try {
             AtomicFiles.write(stateDir.resolve(PID_FILE), ProcessHandle.current().pid() + "\n");
-        } catch (IOException | RuntimeException e) {
-            close(fd);
-            throw e;
+        } catch (IOException e) {
+            // Only the next one's message needs it; the disk's own fault is reported where the daemon writes.
+            LOG.warn("Could not write {} ({}): a second daemon's error will not name this one's pid",
+                    stateDir.resolve(PID_FILE), e.getMessage());
         }
         return new StateDirLock(fd);
     }
