@@ -1,5 +1,6 @@
 package haproxylb.cli;
 
+import haproxylb.common.AtomicFiles;
 import haproxylb.common.SettingsFile;
 import haproxylb.status.StatusBoard;
 import java.io.IOException;
@@ -8,10 +9,8 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The training run of {@code bin/haproxy-config-cds}: runs haproxy-config's verbs once each, in one JVM, against a
@@ -28,11 +27,7 @@ final class ArchiveTraining {
         try {
             train(work);
         } finally {
-            try (Stream<Path> all = Files.walk(work)) {
-                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            AtomicFiles.deleteTree(work);
         }
     }
 

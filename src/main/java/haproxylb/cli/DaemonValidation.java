@@ -1,5 +1,6 @@
 package haproxylb.cli;
 
+import haproxylb.common.AtomicFiles;
 import haproxylb.common.SettingsFile;
 import haproxylb.assembly.TemplateValues;
 import haproxylb.common.Settings;
@@ -15,7 +16,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
@@ -96,10 +96,8 @@ final class DaemonValidation implements AutoCloseable {
 
     @Override
     public void close() {
-        try (Stream<Path> tree = Files.walk(workDir)) {
-            for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            AtomicFiles.deleteTree(workDir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete the check's temp directory " + workDir, e);
         }

@@ -27,6 +27,8 @@ import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.ArrayList;
 import java.util.UUID;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
 /**
  * Every file the daemon writes goes through here: a temp file in the same directory, fsync, rename, fsync of
@@ -297,5 +299,14 @@ public final class AtomicFiles {
             }
         }
         return removed;
+    }
+
+    /** Deletes {@code dir} and everything under it: a temp work directory of the CLI or of a check. */
+    public static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> tree = Files.walk(dir)) {
+            for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }

@@ -18,11 +18,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanInfo;
@@ -408,10 +406,8 @@ public final class HaproxyLbControl implements HaproxyLbMXBean {
     }
 
     private static void delete(Path dir) {
-        try (Stream<Path> tree = Files.walk(dir)) {
-            for (Path p : tree.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            AtomicFiles.deleteTree(dir);
         } catch (IOException e) {
             LOG.warn("could not delete the check's temp directory {}: {}", dir, e.getMessage());
         }
