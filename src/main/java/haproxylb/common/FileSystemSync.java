@@ -1,8 +1,6 @@
 package haproxylb.common;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,9 +11,6 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.Set;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
  * Linux syncfs(2): makes everything written to one file system durable in one call. A big batch (a storm's poll, the
  * promotion of thousands of fragments) paid an fsync per file, each its own data flush and journal commit; syncfs
@@ -23,38 +18,14 @@ import org.slf4j.LoggerFactory;
  * keep their own fsyncs ({@link AtomicFiles.SyncBatch}). Since Linux 5.8 it reports write-back errors as fsync does.
  */
 final class FileSystemSync {
-    private static final Logger LOG = LoggerFactory.getLogger(FileSystemSync.class);
-    private static final int O_RDONLY = 0;
-    private static final int O_DIRECTORY = 0x10000;
-    private static final int O_CLOEXEC = 0x80000;
-
-    interface LibC extends Library {
-        int open(String path, int flags) throws LastErrorException;
-
-        int syncfs(int fd) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
-    }
-
-    private static final LibC LIBC = load();
-
     private FileSystemSync() {}
-
-    private static LibC load() {
-        try {
-            return Native.load("c", LibC.class);
-        } catch (RuntimeException | LinkageError e) {
-            LOG.info("No syncfs ({}): big write batches are made durable file by file", e.getMessage());
-            return null;
-        }
-    }
 
     /**
      * Makes every write to the file system of {@code dirs} durable, if they are all on one file system and syncfs
      * can be called; false otherwise (nothing was done, the caller forces file by file).
      */
     static boolean syncIfOne(Collection<Path> dirs) throws IOException {
-        if (LIBC == null || dirs.isEmpty()) {
+        if (DirectoryCalls.libc() == null || dirs.isEmpty()) {
             return false;
         }
         Set<Object> devices = new HashSet<>();
@@ -75,21 +46,17 @@ final class FileSystemSync {
         }
         int fd;
         try {
-            fd = LIBC.open(any.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            fd = DirectoryCalls.openDirectory(any);
         } catch (LastErrorException e) {
             throw new IOException("open " + any + ": errno " + e.getErrorCode());
         }
         try {
-            LIBC.syncfs(fd);
+            DirectoryCalls.libc().syncfs(fd);
             return true;
         } catch (LastErrorException e) {
             throw new IOException("syncfs of the file system of " + any + " failed: errno " + e.getErrorCode());
         } finally {
-            try {
-                LIBC.close(fd);
-            } catch (LastErrorException ignored) {
-                // a close of a read-only directory descriptor loses nothing
-            }
+            DirectoryCalls.close(fd);
         }
     }
 }

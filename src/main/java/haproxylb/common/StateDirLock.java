@@ -1,7 +1,6 @@
 package haproxylb.common;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,40 +21,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class StateDirLock implements AutoCloseable {
     static final String PID_FILE = ".daemon.pid";
-    private static final int O_RDONLY = 0;
-    private static final int O_DIRECTORY = 0x10000;
-    private static final int O_CLOEXEC = 0x80000;
-    private static final int LOCK_EX = 2;
-    private static final int LOCK_NB = 4;
     /** How long a start retries a held lock: a daemon stopping as this one starts lets go of it. */
     private static final long RETRY_NANOS = 1_000_000_000L;
-    private static final int EWOULDBLOCK = 11;
     private static final Path PROC_LOCKS = Path.of("/proc/locks");
-
-    interface LibC extends Library {
-        int open(String path, int flags) throws LastErrorException;
-
-        int flock(int fd, int operation) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
-    }
-
     private static final Logger LOG = LoggerFactory.getLogger(StateDirLock.class);
-
-    /** Loaded on the daemon's first lock, not by haproxy-config's {@link #probe}: JNA's load is slow to start. */
-    private static final class Native {
-        static final LibC LIBC = load();
-
-        private static LibC load() {
-            try {
-                return com.sun.jna.Native.load("c", LibC.class);
-            } catch (RuntimeException | LinkageError e) {
-                LOG.warn("No flock(2) ({}): nothing stops a second daemon on the same state directory",
-                        e.getMessage());
-                return null;
-            }
-        }
-    }
 
     /** Another daemon holds the state directory; the message says which and what to do. */
     public static final class Held extends IllegalStateException {
@@ -73,12 +42,12 @@ public final class StateDirLock implements AutoCloseable {
     /** @throws Held when another daemon (another process, or another daemon of this JVM) holds it */
     public static StateDirLock acquire(Path stateDir) throws IOException {
         Files.createDirectories(stateDir);
-        if (Native.LIBC == null) {
+        if (DirectoryCalls.libc() == null) {
             return new StateDirLock(-1);
         }
         int fd;
         try {
-            fd = Native.LIBC.open(stateDir.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            fd = DirectoryCalls.openDirectory(stateDir);
         } catch (LastErrorException e) {
             throw new IOException("cannot open the state directory " + stateDir + " to lock it: errno "
                     + e.getErrorCode());
@@ -86,8 +55,8 @@ public final class StateDirLock implements AutoCloseable {
         try {
             lockRetrying(fd);
         } catch (LastErrorException e) {
-            close(fd);
-            if (e.getErrorCode() == EWOULDBLOCK) {
+            DirectoryCalls.close(fd);
+            if (e.getErrorCode() == DirectoryCalls.EWOULDBLOCK) {
                 throw held(stateDir);
             }
             throw new IOException("cannot lock the state directory " + stateDir + ": errno " + e.getErrorCode());
@@ -106,10 +75,10 @@ public final class StateDirLock implements AutoCloseable {
         long deadline = System.nanoTime() + RETRY_NANOS;
         while (true) {
             try {
-                Native.LIBC.flock(fd, LOCK_EX | LOCK_NB);
+                DirectoryCalls.libc().flock(fd, DirectoryCalls.LOCK_EX | DirectoryCalls.LOCK_NB);
                 return;
             } catch (LastErrorException e) {
-                if (e.getErrorCode() != EWOULDBLOCK || System.nanoTime() - deadline > 0) {
+                if (e.getErrorCode() != DirectoryCalls.EWOULDBLOCK || System.nanoTime() - deadline > 0) {
                     throw e;
                 }
             }
@@ -117,7 +86,7 @@ public final class StateDirLock implements AutoCloseable {
                 Thread.sleep(20); // another process's lock: nothing in this JVM to wait on
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new LastErrorException(EWOULDBLOCK);
+                throw new LastErrorException(DirectoryCalls.EWOULDBLOCK);
             }
         }
     }
@@ -173,20 +142,11 @@ public final class StateDirLock implements AutoCloseable {
         }
     }
 
-    private static void close(int fd) {
-        if (fd < 0) {
-            return;
-        }
-        try {
-            Native.LIBC.close(fd);
-        } catch (LastErrorException ignored) {
-            // Closing releases the lock; a descriptor that cannot be closed has nothing more to release.
-        }
-    }
-
     /** Closing the directory releases the lock. */
     @Override
     public void close() {
-        close(fd);
+        if (fd >= 0) {
+            DirectoryCalls.close(fd);
+        }
     }
 }
