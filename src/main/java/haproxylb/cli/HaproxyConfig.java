@@ -56,7 +56,8 @@ public final class HaproxyConfig {
     private final SettingsFile settings;
     private final PrintStream out;
     private final PrintStream err;
-    private boolean toldNoDaemon;
+    /** Whether the daemon's lock was looked for: once per command (remove waits in two steps). */
+    private boolean lookedForDaemon;
 
     HaproxyConfig(Path stateDir, FragmentReader reader, PrintStream out, PrintStream err) throws IOException {
         this(stateDir, reader, new SettingsFile(Path.of(System.getProperty("lb.conf-dir", "conf")), System.getenv()),
@@ -219,8 +220,11 @@ public final class HaproxyConfig {
      * going by. The files stay in the inbox and are taken when it starts, so the wait goes on (a restart ends it).
      */
     private void sayIfNoDaemon(Duration timeout) {
-        if (!toldNoDaemon && StateDirLock.probe(state.root()) == StateDirLock.Presence.NOT_RUNNING) {
-            toldNoDaemon = true;
+        if (lookedForDaemon) {
+            return;
+        }
+        lookedForDaemon = true;
+        if (StateDirLock.probe(state.root()) == StateDirLock.Presence.NOT_RUNNING) {
             err.println("haproxy-config: no haproxy-lb daemon is running on " + state.root() + " now: the files wait"
                     + " in its inbox and are taken when it starts (systemctl start haproxy-lb). Waiting up to "
                     + Math.max(0, timeout.toSeconds()) + " s.");
